@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "safetune_torch",
+      "sources": [
+        "src/common.cc",
+        "src/creation.cc",
+        "src/ops.cc",
+        "src/autograd.cc",
+        "src/runtime.cc",
+        "src/addon.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node -p \"process.env.SAFETUNE_TORCH_INCLUDES || ''\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"process.env.SAFETUNE_TORCH_CXX11_ABI || '1'\")",
+        "SAFETUNE_WITH_CUDA=<!(node -p \"process.env.SAFETUNE_TORCH_CUDA || '0'\")"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": [
+        "<!@(node -p \"process.env.SAFETUNE_TORCH_LINK || '-ltorch -ltorch_cpu -lc10'\")"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,18 @@
+// Entry point of the libtorch addon. N-API modules are context-aware: each worker thread gets its own instance.
+#include "common.h"
+
+namespace safetune {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  registerCreation(env, exports);
+  registerOps(env, exports);
+  registerAutograd(env, exports);
+  registerRuntime(env, exports);
+  return exports;
+}
+
+}  // namespace safetune
+
+static Napi::Object initAddon(Napi::Env env, Napi::Object exports) { return safetune::init(env, exports); }
+
+NODE_API_MODULE(safetune_torch, initAddon)

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Builds the libtorch N-API addon (native/) at install time.
+// libtorch is found at $LIBTORCH (an official libtorch zip, or a PyTorch install's `torch` folder,
+// CUDA builds included) or at the system location of Debian/Ubuntu's `libtorch-dev`.
+// When it is missing we say so in one line and succeed, so the pure-TypeScript parts still install;
+// the engine then reports the same line when it is first used.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const nativeDir = join(root, "native");
+const output = join(nativeDir, "build", "Release", "safetune_torch.node");
+const MISSING =
+  "safetune: libtorch not found: install it with `apt-get install libtorch-dev` (Debian/Ubuntu) or set LIBTORCH=/path/to/libtorch";
+
+function findLibtorch() {
+  const env = process.env.LIBTORCH;
+  if (env) {
+    const libDir = join(env, "lib");
+    const header = join(env, "include", "torch", "csrc", "api", "include", "torch", "torch.h");
+    if (!existsSync(header)) throw new Error(`LIBTORCH=${env}: expected ${header} (an unpacked libtorch or a PyTorch install's torch folder)`);
+    return {
+      includes: [join(env, "include"), join(env, "include", "torch", "csrc", "api", "include")],
+      libDir,
+    };
+  }
+  const header = "/usr/include/torch/csrc/api/include/torch/torch.h";
+  if (!existsSync(header)) return undefined;
+  const arch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const libDir = [`/usr/lib/${arch}`, "/usr/lib", "/usr/local/lib"].find((d) => existsSync(join(d, "libtorch_cpu.so")));
+  if (!libDir) return undefined;
+  return { includes: ["/usr/include/torch/csrc/api/include"], libDir };
+}
+
+// libtorch builds differ in the C++ string ABI (PyTorch wheels before 2.7 use the old one): read it off libc10.
+function detectCxx11Abi(libDir) {
+  if (process.env.LIBTORCH_CXX11_ABI) return process.env.LIBTORCH_CXX11_ABI === "0" ? "0" : "1";
+  try {
+    const symbols = execFileSync("nm", ["-D", "--defined-only", join(libDir, "libc10.so")], { maxBuffer: 1 << 28 });
+    return symbols.includes("__cxx11") ? "1" : "0";
+  } catch {
+    return "1";
+  }
+}
+
+function upToDate() {
+  if (process.argv.includes("--force") || !existsSync(output)) return false;
+  const built = statSync(output).mtimeMs;
+  const sources = readdirSync(join(nativeDir, "src")).map((f) => join(nativeDir, "src", f));
+  return [...sources, join(nativeDir, "binding.gyp")].every((f) => statSync(f).mtimeMs < built);
+}
+
+function main() {
+  let found;
+  try {
+    found = findLibtorch();
+  } catch (err) {
+    console.error(`safetune: ${err.message}`);
+    process.exit(1);
+  }
+  if (!found) {
+    console.warn(MISSING);
+    return;
+  }
+  if (upToDate()) return;
+  const cuda = existsSync(join(found.libDir, "libtorch_cuda.so"));
+  // --no-as-needed keeps libtorch_cuda linked although no symbol of it is referenced: it registers the CUDA backend.
+  const link = [
+    `-L${found.libDir}`,
+    `-Wl,-rpath,${found.libDir}`,
+    ...(cuda ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-Wl,--as-needed"] : []),
+    "-ltorch",
+    "-ltorch_cpu",
+    "-lc10",
+  ];
+  const env = {
+    ...process.env,
+    SAFETUNE_TORCH_INCLUDES: found.includes.join(" "),
+    SAFETUNE_TORCH_LINK: link.join(" "),
+    SAFETUNE_TORCH_CXX11_ABI: detectCxx11Abi(found.libDir),
+    SAFETUNE_TORCH_CUDA: cuda ? "1" : "0",
+  };
+  console.log(`safetune: building the libtorch addon against ${found.libDir}${cuda ? " (CUDA)" : ""}`);
+  const gyp = process.env.npm_config_node_gyp;
+  const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];
+  const jobs = ["--jobs", "max"];
+  const result = spawnSync(cmd, [...args, "rebuild", ...jobs, "--directory", nativeDir], { env, stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error("safetune: building the libtorch addon failed (see the compiler output above)");
+    process.exit(1);
+  }
+}
+
+main();

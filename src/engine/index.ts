@@ -1,0 +1,11 @@
+// The engine's public surface.
+export * from "./autograd.js";
+export * from "./create.js";
+export * from "./dtype.js";
+export * from "./functional.js";
+export { EngineUnavailableError, LIBTORCH_HINT, loadNative } from "./native.js";
+export { AdamW, type AdamWOptions, type ParamGroup, weightDecayGroups } from "./optim/adamw.js";
+export { clipGradNorm } from "./optim/clipGradNorm.js";
+export * from "./runtime.js";
+export { keep, scopeDepth, tidy, unkeep } from "./scope.js";
+export { Tensor, type TensorOrNumber } from "./tensor.js";
