@@ -29,10 +29,10 @@ VOCAB, D_MODEL, N_LAYERS, N_HEADS, CONTEXT = 4096, 256, 4, 4, 128
 BATCH, SEQ, PROMPT_LEN, GEN_REPEATS = 8, 128, 16, 3
 
 
-def attention(q, k, v, causal_mask):
-    """q: (B, H, T, D); k, v: (B, H, S, D); causal_mask: (T, S) bool, True = masked."""
+def attention(q, k, v, mask):
+    """q: (B, H, T, D); k, v: (B, H, S, D); mask: (T, S) bool, True = masked out."""
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
-    scores = scores.masked_fill(causal_mask, float("-inf"))
+    scores = scores.masked_fill(mask, float("-inf"))
     probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
     return probs @ v
 

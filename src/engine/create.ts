@@ -21,7 +21,7 @@ export function tensor(data: ArrayBufferView | Nested, shape?: number[], options
     return options.dtype && options.dtype !== own ? convert(t, options.dtype) : t;
   }
   const dims = shape ?? inferShape(data);
-  const flat = (Array.isArray(data) ? data.flat(Number.POSITIVE_INFINITY) : [data]) as (number | boolean)[];
+  const flat = flatten(data);
   const dtype = options.dtype ?? "float32";
   const numbers = flat.map(Number);
   const product = dims.reduce((a, b) => a * b, 1);
@@ -41,6 +41,17 @@ export function fromBytes(bytes: Uint8Array, shape: number[], dtype: DType, devi
 function convert(t: Tensor, dtype: DType): Tensor {
   const out = t.to(dtype);
   t.dispose();
+  return out;
+}
+
+function flatten(data: Nested): (number | boolean)[] {
+  if (!Array.isArray(data)) return [data];
+  const out: (number | boolean)[] = [];
+  const walk = (v: Nested) => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else out.push(v);
+  };
+  walk(data);
   return out;
 }
 

@@ -63,11 +63,13 @@ export interface BpeTokenizerJson {
 }
 
 /** GPT-2's pre-tokenizer pattern, as @huggingface/tokenizers' ByteLevel pre-tokenizer writes it. */
-export const GPT2_PRETOKENIZE_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const GPT2_PRETOKENIZE_PATTERN =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to U+0100 onwards. */
 export const BYTE_TO_UNICODE: readonly string[] = (() => {
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number) =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   const out: string[] = [];
   let next = 0;
   for (let b = 0; b < 256; b++) out.push(String.fromCharCode(printable(b) ? b : 256 + next++));
@@ -188,7 +190,9 @@ export function trainBpeTokenizer(texts: Iterable<string>, opts: BpeTrainerOptio
   // id -> token string; token string -> id
   const tokens: string[] = [...specialTokens];
   const ids = new Map<string, number>();
-  specialTokens.forEach((token, id) => ids.set(token, id));
+  specialTokens.forEach((token, id) => {
+    ids.set(token, id);
+  });
   const byteId: number[] = [];
   for (let b = 0; b < 256; b++) {
     const symbol = BYTE_TO_UNICODE[b] as string;
@@ -233,7 +237,8 @@ export function trainBpeTokenizer(texts: Iterable<string>, opts: BpeTrainerOptio
   };
   words.forEach((symbols, w) => {
     const count = wordCounts[w] as number;
-    for (let i = 0; i + 1 < symbols.length; i++) increase(pairKey(symbols[i] as number, symbols[i + 1] as number), count, w);
+    for (let i = 0; i + 1 < symbols.length; i++)
+      increase(pairKey(symbols[i] as number, symbols[i + 1] as number), count, w);
   });
   const heap = new PairHeap();
   for (const key of changed) heap.push(pairCounts.get(key) as number, key);
@@ -359,7 +364,11 @@ function tokenJsonParts(tokenizerJson: object): { vocab: Record<string, unknown>
  * Writes tokenizer.json and tokenizer_config.json into `dir` (created if needed), each atomically
  * (temporary file + fsync + rename). The declared bos/eos/pad/unk tokens must exist in the tokenizer.
  */
-export function saveTokenizerFolder(dir: string, tokenizerJson: object, config: TokenizerFolderConfig = {}): void {
+export function saveTokenizerFolder(
+  dir: string,
+  tokenizerJson: object,
+  config: TokenizerFolderConfig = {},
+): void {
   const { vocab, added } = tokenJsonParts(tokenizerJson);
   const known = (token: string) => Object.hasOwn(vocab, token) || added.some((t) => t.content === token);
   const specials: Record<string, string | null> = {
@@ -370,7 +379,9 @@ export function saveTokenizerFolder(dir: string, tokenizerJson: object, config: 
   };
   for (const [key, token] of Object.entries(specials)) {
     if (token !== null && !known(token)) {
-      throw new Error(`saveTokenizerFolder: ${key} ${JSON.stringify(token)} is not in the tokenizer's vocabulary`);
+      throw new Error(
+        `saveTokenizerFolder: ${key} ${JSON.stringify(token)} is not in the tokenizer's vocabulary`,
+      );
     }
   }
   const addedTokensDecoder: Record<string, Omit<AddedTokenJson, "id">> = {};

@@ -45,7 +45,7 @@ const BOS = "(bos_token if bos_token is defined and bos_token is not none else '
 const EOS = "(eos_token if eos_token is defined and eos_token is not none else '')";
 
 /** Splits an optional leading system message off into `system_message` / `loop_messages`. */
-const SPLIT_SYSTEM = String.raw`
+const SPLIT_SYSTEM = `
 {%- if messages and messages[0].role == 'system' -%}
   {%- set system_message = messages[0].content -%}
   {%- set loop_messages = messages[1:] -%}
@@ -54,7 +54,7 @@ const SPLIT_SYSTEM = String.raw`
   {%- set loop_messages = messages -%}
 {%- endif -%}`;
 
-const ALTERNATE_ROLES = String.raw`
+const ALTERNATE_ROLES = `
   {%- if (message.role == 'user') != (loop.index0 % 2 == 0) -%}
     {{- raise_exception('Conversation roles must alternate user/assistant/user/assistant/... after an optional system message') -}}
   {%- endif -%}`;
@@ -76,9 +76,10 @@ const ALTERNATE_ROLES = String.raw`
  * - `llama3`: `<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>`;
  *   generation prompt `<|start_header_id|>assistant<|end_header_id|>\n\n`.
  */
-export const PLAIN_TEMPLATES: Readonly<Record<"alpaca" | "chatml" | "llama2" | "mistral" | "llama3", string>> =
-  Object.freeze({
-    alpaca: String.raw`
+export const PLAIN_TEMPLATES: Readonly<
+  Record<"alpaca" | "chatml" | "llama2" | "mistral" | "llama3", string>
+> = Object.freeze({
+  alpaca: String.raw`
 {%- set ns = namespace(has_input=false) -%}
 {%- for message in messages -%}
   {%- if message.role == 'input' -%}{%- set ns.has_input = true -%}{%- endif -%}
@@ -106,7 +107,7 @@ export const PLAIN_TEMPLATES: Readonly<Record<"alpaca" | "chatml" | "llama2" | "
   {{- '### Response:\n' -}}
 {%- endif -%}`.trim(),
 
-    chatml: String.raw`
+  chatml: String.raw`
 {%- for message in messages -%}
   {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}
 {%- endfor -%}
@@ -114,7 +115,7 @@ export const PLAIN_TEMPLATES: Readonly<Record<"alpaca" | "chatml" | "llama2" | "
   {{- '<|im_start|>assistant\n' -}}
 {%- endif -%}`.trim(),
 
-    llama2: String.raw`
+  llama2: String.raw`
 ${SPLIT_SYSTEM}
 {%- for message in loop_messages -%}
 ${ALTERNATE_ROLES}
@@ -129,7 +130,7 @@ ${ALTERNATE_ROLES}
   {%- endif -%}
 {%- endfor -%}`.trim(),
 
-    mistral: String.raw`
+  mistral: String.raw`
 ${SPLIT_SYSTEM}
 {{- ${BOS} -}}
 {%- for message in loop_messages -%}
@@ -145,7 +146,7 @@ ${ALTERNATE_ROLES}
   {%- endif -%}
 {%- endfor -%}`.trim(),
 
-    llama3: String.raw`
+  llama3: String.raw`
 {{- ${BOS} -}}
 {%- for message in messages -%}
   {{- '<|start_header_id|>' + message.role + '<|end_header_id|>\n\n' + (message.content | trim) + '<|eot_id|>' -}}
@@ -153,7 +154,7 @@ ${ALTERNATE_ROLES}
 {%- if add_generation_prompt -%}
   {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' -}}
 {%- endif -%}`.trim(),
-  });
+});
 
 export type PlainTemplateName = keyof typeof PLAIN_TEMPLATES;
 
@@ -176,7 +177,10 @@ export function parseChatTemplateField(value: unknown, path: string): ChatTempla
     const named: Record<string, string> = {};
     for (const item of value) {
       if (!isPlainObject(item) || typeof item.name !== "string" || typeof item.template !== "string") {
-        throw new TokenizerFileError(path, 'chat_template list entries must be {"name": string, "template": string}');
+        throw new TokenizerFileError(
+          path,
+          'chat_template list entries must be {"name": string, "template": string}',
+        );
       }
       named[item.name] = item.template;
     }

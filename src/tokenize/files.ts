@@ -43,7 +43,11 @@ export function readTextSync(path: string, expected: string, required: boolean):
   }
 }
 
-export async function readText(path: string, expected: string, required: boolean): Promise<string | undefined> {
+export async function readText(
+  path: string,
+  expected: string,
+  required: boolean,
+): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {

@@ -23,7 +23,13 @@ export type SpecialTokenKey = (typeof SPECIAL_TOKEN_KEYS)[number];
  * Tokens that end an assistant turn in common chat formats. When one of them is a special token of the
  * tokenizer and its chat template emits it, it also ends generation (see {@link collectEosIds}).
  */
-export const END_OF_TURN_TOKENS = ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<end_of_turn>"] as const;
+export const END_OF_TURN_TOKENS = [
+  "<|im_end|>",
+  "<|eot_id|>",
+  "<|eom_id|>",
+  "<|end|>",
+  "<end_of_turn>",
+] as const;
 
 /** The content of a token entry: a string, or an AddedToken-like object's `content`; else undefined. */
 export function tokenContent(value: unknown): string | undefined {

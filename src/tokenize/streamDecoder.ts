@@ -33,7 +33,10 @@ export class StreamDecoder {
     private readonly tok: Decodes,
     opts?: StreamDecoderOptions,
   ) {
-    this.decodeOptions = { skipSpecialTokens: opts?.skipSpecialTokens === true, cleanUpTokenizationSpaces: false };
+    this.decodeOptions = {
+      skipSpecialTokens: opts?.skipSpecialTokens === true,
+      cleanUpTokenizationSpaces: false,
+    };
   }
 
   /** Adds one token; returns the newly completed text (often "", never a partial character). */

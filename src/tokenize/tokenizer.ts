@@ -114,19 +114,28 @@ export class Tokenizer {
 
   private constructor(sources: TokenizerSources) {
     const jsonPath = sources.source ? join(sources.source, "tokenizer.json") : "tokenizer.json";
-    const configPath = sources.source ? join(sources.source, "tokenizer_config.json") : "tokenizer_config.json";
+    const configPath = sources.source
+      ? join(sources.source, "tokenizer_config.json")
+      : "tokenizer_config.json";
     const tj = sources.tokenizerJson;
     if (!isPlainObject(tj.model)) {
       throw new TokenizerFileError(jsonPath, `no "model" object (expected ${TOKENIZER_JSON_EXPECTED})`);
     }
     if (tj.added_tokens !== undefined && !Array.isArray(tj.added_tokens)) {
-      throw new TokenizerFileError(jsonPath, `"added_tokens" is not a list (expected ${TOKENIZER_JSON_EXPECTED})`);
+      throw new TokenizerFileError(
+        jsonPath,
+        `"added_tokens" is not a list (expected ${TOKENIZER_JSON_EXPECTED})`,
+      );
     }
     const config = sources.tokenizerConfig ?? {};
     const specials = readSpecialTokens(config);
     const additional = readAdditionalSpecialTokens(config);
     // The library reads a few config keys as plain strings; give it strings for AddedToken objects.
-    const libConfig: Record<string, unknown> = { ...config, ...specials, additional_special_tokens: additional };
+    const libConfig: Record<string, unknown> = {
+      ...config,
+      ...specials,
+      additional_special_tokens: additional,
+    };
     for (const key of SPECIAL_TOKEN_KEYS) if (specials[key] === undefined) delete libConfig[key];
     try {
       this.inner = new HfTokenizer(
@@ -185,7 +194,8 @@ export class Tokenizer {
     );
 
     const templateTokens: Record<string, unknown> = {};
-    for (const key of SPECIAL_TOKEN_KEYS) if (specials[key] !== undefined) templateTokens[key] = specials[key];
+    for (const key of SPECIAL_TOKEN_KEYS)
+      if (specials[key] !== undefined) templateTokens[key] = specials[key];
     templateTokens.additional_special_tokens = additional;
     this.templateTokens = templateTokens;
 
@@ -216,8 +226,8 @@ export class Tokenizer {
     suffix: number[];
   } {
     const probe = "a";
-    const raw = this.inner.encode(probe, { add_special_tokens: false }).ids;
-    const full = this.inner.encode(probe, { add_special_tokens: true }).ids;
+    const raw: number[] = this.inner.encode(probe, { add_special_tokens: false }).ids;
+    const full: number[] = this.inner.encode(probe, { add_special_tokens: true }).ids;
     let at = 0;
     while (at + raw.length <= full.length && !sameIds(full, raw, at)) at++;
     if (at + raw.length > full.length) at = full.length; // not found: treat everything as prefix
@@ -233,9 +243,14 @@ export class Tokenizer {
   }
 
   encode(text: string, opts?: EncodeOptions): number[] {
-    const encoded = this.inner.encode(text, { add_special_tokens: false }).ids;
-    const ids = encoded.every((id) => Number.isInteger(id)) ? encoded : encoded.filter((id) => Number.isInteger(id));
-    if (opts?.addSpecialTokens === false || (this.specialPrefix.length === 0 && this.specialSuffix.length === 0)) {
+    const encoded: number[] = this.inner.encode(text, { add_special_tokens: false }).ids;
+    const ids = encoded.every((id) => Number.isInteger(id))
+      ? encoded
+      : encoded.filter((id) => Number.isInteger(id));
+    if (
+      opts?.addSpecialTokens === false ||
+      (this.specialPrefix.length === 0 && this.specialSuffix.length === 0)
+    ) {
       return ids;
     }
     return [...this.specialPrefix, ...ids, ...this.specialSuffix];
@@ -286,7 +301,8 @@ export class Tokenizer {
     const tools = opts?.tools ?? null;
     let source: string;
     if (opts?.template !== undefined) source = resolveChatTemplate(this, opts.template);
-    else if (tools !== null && this.chatTemplates.tool_use !== undefined) source = this.chatTemplates.tool_use;
+    else if (tools !== null && this.chatTemplates.tool_use !== undefined)
+      source = this.chatTemplates.tool_use;
     else source = resolveChatTemplate(this);
     return renderChatTemplate(source, {
       messages,
@@ -391,4 +407,3 @@ export function loadTokenizerSync(dir: string): Tokenizer {
   }
   return buildFromTexts(dir, texts);
 }
-

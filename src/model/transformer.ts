@@ -1,0 +1,133 @@
+// What every decoder-only model here shares: parameters by Hugging Face name, the layer loop, heads, caches,
+// and the hook through which LoRA adapters join every linear layer.
+import { type DType, embedding, linear, type Tensor } from "../engine/index.js";
+import { blockedKeys, positionIds } from "./attention.js";
+import type { ModelConfig } from "./config.js";
+import { ModelError } from "./errors.js";
+import { KVCache } from "./kvCache.js";
+
+export interface ForwardOptions {
+  /** 1 for real tokens, 0 for padding: [B, T] without a cache, [B, past + T] with one. */
+  attentionMask?: Tensor;
+  /** Positions [B, T]; by default derived from the attention mask, or past..past+T. */
+  positionIds?: Tensor;
+  /** Incremental decoding: keys and values of earlier positions; the new ones are appended. */
+  cache?: KVCache;
+  /** Compute the head for the last position only ([B, 1, out]): what generation needs. */
+  lastOnly?: boolean;
+}
+
+/** Per-forward values every layer needs. */
+export interface LayerContext {
+  blocked: Tensor | undefined;
+  positions: Tensor;
+  cache: KVCache | undefined;
+}
+
+/** Something that adds a low-rank update to named linear layers (LoRA). */
+export interface LinearAdapter {
+  /** The update for `module`'s output given its input, or undefined when the module is not adapted. */
+  delta(module: string, x: Tensor): Tensor | undefined;
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** How a fresh model initialises it. */
+  init: "normal" | "zeros" | "ones";
+}
+
+export abstract class TransformerModel {
+  adapter: LinearAdapter | undefined;
+
+  constructor(
+    readonly config: ModelConfig,
+    /** Every weight by its Hugging Face name. */
+    readonly params: Map<string, Tensor>,
+  ) {}
+
+  /** Names and shapes of every weight the architecture has, in Hugging Face's naming. */
+  abstract paramSpecs(): ParamSpec[];
+  protected abstract embed(ids: Tensor, positions: Tensor): Tensor;
+  protected abstract block(layer: number, h: Tensor, ctx: LayerContext): Tensor;
+  protected abstract finalNorm(h: Tensor): Tensor;
+  protected abstract embeddingWeightName(): string;
+  abstract get kvHeads(): number;
+
+  get dtype(): DType {
+    return this.param(this.embeddingWeightName()).dtype;
+  }
+  get device(): string {
+    return this.param(this.embeddingWeightName()).device;
+  }
+  get numParameters(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.numel;
+    return n;
+  }
+
+  param(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new ModelError(`model has no weight '${name}'`);
+    return t;
+  }
+
+  /** y = x Wᵀ + b for the Linear module `module` (weights stored [out, in]), plus any adapter's update. */
+  linear(module: string, x: Tensor): Tensor {
+    const y = linear(x, this.param(`${module}.weight`), this.params.get(`${module}.bias`));
+    const delta = this.adapter?.delta(module, x);
+    return delta ? y.add(delta) : y;
+  }
+
+  /** Final hidden states [B, T, D] (after the last norm). */
+  hidden(ids: Tensor, options: ForwardOptions = {}): Tensor {
+    const [batch, steps] = ids.shape as [number, number];
+    const past = options.cache?.length ?? 0;
+    if (options.cache && options.cache.batch !== batch) {
+      throw new ModelError(`KV cache holds batch ${options.cache.batch}, input has batch ${batch}`);
+    }
+    const positions = options.positionIds ?? positionIds(batch, steps, past, options.attentionMask);
+    const ctx: LayerContext = { blocked: blockedKeys(steps, past, options.attentionMask), positions, cache: options.cache };
+    let h = this.embed(ids, positions);
+    for (let layer = 0; layer < this.config.numLayers; layer++) h = this.block(layer, h, ctx);
+    options.cache?.advance(steps);
+    return this.finalNorm(h);
+  }
+
+  /** Head outputs: next-token logits [B, T, V], or per-position scores [B, T, labels] for classifiers. */
+  forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
+    let h = this.hidden(ids, options);
+    if (options.lastOnly) h = h.narrow(1, h.size(1) - 1, 1);
+    return this.head(h);
+  }
+
+  head(h: Tensor): Tensor {
+    if (this.config.task === "sequence-classification") return this.linear("score", h);
+    if (this.config.tieWordEmbeddings) return linear(h, this.param(this.embeddingWeightName()));
+    return this.linear("lm_head", h);
+  }
+
+  /** Token embeddings of ids (for models that share them with the head). */
+  tokenEmbeddings(ids: Tensor): Tensor {
+    return embedding(this.param(this.embeddingWeightName()), ids);
+  }
+
+  /** A KV cache sized for `capacity` positions of `batch` sequences. */
+  newCache(batch: number, capacity: number): KVCache {
+    return new KVCache(this.config.numLayers, batch, this.kvHeads, capacity, this.config.headDim, {
+      dtype: this.dtype,
+      device: this.device,
+    });
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+  }
+}
+
+/** The head's weights, shared by both families: lm_head unless tied, or the classifier's score. */
+export function headParamSpecs(config: ModelConfig): ParamSpec[] {
+  const { task, numLabels, hiddenSize, vocabSize, tieWordEmbeddings } = config;
+  if (task === "sequence-classification") return [{ name: "score.weight", shape: [numLabels, hiddenSize], init: "normal" }];
+  return tieWordEmbeddings ? [] : [{ name: "lm_head.weight", shape: [vocabSize, hiddenSize], init: "normal" }];
+}

@@ -1,0 +1,26 @@
+/** Tokenization: Hugging Face tokenizers and chat templates, streaming detokenization, BPE training. */
+export {
+  type BpeTokenizerJson,
+  type BpeTrainerOptions,
+  saveTokenizerFolder,
+  type TokenizerFolderConfig,
+  trainBpeTokenizer,
+} from "./bpeTrainer.js";
+export {
+  type ApplyChatTemplateOptions,
+  type ChatMessage,
+  ChatTemplateError,
+  PLAIN_TEMPLATES,
+  type PlainTemplateName,
+  resolveChatTemplate,
+} from "./chatTemplate.js";
+export { TokenizerFileError } from "./files.js";
+export { StreamDecoder, type StreamDecoderOptions } from "./streamDecoder.js";
+export {
+  type DecodeOptions,
+  type EncodeOptions,
+  loadTokenizer,
+  loadTokenizerSync,
+  Tokenizer,
+  type TokenizerSources,
+} from "./tokenizer.js";
