@@ -25,7 +25,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-VOCAB, D_MODEL, N_LAYERS, N_HEADS, CONTEXT = 4096, 256, 4, 4, 128
+# CONTEXT = the presets' n_positions / max_position_embeddings (src/model/presets.ts): GPT-2's learned
+# position table has CONTEXT rows, so both sides have the same parameter count.
+VOCAB, D_MODEL, N_LAYERS, N_HEADS, CONTEXT = 4096, 256, 4, 4, 512
 BATCH, SEQ, PROMPT_LEN, GEN_REPEATS = 8, 128, 16, 3
 
 

@@ -86,7 +86,10 @@ function main() {
   const gyp = process.env.npm_config_node_gyp;
   const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];
   const jobs = ["--jobs", "max"];
-  const result = spawnSync(cmd, [...args, "rebuild", ...jobs, "--directory", nativeDir], { env, stdio: "inherit" });
+  // configure + build (not rebuild) so an edit recompiles only the files it touched.
+  const run = (verb, extra = []) => spawnSync(cmd, [...args, verb, ...extra, "--directory", nativeDir], { env, stdio: "inherit" });
+  let result = run("configure");
+  if (result.status === 0) result = run("build", jobs);
   if (result.status !== 0) {
     console.error("safetune: building the libtorch addon failed (see the compiler output above)");
     process.exit(1);

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <atomic>
+#include <cmath>
 
 namespace safetune {
 
@@ -121,6 +122,8 @@ at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t index) {
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
   if (!v.IsNumber()) typeError(info, index, "a number");
   double d = v.As<Napi::Number>().DoubleValue();
+  // JS has one number type; an integral value is an integer scalar so int tensors stay int (as Python ints do).
+  if (std::nearbyint(d) == d && std::fabs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
 }
 

@@ -11,6 +11,22 @@ export class Gpt2Model extends TransformerModel {
     return this.config.numHeads;
   }
 
+  /** Conv1D weights are stored [in, out]; the head ([out, in]) is a true Linear. */
+  linearModules(): Map<string, { inFeatures: number; outFeatures: number }> {
+    const out = new Map<string, { inFeatures: number; outFeatures: number }>();
+    for (const spec of this.paramSpecs()) {
+      if (spec.shape.length !== 2 || !spec.name.endsWith(".weight") || /\.w[tp]e\.weight$/.test(spec.name)) continue;
+      const [a, b] = spec.shape as [number, number];
+      const isHead = !spec.name.startsWith("transformer.");
+      out.set(spec.name.slice(0, -".weight".length), isHead ? { inFeatures: b, outFeatures: a } : { inFeatures: a, outFeatures: b });
+    }
+    return out;
+  }
+
+  override isConv1d(module: string): boolean {
+    return module.startsWith("transformer.");
+  }
+
   protected embeddingWeightName(): string {
     return "transformer.wte.weight";
   }

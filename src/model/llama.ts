@@ -18,6 +18,16 @@ export class LlamaModel extends TransformerModel {
     return this.config.numKvHeads;
   }
 
+  linearModules(): Map<string, { inFeatures: number; outFeatures: number }> {
+    const out = new Map<string, { inFeatures: number; outFeatures: number }>();
+    for (const spec of this.paramSpecs()) {
+      if (spec.shape.length !== 2 || !spec.name.endsWith(".weight") || spec.name === "model.embed_tokens.weight") continue;
+      const [outFeatures, inFeatures] = spec.shape as [number, number];
+      out.set(spec.name.slice(0, -".weight".length), { inFeatures, outFeatures });
+    }
+    return out;
+  }
+
   protected embeddingWeightName(): string {
     return "model.embed_tokens.weight";
   }

@@ -1,7 +1,7 @@
 // Model -> Hugging Face folder: config.json, safetensors (sharded past a size), tokenizer files carried along.
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type DType, noGrad } from "../engine/index.js";
+import { join } from "node:path";
+import { type DType, noGrad, tidy } from "../engine/index.js";
 import { writeFolderAtomically } from "../util/atomicFolder.js";
 import { dtypeToSafetensors } from "./checkpoint.js";
 import { architectureName } from "./config.js";
@@ -37,9 +37,7 @@ export function saveModel(model: TransformerModel, dir: string, options: SaveMod
   const tensors: SafetensorsTensorInput[] = noGrad(() =>
     model.paramSpecs().map((spec) => {
       const t = model.param(spec.name);
-      const stored = t.dtype === dtype && t.device === "cpu" ? t : t.to("cpu").to(dtype);
-      const data = stored.toBytes();
-      if (stored !== t) stored.dispose();
+      const data = t.dtype === dtype && t.device === "cpu" ? t.toBytes() : tidy(() => t.to("cpu").to(dtype).toBytes());
       return { name: spec.name, dtype: dtypeToSafetensors(dtype), shape: [...t.shape], data };
     }),
   );
@@ -54,16 +52,10 @@ export function saveModel(model: TransformerModel, dir: string, options: SaveMod
     for (const [name, value] of Object.entries(options.extraJson ?? {})) {
       writeFileSync(join(tmp, name), `${JSON.stringify(value, null, 2)}\n`);
     }
+    // Tokenizer files travel with the weights (also when saving over the source folder).
     const source = info?.sourceDir;
-    if (source && resolve(source) !== resolve(dir)) {
-      for (const f of TOKENIZER_FILES) {
-        if (existsSync(join(source, f)) && !existsSync(join(tmp, f))) copyFileSync(join(source, f), join(tmp, f));
-      }
-    } else if (source) {
-      // Saving over the source folder: keep its tokenizer files.
-      for (const f of TOKENIZER_FILES) {
-        if (existsSync(join(source, f)) && !existsSync(join(tmp, f))) copyFileSync(join(source, f), join(tmp, f));
-      }
+    for (const f of source ? TOKENIZER_FILES : []) {
+      if (existsSync(join(source as string, f)) && !existsSync(join(tmp, f))) copyFileSync(join(source as string, f), join(tmp, f));
     }
   });
 }

@@ -53,6 +53,13 @@ export abstract class TransformerModel {
   protected abstract finalNorm(h: Tensor): Tensor;
   protected abstract embeddingWeightName(): string;
   abstract get kvHeads(): number;
+  /** The Linear-like modules by name with their sizes: what LoRA can target. */
+  abstract linearModules(): Map<string, { inFeatures: number; outFeatures: number }>;
+
+  /** Whether `module` stores its weight [in, out] (GPT-2's Conv1D) rather than [out, in]. */
+  isConv1d(_module: string): boolean {
+    return false;
+  }
 
   get dtype(): DType {
     return this.param(this.embeddingWeightName()).dtype;

@@ -1,0 +1,204 @@
+// safetune's side of the benchmark (`npm run bench`): the same workloads, protocol and JSON as
+// bench/torch_peer.py, through safetune's library API. bench/run.ts runs it once per model in a fresh process
+// so that peak RSS is per model.
+//
+// Per model: a training step and a no-grad forward on batch 8 x 128 (median seconds), greedy KV-cache
+// generation at batch 1 from a 16-token prompt (prefill yields the first new token, the decode loop the other
+// gen_tokens - 1; decode tokens/s counts only the loop), and the process-wide peak RSS after the model's run.
+//
+// Usage: tsx bench/safetunePeer.ts --json [--threads N] [--steps N] [--warmup N] [--gen-tokens N]
+//        [--model gpt|llama|both] [--seed N]
+import { parseArgs } from "node:util";
+import {
+  AdamW,
+  clipGradNorm,
+  createModel,
+  crossEntropy,
+  DecodeSession,
+  getNumThreads,
+  manualSeed,
+  noGrad,
+  type PresetName,
+  presetConfig,
+  randint,
+  setNumThreads,
+  type Tensor,
+  type TransformerModel,
+  tidy,
+  torchVersion,
+  weightDecayGroups,
+} from "../src/index.js";
+
+export const VOCAB = 4096;
+export const BATCH = 8;
+export const SEQ = 128;
+export const PROMPT_LEN = 16;
+export const GEN_REPEATS = 3;
+/** The presets' n_positions is 512 and safetune's decoder keeps prompt + new tokens within it. */
+export const MAX_GEN_TOKENS = 512 - PROMPT_LEN;
+
+export type ModelName = "gpt" | "llama";
+export const PRESETS: Record<ModelName, PresetName> = { gpt: "gpt2-bench", llama: "llama-bench" };
+
+/** One model's figures: the same keys as bench/torch_peer.py prints. */
+export interface ModelFigures {
+  params: number;
+  train_step_s: number;
+  train_tokens_per_s: number;
+  forward_s: number;
+  forward_tokens_per_s: number;
+  generate_tokens_per_s: number;
+  generate_with_prefill_s: number;
+  peak_rss_mib: number;
+}
+
+export interface PeerResult {
+  /** The libtorch / PyTorch version. */
+  torch: string;
+  threads: number;
+  models: Partial<Record<ModelName, ModelFigures>>;
+}
+
+export interface PeerOptions {
+  steps: number;
+  warmup: number;
+  genTokens: number;
+  seed: number;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`  [safetune] ${message}\n`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Median wall time of `fn` over `steps` runs, after `warmup` untimed runs (seconds). */
+function medianTime(fn: () => void, steps: number, warmup: number): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    fn();
+    times.push((performance.now() - start) / 1000);
+  }
+  return median(times);
+}
+
+/**
+ * Greedy decode with the KV cache under no-grad, as the peer's @torch.no_grad() generate: the first step()
+ * is the prefill (and yields the first token), the others are the decode loop.
+ */
+function generate(model: TransformerModel, prompt: number[], newTokens: number): { decodeS: number; totalS: number } {
+  return noGrad(() => {
+    const start = performance.now();
+    const session = new DecodeSession(model, [prompt], { maxNewTokens: newTokens, temperature: 0, stopTokenIds: [] });
+    try {
+      session.step();
+      const decodeStart = performance.now();
+      while (!session.done) session.step();
+      const end = performance.now();
+      const produced = session.results()[0]?.tokens.length ?? 0;
+      if (produced !== newTokens) throw new Error(`generation produced ${produced} tokens, expected ${newTokens}`);
+      return { decodeS: (end - decodeStart) / 1000, totalS: (end - start) / 1000 };
+    } finally {
+      session.dispose();
+    }
+  });
+}
+
+export function benchModel(name: ModelName, options: PeerOptions): ModelFigures {
+  const { steps, warmup, genTokens, seed } = options;
+  manualSeed(seed);
+  const model = createModel(presetConfig(PRESETS[name], VOCAB), { seed });
+  const params = [...model.params.values()];
+  for (const p of params) p.requiresGrad_();
+  const ids = randint(0, VOCAB, [BATCH, SEQ]);
+  // Decay on matrices (rank >= 2), none on biases and norms: the peer's two groups.
+  const opt = new AdamW(weightDecayGroups(model.params, 0.1), { lr: 1e-4 });
+
+  const trainStep = () =>
+    tidy(() => {
+      const logits = model.forward(ids);
+      const loss = crossEntropy(
+        logits.narrow(1, 0, SEQ - 1).reshape(-1, VOCAB),
+        ids.narrow(1, 1, SEQ - 1).reshape(-1),
+      );
+      loss.backward();
+      clipGradNorm(params, 1.0);
+      opt.step();
+      opt.zeroGrad();
+    });
+
+  progress(`${name}: training step (${warmup} warmup + ${steps} timed)`);
+  const trainS = medianTime(trainStep, steps, warmup);
+
+  progress(`${name}: forward (no grad)`);
+  const forwardS = noGrad(() =>
+    medianTime(
+      () => {
+        tidy((): Tensor => model.forward(ids)).dispose();
+      },
+      steps,
+      warmup,
+    ),
+  );
+
+  progress(`${name}: generation (batch 1, ${genTokens} new tokens, ${GEN_REPEATS} runs)`);
+  const prompt = tidy(() => randint(0, VOCAB, [1, PROMPT_LEN]).toArray());
+  if (warmup > 0) generate(model, prompt, genTokens);
+  const runs = Array.from({ length: GEN_REPEATS }, () => generate(model, prompt, genTokens));
+
+  const result: ModelFigures = {
+    params: model.numParameters,
+    train_step_s: trainS,
+    train_tokens_per_s: (BATCH * SEQ) / trainS,
+    forward_s: forwardS,
+    forward_tokens_per_s: (BATCH * SEQ) / forwardS,
+    generate_tokens_per_s: (genTokens - 1) / median(runs.map((r) => r.decodeS)),
+    generate_with_prefill_s: median(runs.map((r) => r.totalS)),
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+  };
+  opt.dispose();
+  ids.dispose();
+  model.dispose();
+  return result;
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      json: { type: "boolean", default: false },
+      threads: { type: "string" },
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "3" },
+      "gen-tokens": { type: "string", default: "64" },
+      model: { type: "string", default: "both" },
+      seed: { type: "string", default: "0" },
+    },
+    strict: true,
+  });
+  const int = (flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`--${flag} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+  const model = values.model;
+  if (model !== "gpt" && model !== "llama" && model !== "both") throw new RangeError("--model must be gpt, llama or both");
+  const options: PeerOptions = {
+    steps: int("steps", values.steps, 1),
+    warmup: int("warmup", values.warmup, 0),
+    genTokens: int("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
+    seed: int("seed", values.seed, 0),
+  };
+  if (values.threads !== undefined) setNumThreads(int("threads", values.threads, 1));
+  const names: ModelName[] = model === "both" ? ["gpt", "llama"] : [model];
+  const result: PeerResult = { torch: torchVersion(), threads: getNumThreads(), models: {} };
+  for (const name of names) result.models[name] = benchModel(name, options);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("safetunePeer.ts")) main();

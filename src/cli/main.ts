@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The safetune command line: one file per command under commands/, errors as one line unless --verbose.
+import { EngineUnavailableError } from "../engine/native.js";
+import { ModelError } from "../model/errors.js";
+import { SafetensorsError } from "../model/safetensors.js";
+import { ChatTemplateError } from "../tokenize/chatTemplate.js";
+import { TokenizerFileError } from "../tokenize/files.js";
+import { createModelCommand, createModelHelp } from "./commands/createModel.js";
+import { generateCommand, generateHelp } from "./commands/generate.js";
+import { inspectCommand, inspectHelp } from "./commands/inspect.js";
+import { UsageError } from "./errors.js";
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
+  generate: { run: generateCommand, help: generateHelp, summary: "generate text or tokens with a model" },
+  inspect: { run: inspectCommand, help: inspectHelp, summary: "describe a model folder" },
+  "create-model": { run: createModelCommand, help: createModelHelp, summary: "build a small model (tokenizer + random weights) from scratch" },
+};
+
+const USAGE = `safetune: align language models for safety, evaluate them, and serve them
+
+usage: safetune <command> [options]   (safetune <command> --help for a command's options)
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`)
+  .join("\n")}`;
+
+/** Errors whose message is already the one line a user needs. */
+const EXPECTED = [UsageError, ModelError, SafetensorsError, TokenizerFileError, ChatTemplateError, EngineUnavailableError, RangeError];
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(USAGE);
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`safetune: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
+    return 1;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (err) {
+    const verbose = rest.includes("--verbose");
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (verbose) console.error(error.stack);
+    else if (EXPECTED.some((E) => error instanceof E) || error.name === "SystemError") console.error(oneLine(error.message));
+    else console.error(`${oneLine(error.message)} (run with --verbose for details)`);
+    return 1;
+  }
+}
+
+function oneLine(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  return first.startsWith("safetune") ? first : `safetune: ${first}`;
+}
+
+process.exitCode = await main(process.argv.slice(2));

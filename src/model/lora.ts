@@ -1,0 +1,127 @@
+// LoRA (Hu et al. 2021): y = W x + (α / r) · B A x on chosen linear layers, in PEFT's conventions, so adapters
+// trained here load in PEFT and PEFT's load here. Switching the adapter off gives back the base model (DPO's reference).
+import { type DType, keep, linear, noGrad, randn, type Tensor, tidy, zeros } from "../engine/index.js";
+import { ModelError } from "./errors.js";
+import type { LinearAdapter, TransformerModel } from "./transformer.js";
+
+export interface LoraConfig {
+  /** Rank of the update. */
+  r: number;
+  /** Scale numerator: the update is multiplied by alpha / r (alpha / √r with rsLoRA). */
+  alpha: number;
+  /** Module names or suffixes (["q_proj", "v_proj"]), or one regular expression matched against full names. */
+  targetModules: string[] | string;
+  /** Dropout on the adapter's input while training. */
+  dropout: number;
+  /** Rank-stabilised scaling alpha / √r (Kalajdzievski 2023). */
+  useRslora: boolean;
+}
+
+export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], dropout: 0, useRslora: false };
+
+export interface LoraPair {
+  /** [r, in] */
+  a: Tensor;
+  /** [out, r] */
+  b: Tensor;
+}
+
+export class LoraAdapter implements LinearAdapter {
+  /** Off: the model computes exactly its base weights. */
+  enabled = true;
+  /** Dropout is active only while training. */
+  training = false;
+  readonly scale: number;
+
+  constructor(
+    readonly config: LoraConfig,
+    /** Adapted modules by full name (e.g. "model.layers.0.self_attn.q_proj"). */
+    readonly modules: Map<string, LoraPair>,
+  ) {
+    this.scale = config.useRslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
+  }
+
+  delta(module: string, x: Tensor): Tensor | undefined {
+    if (!this.enabled) return undefined;
+    const pair = this.modules.get(module);
+    if (!pair) return undefined;
+    const input = this.training && this.config.dropout > 0 ? x.dropout(this.config.dropout, true) : x;
+    return linear(linear(input, pair.a), pair.b).mul(this.scale);
+  }
+
+  /** Trainable tensors with PEFT's names (without the "base_model.model." prefix). */
+  namedParameters(): [string, Tensor][] {
+    return [...this.modules].flatMap(([m, p]): [string, Tensor][] => [
+      [`${m}.lora_A.weight`, p.a],
+      [`${m}.lora_B.weight`, p.b],
+    ]);
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  dispose(): void {
+    for (const t of this.parameters()) t.dispose();
+  }
+}
+
+/** Whether PEFT would adapt `module` under `targets`: a regex matches the full name; a list matches by name or suffix. */
+export function matchesTarget(module: string, targets: string[] | string): boolean {
+  if (typeof targets === "string") return new RegExp(`^(?:${targets})$`).test(module);
+  return targets.some((t) => module === t || module.endsWith(`.${t}`));
+}
+
+/**
+ * A fresh adapter for `model`: A ~ kaiming-uniform(√5) as PEFT (U(-1/√in, 1/√in)), B = 0, so training starts at the
+ * base model. Its tensors require gradients; the model's own weights are left as they are.
+ */
+export function createLora(model: TransformerModel, config: Partial<LoraConfig> = {}): LoraAdapter {
+  const full: LoraConfig = { ...DEFAULT_LORA, ...config };
+  if (!Number.isInteger(full.r) || full.r <= 0) throw new ModelError(`lora: r must be a positive integer, got ${full.r}`);
+  const dtype: DType = model.dtype;
+  const modules = new Map<string, LoraPair>();
+  for (const [name, size] of model.linearModules()) {
+    if (!matchesTarget(name, full.targetModules)) continue;
+    const bound = 1 / Math.sqrt(size.inFeatures);
+    const a = tidy(() => noGrad(() => randn([full.r, size.inFeatures]).uniform_(-bound, bound).to(dtype)));
+    const b = noGrad(() => zeros([size.outFeatures, full.r], { dtype }));
+    modules.set(name, { a: keep(a.requiresGrad_()), b: keep(b.requiresGrad_()) });
+  }
+  if (modules.size === 0) {
+    throw new ModelError(`lora: target modules ${JSON.stringify(full.targetModules)} match no linear layer of this ${model.config.modelType} model`);
+  }
+  return new LoraAdapter(full, modules);
+}
+
+/** Routes the model's linear layers through `adapter` (replacing any adapter it had). */
+export function attachAdapter(model: TransformerModel, adapter: LoraAdapter): void {
+  model.adapter = adapter;
+}
+
+/** Runs `fn` with the model's adapter switched off: the base model, with no second copy in memory. */
+export function withAdapterDisabled<T>(model: TransformerModel, fn: () => T): T {
+  const adapter = model.adapter instanceof LoraAdapter ? model.adapter : undefined;
+  if (!adapter) return fn();
+  const previous = adapter.enabled;
+  adapter.enabled = false;
+  try {
+    return fn();
+  } finally {
+    adapter.enabled = previous;
+  }
+}
+
+/** Folds the adapter into the base weights (W += scale · B A) and detaches it; the model then needs no adapter. */
+export function mergeAdapter(model: TransformerModel, adapter: LoraAdapter): void {
+  noGrad(() => {
+    for (const [module, pair] of adapter.modules) {
+      tidy(() => {
+        const weight = model.param(`${module}.weight`);
+        const update = pair.b.matmul(pair.a).mul(adapter.scale).to(weight.dtype);
+        weight.add_(model.isConv1d(module) ? update.transpose(0, 1) : update);
+      });
+    }
+  });
+  if (model.adapter === adapter) model.adapter = undefined;
+}
