@@ -8,6 +8,8 @@
 //
 // Usage: tsx bench/safetunePeer.ts --json [--threads N] [--steps N] [--warmup N] [--gen-tokens N]
 //        [--model gpt|llama|both] [--seed N]
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   AdamW,
@@ -73,7 +75,9 @@ function progress(message: string): void {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Median wall time of `fn` over `steps` runs, after `warmup` untimed runs (seconds). */
@@ -92,17 +96,26 @@ function medianTime(fn: () => void, steps: number, warmup: number): number {
  * Greedy decode with the KV cache under no-grad, as the peer's @torch.no_grad() generate: the first step()
  * is the prefill (and yields the first token), the others are the decode loop.
  */
-function generate(model: TransformerModel, prompt: number[], newTokens: number): { decodeS: number; totalS: number } {
+function generate(
+  model: TransformerModel,
+  prompt: number[],
+  newTokens: number,
+): { decodeS: number; totalS: number } {
   return noGrad(() => {
     const start = performance.now();
-    const session = new DecodeSession(model, [prompt], { maxNewTokens: newTokens, temperature: 0, stopTokenIds: [] });
+    const session = new DecodeSession(model, [prompt], {
+      maxNewTokens: newTokens,
+      temperature: 0,
+      stopTokenIds: [],
+    });
     try {
       session.step();
       const decodeStart = performance.now();
       while (!session.done) session.step();
       const end = performance.now();
       const produced = session.results()[0]?.tokens.length ?? 0;
-      if (produced !== newTokens) throw new Error(`generation produced ${produced} tokens, expected ${newTokens}`);
+      if (produced !== newTokens)
+        throw new Error(`generation produced ${produced} tokens, expected ${newTokens}`);
       return { decodeS: (end - decodeStart) / 1000, totalS: (end - start) / 1000 };
     } finally {
       session.dispose();
@@ -181,13 +194,20 @@ function main(): void {
     },
     strict: true,
   });
-  const int = (flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const int = (
+    flag: string,
+    value: string | undefined,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`--${flag} must be an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new RangeError(`--${flag} must be an integer in [${min}, ${max}]`);
     return n;
   };
   const model = values.model;
-  if (model !== "gpt" && model !== "llama" && model !== "both") throw new RangeError("--model must be gpt, llama or both");
+  if (model !== "gpt" && model !== "llama" && model !== "both")
+    throw new RangeError("--model must be gpt, llama or both");
   const options: PeerOptions = {
     steps: int("steps", values.steps, 1),
     warmup: int("warmup", values.warmup, 0),
@@ -201,4 +221,5 @@ function main(): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("safetunePeer.ts")) main();
+// Run as a script (bench/run.ts imports the constants above without running anything).
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) main();

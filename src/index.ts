@@ -12,7 +12,17 @@ export { type LoadModelOptions, loadedModelInfo, loadModel, readModelConfig } fr
 export { attachAdapter, createLora, type LoraConfig, LoraAdapter, mergeAdapter, withAdapterDisabled } from "./model/lora.js";
 export { loadAdapter, saveAdapter } from "./model/loraFiles.js";
 export { type PresetName, presetConfig } from "./model/presets.js";
-export * from "./model/safetensors.js";
+export {
+  parseSafetensors,
+  readSafetensorsFile,
+  readSafetensorsHeader,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  SafetensorsError,
+  type SafetensorsFile,
+  serializeSafetensors,
+  writeSafetensorsFile,
+} from "./model/safetensors.js";
 export { type SaveModelOptions, saveModel } from "./model/saveModel.js";
 export { createScratchModel } from "./model/scratchModel.js";
 export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";

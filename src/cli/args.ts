@@ -4,9 +4,20 @@ import { UsageError } from "./errors.js";
 
 export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
 
-export function parseCommandArgs<T extends OptionSpec>(argv: string[], options: T, command: string) {
+/** The parsed flags: strings, booleans, or string lists for `multiple` options; plus --verbose and --help. */
+export type ParsedFlags<T extends OptionSpec> = {
+  [K in keyof T]?: T[K]["type"] extends "boolean" ? boolean : T[K]["multiple"] extends true ? string[] : string;
+} & { verbose?: boolean; help?: boolean };
+
+export function parseCommandArgs<T extends OptionSpec>(argv: string[], options: T, command: string): { values: ParsedFlags<T> } {
   try {
-    return parseArgs({ args: argv, options: { ...options, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return { values: parsed.values as ParsedFlags<T> };
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message.split("\n")[0]} (see safetune ${command} --help)`);
   }

@@ -175,7 +175,8 @@ export const LIBTORCH_HINT =
   "install it with `apt-get install libtorch-dev` (Debian/Ubuntu) or set LIBTORCH=/path/to/libtorch, then run `npm run build:native`";
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const addonPath = join(packageRoot, "native", "build", "Release", "safetune_torch.node");
+/** SAFETUNE_ADDON points at another build of the addon (e.g. one compiled against a CUDA libtorch). */
+const addonPath = process.env.SAFETUNE_ADDON ?? join(packageRoot, "native", "build", "Release", "safetune_torch.node");
 
 let loaded: NativeTorch | undefined;
 

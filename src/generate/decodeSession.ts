@@ -6,7 +6,7 @@ import type { TransformerModel } from "../model/transformer.js";
 import { StreamDecoder } from "../tokenize/streamDecoder.js";
 import type { Tokenizer } from "../tokenize/tokenizer.js";
 import { seededRandom } from "../util/random.js";
-import { applyPenalties, type SamplingOptions, sampleToken } from "./sampling.js";
+import { applyPenalties, type SamplingOptions, sampleToken, validateSamplingOptions } from "./sampling.js";
 import { holdBackLength } from "./stopStrings.js";
 
 export interface DecodeOptions extends SamplingOptions {
@@ -76,6 +76,7 @@ export class DecodeSession {
       }
     }
     if (options.stopStrings?.length && !tokenizer) throw new Error("generate: stop strings need a tokenizer");
+    validateSamplingOptions(options);
     this.#model = model;
     this.#tokenizer = tokenizer;
     this.#options = options;

@@ -24,8 +24,6 @@ export interface CandidateDistribution {
   probs: Float64Array;
 }
 
-/** Vocabularies below this size use packed sort keys (2^32 logit orders × 2^20 ids < 2^53); larger use a comparator. */
-const PACKED_VOCAB_LIMIT = 2 ** 20;
 /** Weights below this may become 0 once divided by the softmax sum; rows holding one get an exact check. */
 const TINY_WEIGHT = 1e-290;
 /** Relative-weight thresholds tried in turn to find a small prefix of the candidates before sorting. */
@@ -186,7 +184,6 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, random: ()
 let weightScratch = new Float64Array(0);
 let idScratch = new Int32Array(0);
 let valueScratch = new Float64Array(0);
-let keyScratch = new Float64Array(0);
 
 function scratchWeights(n: number): Float64Array {
   if (weightScratch.length < n) weightScratch = new Float64Array(n);
@@ -199,10 +196,6 @@ function scratchIds(n: number): Int32Array {
 function scratchValues(n: number): Float64Array {
   if (valueScratch.length < n) valueScratch = new Float64Array(n);
   return valueScratch;
-}
-function scratchKeys(n: number): Float64Array {
-  if (keyScratch.length < n) keyScratch = new Float64Array(n);
-  return keyScratch;
 }
 
 function distribution(logits: Float32Array, o: SamplingOptions): CandidateDistribution {
@@ -400,32 +393,14 @@ function kthLargest(a: Float64Array, n: number, k: number): number {
 }
 
 /**
- * Sorts ids[0..m) by (weight desc, id asc). Weights are a monotone function of the float32 logits, so the
- * bulk of the work is a native sort of packed numeric keys (logit order × 2^20 + reversed id); a final
- * insertion pass fixes the rare pairs whose float64 weights tie although their logits differ.
+ * Sorts ids[0..m) (given in ascending id order) by (weight desc, id asc). Weights are a monotone function of
+ * the float32 logits, so the bulk of the work is a stable LSD radix sort on the logits' bit patterns (mapped
+ * to an unsigned order); a final insertion pass fixes the rare neighbours whose float64 weights tie although
+ * their logits differ. No comparator sort and no limit on the vocabulary size.
  */
 function sortCandidates(ids: Int32Array, m: number, w: Float64Array, logits: Float32Array): void {
   if (m < 2) return;
-  if (logits.length > PACKED_VOCAB_LIMIT) {
-    ids.subarray(0, m).sort((a, b) => (w[b] as number) - (w[a] as number) || a - b);
-    return;
-  }
-  const bits = new Uint32Array(logits.buffer, logits.byteOffset, logits.length);
-  const keys = scratchKeys(m);
-  const idSpan = PACKED_VOCAB_LIMIT - 1;
-  for (let j = 0; j < m; j++) {
-    const id = ids[j] as number;
-    const u = bits[id] as number;
-    // Map IEEE-754 bits to an unsigned order: negatives reversed below positives.
-    const order = u >= 0x80000000 ? 0xffffffff - u : u + 0x80000000;
-    keys[j] = order * PACKED_VOCAB_LIMIT + (idSpan - id);
-  }
-  const sortedKeys = keys.subarray(0, m).sort();
-  for (let j = 0; j < m; j++) {
-    const key = sortedKeys[m - 1 - j] as number;
-    ids[j] = idSpan - (key % PACKED_VOCAB_LIMIT);
-  }
-  // Insertion pass on (weight desc, id asc): linear unless weights tie or disagree with the logit order.
+  if (m > INSERTION_ONLY) radixSortByLogitDesc(ids, m, logits);
   for (let j = 1; j < m; j++) {
     const id = ids[j] as number;
     const e = w[id] as number;
@@ -439,4 +414,59 @@ function sortCandidates(ids: Int32Array, m: number, w: Float64Array, logits: Flo
     }
     ids[k + 1] = id;
   }
+}
+
+/** Below this many candidates the insertion pass alone sorts. */
+const INSERTION_ONLY = 32;
+const RADIX_BITS = 11;
+const RADIX_SIZE = 1 << RADIX_BITS;
+const RADIX_MASK = RADIX_SIZE - 1;
+let radixKeys = new Uint32Array(0);
+let radixKeysTmp = new Uint32Array(0);
+let radixIdsTmp = new Int32Array(0);
+const radixCounts = new Int32Array(RADIX_SIZE);
+
+/** Stable sort of ids[0..m) by descending logit (ties keep their order), three 11-bit passes. */
+function radixSortByLogitDesc(ids: Int32Array, m: number, logits: Float32Array): void {
+  if (radixKeys.length < m) {
+    radixKeys = new Uint32Array(m);
+    radixKeysTmp = new Uint32Array(m);
+    radixIdsTmp = new Int32Array(m);
+  }
+  const bits = new Uint32Array(logits.buffer, logits.byteOffset, logits.length);
+  let keys = radixKeys;
+  let keysOut = radixKeysTmp;
+  let src = ids;
+  let dst = radixIdsTmp;
+  for (let j = 0; j < m; j++) {
+    const u = bits[ids[j] as number] as number;
+    // IEEE-754 bits -> ascending unsigned order (negatives reversed below positives), then flipped so that
+    // an ascending sort of the key is a descending sort of the logit.
+    const ascending = u >= 0x80000000 ? 0xffffffff - u : u + 0x80000000;
+    keys[j] = 0xffffffff - ascending;
+  }
+  const counts = radixCounts;
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    counts.fill(0);
+    for (let j = 0; j < m; j++) counts[((keys[j] as number) >>> shift) & RADIX_MASK]++;
+    // A digit shared by every key moves nothing.
+    if (counts[((keys[0] as number) >>> shift) & RADIX_MASK] === m) continue;
+    let sum = 0;
+    for (let d = 0; d < RADIX_SIZE; d++) {
+      const c = counts[d] as number;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < m; j++) {
+      const key = keys[j] as number;
+      const d = (key >>> shift) & RADIX_MASK;
+      const at = counts[d] as number;
+      counts[d] = at + 1;
+      keysOut[at] = key;
+      dst[at] = src[j] as number;
+    }
+    [keys, keysOut] = [keysOut, keys];
+    [src, dst] = [dst, src];
+  }
+  if (src !== ids) ids.set(src.subarray(0, m));
 }

@@ -10,7 +10,7 @@ Builds a model from scratch: trains a byte-level BPE tokenizer (on FILE, one tex
 starter corpus), creates a model of the preset with random weights, and saves both as a Hugging Face folder.
 
   --preset NAME     ${PRESET_NAMES.join(" | ")} (default llama-tiny)
-  --vocab-size N    tokenizer vocabulary (default 4096)
+  --vocab-size N    largest tokenizer vocabulary (default 4096; a small corpus gives fewer)
   --corpus FILE     text to train the tokenizer on
   --seed S          weight-initialisation seed (default 0)`;
 

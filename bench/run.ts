@@ -1,0 +1,493 @@
+// `npm run bench`: safetune against PyTorch eager in the same run, on a GPT-2-style and a Llama-style model
+// (vocab 4096, d 256, 4 layers, 4 heads; batch 8 x 128): training step, forward, batch-1 KV-cache generation and
+// peak RSS. Each side runs each model in its own fresh process, one after the other (never concurrently):
+// bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
+//
+// Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
+//                         [--no-torch] [--write-docs]
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { EngineUnavailableError, getNumThreads, torchVersion } from "../src/index.js";
+import {
+  BATCH,
+  MAX_GEN_TOKENS,
+  type ModelFigures,
+  type ModelName,
+  type PeerResult,
+  PRESETS,
+  PROMPT_LEN,
+  SEQ,
+} from "./safetunePeer.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const DOCS = join(root, "docs", "benchmarks.md");
+const START = "<!-- bench:figures:start -->";
+const END = "<!-- bench:figures:end -->";
+const TARGETS = { training: 0.9, generation: 1.0 };
+const TITLES: Record<ModelName, string> = { gpt: "GPT-2 style", llama: "Llama style" };
+
+interface Options {
+  steps: number;
+  warmup: number;
+  genTokens: number;
+  models: ModelName[];
+  threads: number | undefined;
+  noTorch: boolean;
+  writeDocs: boolean;
+}
+
+interface Machine {
+  cpu: string;
+  cores: number;
+  ramGiB: number;
+  libtorch: string;
+  blas: string;
+  node: string;
+}
+
+/** One model's outcome on both sides (torch undefined when PyTorch did not run). */
+interface ModelRun {
+  name: ModelName;
+  safetune: ModelFigures;
+  torch: ModelFigures | undefined;
+}
+
+interface Report {
+  options: Options;
+  machine: Machine;
+  safetuneThreads: number | undefined;
+  torchThreads: number | undefined;
+  torchVersion: string | undefined;
+  /** Why PyTorch figures are missing, when they are. */
+  torchMissing: string | undefined;
+  runs: ModelRun[];
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      steps: { type: "string", default: "10" },
+      warmup: { type: "string", default: "3" },
+      "gen-tokens": { type: "string", default: "64" },
+      model: { type: "string", default: "both" },
+      threads: { type: "string" },
+      "no-torch": { type: "boolean", default: false },
+      "write-docs": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
+        "                        [--threads N] [--no-torch] [--write-docs]\n",
+    );
+    process.exit(0);
+  }
+  const int = (
+    flag: string,
+    value: string | undefined,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new RangeError(`--${flag} must be an integer in [${min}, ${max}], got ${value}`);
+    }
+    return n;
+  };
+  const model = values.model;
+  if (model !== "gpt" && model !== "llama" && model !== "both") {
+    throw new RangeError(`--model must be gpt, llama or both, got ${model}`);
+  }
+  return {
+    steps: int("steps", values.steps, 1),
+    warmup: int("warmup", values.warmup, 0),
+    genTokens: int("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
+    models: model === "both" ? ["gpt", "llama"] : [model],
+    threads: values.threads === undefined ? undefined : int("threads", values.threads, 1),
+    noTorch: values["no-torch"],
+    writeDocs: values["write-docs"],
+  };
+}
+
+// ---------------------------------------------------------------- the machine
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("model name"));
+    if (line) return line.slice(line.indexOf(":") + 1).trim();
+  } catch {
+    // not Linux
+  }
+  return os.cpus()[0]?.model ?? "unknown CPU";
+}
+
+/** The BLAS library libtorch loaded into this process (read from /proc/self/maps after the engine loaded). */
+function blasNote(): string {
+  let lib: string | undefined;
+  try {
+    const maps = readFileSync("/proc/self/maps", "utf8").split("\n");
+    const paths = new Set(
+      maps.map((l) => l.split(/\s+/)[5] ?? "").filter((p) => /(openblas|mkl_|blis|libblas)/i.test(p)),
+    );
+    lib = [...paths].find((p) => /openblas|mkl|blis/i.test(p)) ?? [...paths][0];
+  } catch {
+    // not Linux
+  }
+  if (!lib) return "BLAS library not identified";
+  const name = /openblas/i.test(lib)
+    ? "OpenBLAS"
+    : /mkl/i.test(lib)
+      ? "MKL"
+      : /blis/i.test(lib)
+        ? "BLIS"
+        : "BLAS";
+  const envThreads = process.env.OPENBLAS_NUM_THREADS ?? process.env.OMP_NUM_THREADS;
+  const threads = name === "OpenBLAS" ? `, OPENBLAS_NUM_THREADS=${envThreads ?? "unset"}` : "";
+  return `${name} (${lib}${threads}); both sides load the same libtorch and BLAS`;
+}
+
+function describeMachine(): Machine {
+  return {
+    cpu: cpuModel(),
+    cores: os.availableParallelism(),
+    ramGiB: os.totalmem() / 2 ** 30,
+    libtorch: torchVersion(),
+    blas: blasNote(),
+    node: process.version,
+  };
+}
+
+// ---------------------------------------------------------------- the peers
+
+/** The first interpreter that imports torch: Debian's /usr/bin/python3 first, then whatever python3 is on PATH. */
+function findTorchPython(): { python: string } | { reason: string } {
+  const tried: string[] = [];
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    const r = spawnSync(python, ["-c", "import torch"], {
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    if (r.status === 0) return { python };
+    const why = r.error
+      ? r.error.message
+      : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`) || `exit ${r.status}`;
+    tried.push(`${python}: ${why}`);
+  }
+  return { reason: `no python3 can import torch (${tried.join("; ")})` };
+}
+
+function peerArgs(options: Options, model: ModelName): string[] {
+  const args = [
+    "--json",
+    "--model",
+    model,
+    "--steps",
+    String(options.steps),
+    "--warmup",
+    String(options.warmup),
+    "--gen-tokens",
+    String(options.genTokens),
+  ];
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
+  return args;
+}
+
+/** Runs one peer process; its stderr passes through, its stdout is one JSON object. */
+function runPeer(command: string, args: string[]): PeerResult {
+  const r = spawnSync(command, args, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 2 ** 20,
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${command} exited with ${r.status ?? r.signal}`);
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as PeerResult;
+  } catch {
+    throw new Error(`${command} printed no JSON result: ${line.slice(0, 200)}`);
+  }
+}
+
+function runSafetune(options: Options, model: ModelName): PeerResult {
+  const peer = join(here, "safetunePeer.ts");
+  return runPeer(process.execPath, [
+    "--import",
+    import.meta.resolve("tsx"),
+    peer,
+    ...peerArgs(options, model),
+  ]);
+}
+
+function runTorch(python: string, options: Options, model: ModelName): PeerResult {
+  return runPeer(python, [join(here, "torch_peer.py"), ...peerArgs(options, model)]);
+}
+
+function benchmark(options: Options, machine: Machine): Report {
+  const report: Report = {
+    options,
+    machine,
+    safetuneThreads: undefined,
+    torchThreads: undefined,
+    torchVersion: undefined,
+    torchMissing: undefined,
+    runs: [],
+  };
+  let python: string | undefined;
+  if (options.noTorch) report.torchMissing = "skipped (--no-torch)";
+  else {
+    const found = findTorchPython();
+    if ("python" in found) python = found.python;
+    else report.torchMissing = found.reason;
+  }
+  log(python ? `PyTorch peer: ${python} bench/torch_peer.py` : `PyTorch peer: none — ${report.torchMissing}`);
+
+  for (const name of options.models) {
+    log(`${name}: safetune (${PRESETS[name]}) in a fresh process...`);
+    const s = runSafetune(options, name);
+    const safetune = s.models[name];
+    if (!safetune) throw new Error(`safetune peer returned no figures for ${name}`);
+    report.safetuneThreads = s.threads;
+    let torch: ModelFigures | undefined;
+    if (python) {
+      log(`${name}: PyTorch eager in a fresh process...`);
+      try {
+        const t = runTorch(python, options, name);
+        torch = t.models[name];
+        report.torchThreads = t.threads;
+        report.torchVersion = t.torch;
+      } catch (err) {
+        report.torchMissing = `the PyTorch peer failed on ${name}: ${(err as Error).message}`;
+        log(report.torchMissing);
+      }
+    }
+    report.runs.push({ name, safetune, torch });
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------- the report
+
+interface Row {
+  label: string;
+  value: (f: ModelFigures) => number;
+  format: (v: number) => string;
+  /** true when a larger value is better (tokens/s): ratio = safetune / torch; else torch / safetune. */
+  higherIsBetter: boolean;
+}
+
+const int = (v: number) => Math.round(v).toLocaleString("en-US");
+const ms = (v: number) => (v * 1000).toFixed(1);
+const mib = (v: number) => v.toFixed(0);
+
+function rows(genTokens: number): Row[] {
+  return [
+    { label: "training step (ms)", value: (f) => f.train_step_s, format: ms, higherIsBetter: false },
+    { label: "training tokens/s", value: (f) => f.train_tokens_per_s, format: int, higherIsBetter: true },
+    { label: "forward, no grad (ms)", value: (f) => f.forward_s, format: ms, higherIsBetter: false },
+    { label: "forward tokens/s", value: (f) => f.forward_tokens_per_s, format: int, higherIsBetter: true },
+    {
+      label: "generation decode tokens/s (batch 1, KV cache)",
+      value: (f) => f.generate_tokens_per_s,
+      format: (v) => v.toFixed(1),
+      higherIsBetter: true,
+    },
+    {
+      label: `generation of ${genTokens} tokens incl. prefill (ms)`,
+      value: (f) => f.generate_with_prefill_s,
+      format: ms,
+      higherIsBetter: false,
+    },
+    { label: "peak RSS (MiB)", value: (f) => f.peak_rss_mib, format: mib, higherIsBetter: false },
+  ];
+}
+
+function ratio(row: Row, run: ModelRun): number | undefined {
+  if (!run.torch) return undefined;
+  const s = row.value(run.safetune);
+  const t = row.value(run.torch);
+  return row.higherIsBetter ? s / t : t / s;
+}
+
+const fmtRatio = (r: number | undefined) => (r === undefined ? "—" : `${r.toFixed(2)}x`);
+
+function trainingRatio(run: ModelRun): number | undefined {
+  return run.torch ? run.safetune.train_tokens_per_s / run.torch.train_tokens_per_s : undefined;
+}
+function generationRatio(run: ModelRun): number | undefined {
+  return run.torch ? run.safetune.generate_tokens_per_s / run.torch.generate_tokens_per_s : undefined;
+}
+
+function targetLines(report: Report): string[] {
+  const lines: string[] = [];
+  for (const run of report.runs) {
+    const checks: [string, number | undefined, number][] = [
+      ["training", trainingRatio(run), TARGETS.training],
+      ["generation", generationRatio(run), TARGETS.generation],
+    ];
+    for (const [what, r, target] of checks) {
+      const verdict = r === undefined ? "not measured" : r >= target ? "met" : "MISSED";
+      lines.push(
+        `${TITLES[run.name]}: ${what} ${fmtRatio(r)} of PyTorch (target >= ${target.toFixed(1)}x): ${verdict}`,
+      );
+    }
+  }
+  return lines;
+}
+
+function threadNote(report: Report): string {
+  const s = report.safetuneThreads;
+  const t = report.torchThreads;
+  const how =
+    report.options.threads === undefined ? "libtorch default" : `--threads ${report.options.threads}`;
+  const torchPart = t === undefined ? "" : `, PyTorch ${t}`;
+  const warn = t !== undefined && s !== t ? " (WARNING: the thread counts differ)" : "";
+  return `intra-op threads (${how}): safetune ${s ?? "?"}${torchPart}${warn}`;
+}
+
+function machineLines(report: Report): string[] {
+  const m = report.machine;
+  return [
+    `CPU: ${m.cpu}, ${m.cores} cores, ${m.ramGiB.toFixed(1)} GiB RAM`,
+    `libtorch ${m.libtorch} (safetune, Node ${m.node})` +
+      (report.torchVersion ? `; PyTorch ${report.torchVersion} (eager, fp32, CPU)` : ""),
+    threadNote(report),
+    `BLAS: ${m.blas}`,
+  ];
+}
+
+function protocolLine(o: Options): string {
+  return (
+    `batch ${BATCH} x ${SEQ}; ${o.warmup} warmup + ${o.steps} timed steps (median); generation: ` +
+    `${PROMPT_LEN}-token prompt, ${o.genTokens} new tokens, greedy, median of 3 runs`
+  );
+}
+
+function printReport(report: Report): void {
+  const out: string[] = [];
+  out.push("", "safetune vs PyTorch eager", ...machineLines(report).map((l) => `  ${l}`));
+  out.push(`  protocol: ${protocolLine(report.options)}`);
+  if (report.torchMissing) out.push(`  PyTorch figures missing: ${report.torchMissing}`);
+  out.push(
+    "  ratio > 1 means safetune is better: PyTorch time / safetune time, safetune tokens/s / PyTorch tokens/s,",
+  );
+  out.push("  PyTorch RSS / safetune RSS");
+  const table = rows(report.options.genTokens);
+  const width = Math.max(...table.map((r) => r.label.length)) + 2;
+  for (const run of report.runs) {
+    const params =
+      run.torch && run.torch.params !== run.safetune.params
+        ? `${int(run.safetune.params)} params (PyTorch: ${int(run.torch.params)} — MISMATCH)`
+        : `${int(run.safetune.params)} params`;
+    out.push("", `${TITLES[run.name]} (${PRESETS[run.name]}, ${params})`);
+    out.push(
+      `  ${"".padEnd(width)}${"safetune".padStart(12)}${"PyTorch".padStart(12)}${"ratio".padStart(9)}`,
+    );
+    for (const row of table) {
+      const s = row.format(row.value(run.safetune));
+      const t = run.torch ? row.format(row.value(run.torch)) : "—";
+      out.push(
+        `  ${row.label.padEnd(width)}${s.padStart(12)}${t.padStart(12)}${fmtRatio(ratio(row, run)).padStart(9)}`,
+      );
+    }
+  }
+  out.push(
+    "",
+    "Targets (safetune / PyTorch eager, tokens/s):",
+    ...targetLines(report).map((l) => `  ${l}`),
+    "",
+  );
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+function markdownSection(report: Report): string {
+  const o = report.options;
+  const date = new Date().toISOString().slice(0, 10);
+  const flags = [`--steps ${o.steps}`, `--warmup ${o.warmup}`, `--gen-tokens ${o.genTokens}`];
+  if (o.threads !== undefined) flags.push(`--threads ${o.threads}`);
+  const out: string[] = [
+    START,
+    `<!-- written by \`npm run bench -- --write-docs\`; edit bench/run.ts, not this block -->`,
+    "",
+    `Measured on ${date} with \`npm run bench -- ${flags.join(" ")}\`.`,
+    "",
+    ...machineLines(report).map((l) => `- ${l}`),
+    `- protocol: ${protocolLine(o)}`,
+  ];
+  if (report.torchMissing) out.push(`- PyTorch figures missing: ${report.torchMissing}`);
+  out.push(
+    "",
+    "Ratio > 1 means safetune is better (PyTorch time / safetune time; safetune tokens/s / PyTorch tokens/s;",
+  );
+  out.push("PyTorch RSS / safetune RSS).");
+  const table = rows(o.genTokens);
+  for (const run of report.runs) {
+    out.push(
+      "",
+      `**${TITLES[run.name]}** (\`${PRESETS[run.name]}\`, ${int(run.safetune.params)} parameters)`,
+      "",
+    );
+    out.push("| | safetune | PyTorch | ratio |", "|---|---:|---:|---:|");
+    for (const row of table) {
+      const t = run.torch ? row.format(row.value(run.torch)) : "—";
+      out.push(
+        `| ${row.label} | ${row.format(row.value(run.safetune))} | ${t} | ${fmtRatio(ratio(row, run))} |`,
+      );
+    }
+  }
+  out.push("", "Targets: training >= 0.9x PyTorch eager, generation >= 1.0x.", "");
+  out.push(...targetLines(report).map((l) => `- ${l}`), "", END);
+  return out.join("\n");
+}
+
+function writeDocs(report: Report): void {
+  const section = markdownSection(report);
+  let text: string;
+  if (!existsSync(DOCS)) {
+    text = `# Benchmarks\n\n## Figures\n\n${section}\n`;
+  } else {
+    const current = readFileSync(DOCS, "utf8");
+    const a = current.indexOf(START);
+    const b = current.indexOf(END);
+    text =
+      a >= 0 && b > a
+        ? `${current.slice(0, a)}${section}${current.slice(b + END.length)}`
+        : `${current.trimEnd()}\n\n## Figures\n\n${section}\n`;
+  }
+  writeFileSync(DOCS, text);
+  log(`wrote the figures to ${DOCS}`);
+}
+
+function main(): void {
+  const options = parseOptions();
+  let machine: Machine;
+  try {
+    machine = describeMachine();
+  } catch (err) {
+    if (err instanceof EngineUnavailableError) {
+      log(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  log(`libtorch ${machine.libtorch}, ${getNumThreads()} intra-op thread(s) by default; ${machine.cpu}`);
+  const report = benchmark(options, machine);
+  printReport(report);
+  if (options.writeDocs) writeDocs(report);
+}
+
+main();
