@@ -26,8 +26,11 @@ export interface CandidateDistribution {
 
 /** Weights below this may become 0 once divided by the softmax sum; rows holding one get an exact check. */
 const TINY_WEIGHT = 1e-290;
-/** Relative-weight thresholds tried in turn to find a small prefix of the candidates before sorting. */
-const THRESHOLDS = [1e-3, 1e-7, 1e-16, 0];
+/** Histogram of the weights by z = (l - max) / temperature: bin floor(-z × BINS_PER_NAT); exp(z) is 0 below -746. */
+const BINS_PER_NAT = 4;
+const BINS = 3000;
+/** Relative slack on histogram masses (summed in another order than the exact walk) when choosing a prefix. */
+const MASS_SLACK = 1e-9;
 
 const topKActive = (o: SamplingOptions): boolean => o.topK !== undefined && o.topK > 0;
 const topPActive = (o: SamplingOptions): boolean => o.topP !== undefined && o.topP < 1;
@@ -144,66 +147,120 @@ export function applyPenalties(
  *   w_i / Σw is exactly 0 are never candidates. +Infinity logits (if any) share all the mass equally.
  * - topK keeps the k most likely candidates.
  * - topP is measured on the distribution left by topK (as in HF transformers and vLLM): it keeps the
- *   shortest prefix whose cumulative probability (Σ prefix w) / (Σ topK-kept w) is >= p, so the token
- *   that crosses p is kept.
+ *   shortest prefix whose cumulative probability (Σ prefix w, in order) / (Σ topK-kept w) is >= p, so the
+ *   token that crosses p is kept.
  * - minP keeps the candidates with w_i >= minP × w_top (the same as comparing probabilities).
+ * - probs[j] = w_j / (Σ kept w). Every mass Σ (all, topK-kept, kept) is summed in ascending id order, so it
+ *   does not depend on sorting; only the cumulative sums of topP and of the draw run in descending order.
  */
 export function candidateDistribution(logits: Float32Array, o: SamplingOptions): CandidateDistribution {
   validateSamplingOptions(o);
-  return distribution(logits, o);
+  if (isGreedy(o)) return { ids: Int32Array.of(argmax(logits)), probs: Float64Array.of(1) };
+  const row = softmaxRow(logits, o.temperature ?? 1);
+  const kept = keep(row, o, true);
+  const ids = kept.ids.slice(0, kept.count);
+  const probs = new Float64Array(kept.count);
+  for (let j = 0; j < kept.count; j++) probs[j] = (row.w[ids[j] as number] as number) / kept.mass;
+  return { ids, probs };
 }
 
 /**
  * Draws one token id. Greedy options return `argmax(logits)` without calling `random`; otherwise `random`
- * is called exactly once for u in [0, 1) and the first candidate (in `candidateDistribution` order) whose
- * cumulative probability exceeds u is returned.
+ * is called exactly once for u in [0, 1) and the result is exactly the inverse CDF of
+ * `candidateDistribution`: the first candidate j (in its order) with u < probs[0] + … + probs[j] (summed in
+ * that order), or the last candidate if rounding leaves the total below u.
  */
 export function sampleToken(logits: Float32Array, o: SamplingOptions, random: () => number): number {
   validateSamplingOptions(o);
   if (isGreedy(o)) return argmax(logits);
-  const { ids, probs } = distribution(logits, o);
+  const row = softmaxRow(logits, o.temperature ?? 1);
+  const kept = keep(row, o, false);
   const u = random();
   if (!(u >= 0 && u < 1)) throw new RangeError(`sampleToken: random() must return a number in [0, 1), got ${u}`);
-  let acc = 0;
-  let last = 0;
-  for (let j = 0; j < ids.length; j++) {
-    const p = probs[j] as number;
-    if (p <= 0) continue;
-    acc += p;
-    last = j;
-    if (u < acc) return ids[j] as number;
+  if (kept.sorted) return drawSorted(kept.ids, kept.count, row.w, kept.mass, u);
+
+  // The kept set is known but unsorted (no topP): sort only a prefix holding the crossing, found from the
+  // histogram with some slack; if rounding defeats the slack, sort everything kept.
+  const target = u * kept.mass * (1 + MASS_SLACK);
+  let t = 0;
+  let mass = 0;
+  for (let b = 0; b < BINS; b++) {
+    mass += row.binMass[b] as number;
+    const bMin = row.binMin[b] as number;
+    if (bMin < Number.POSITIVE_INFINITY) t = bMin;
+    if (mass >= target) break;
   }
-  // u >= the rounded total (just below 1): the last candidate with a nonzero probability.
-  return ids[last] as number;
+  const prefix = scratchPrefix(kept.count);
+  let m = 0;
+  for (let j = 0; j < kept.count; j++) {
+    const id = kept.ids[j] as number;
+    if ((row.w[id] as number) >= t) prefix[m++] = id;
+  }
+  sortCandidates(prefix, m, row);
+  const found = drawSorted(prefix, m, row.w, kept.mass, u, m < kept.count);
+  if (found >= 0) return found;
+  sortCandidates(kept.ids, kept.count, row);
+  return drawSorted(kept.ids, kept.count, row.w, kept.mass, u);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Internals. The scratch buffers are reused between calls (JS is single-threaded and nothing here yields),
 // so a 150k-token row does not allocate megabytes per generated token.
 
+/** The softmax weights of one row (in scratch memory, valid until the next call) and their histogram. */
+interface WeightedRow {
+  logits: Float32Array;
+  /** w[i] = exp((l_i - max) / temperature), or 0 for tokens that are not candidates. */
+  w: Float64Array;
+  /** Σ w in ascending id order. */
+  total: number;
+  /** How many w are > 0. */
+  count: number;
+  /** Per bin of z: candidate count, mass, and smallest weight (Infinity when empty). */
+  binCount: Int32Array;
+  binMass: Float64Array;
+  binMin: Float64Array;
+}
+
+/** Candidates ids[0..count): sorted by (w desc, id asc) when `sorted`, else in ascending id order. */
+interface Kept {
+  ids: Int32Array;
+  count: number;
+  sorted: boolean;
+  /** Σ w over the kept candidates, in ascending id order. */
+  mass: number;
+}
+
 let weightScratch = new Float64Array(0);
 let idScratch = new Int32Array(0);
+let idCopyScratch = new Int32Array(0);
+let prefixScratch = new Int32Array(0);
 let valueScratch = new Float64Array(0);
+const binCount = new Int32Array(BINS);
+const binMass = new Float64Array(BINS);
+const binMin = new Float64Array(BINS);
 
-function scratchWeights(n: number): Float64Array {
-  if (weightScratch.length < n) weightScratch = new Float64Array(n);
-  return weightScratch;
-}
 function scratchIds(n: number): Int32Array {
   if (idScratch.length < n) idScratch = new Int32Array(n);
   return idScratch;
+}
+function scratchIdCopy(n: number): Int32Array {
+  if (idCopyScratch.length < n) idCopyScratch = new Int32Array(n);
+  return idCopyScratch;
+}
+function scratchPrefix(n: number): Int32Array {
+  if (prefixScratch.length < n) prefixScratch = new Int32Array(n);
+  return prefixScratch;
 }
 function scratchValues(n: number): Float64Array {
   if (valueScratch.length < n) valueScratch = new Float64Array(n);
   return valueScratch;
 }
 
-function distribution(logits: Float32Array, o: SamplingOptions): CandidateDistribution {
+/** Max-subtracted softmax weights in float64, plus a histogram of them by z. */
+function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
   const n = logits.length;
   if (n === 0) throw new RangeError("sampling: the logits row is empty");
-  if (isGreedy(o)) return { ids: Int32Array.of(argmax(logits)), probs: Float64Array.of(1) };
-
-  // Softmax weights, max-subtracted, in float64.
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const v = logits[i] as number;
@@ -212,128 +269,196 @@ function distribution(logits: Float32Array, o: SamplingOptions): CandidateDistri
   if (max === Number.NEGATIVE_INFINITY) {
     throw new RangeError("sampling: every logit is -Infinity or NaN, so no token can be sampled");
   }
-  const temperature = o.temperature ?? 1;
-  const w = scratchWeights(n);
+  if (weightScratch.length < n) weightScratch = new Float64Array(n);
+  const w = weightScratch;
+  binCount.fill(0);
+  binMass.fill(0);
+  binMin.fill(Number.POSITIVE_INFINITY);
   let total = 0;
   let count = 0;
-  let tiny = false;
   if (max === Number.POSITIVE_INFINITY) {
+    // The +Infinity logits share all the mass.
     for (let i = 0; i < n; i++) {
       const isInf = logits[i] === Number.POSITIVE_INFINITY;
       w[i] = isInf ? 1 : 0;
       if (isInf) count++;
     }
     total = count;
-  } else {
-    for (let i = 0; i < n; i++) {
-      const e = Math.exp(((logits[i] as number) - max) / temperature);
-      if (e > 0) {
-        w[i] = e;
-        total += e;
-        count++;
-        if (e < TINY_WEIGHT) tiny = true;
-      } else {
-        w[i] = 0; // underflow, or NaN
-      }
-    }
-    if (tiny) {
-      // Drop the weights whose probability is exactly 0 once divided by the sum.
-      const sum = total;
-      total = 0;
-      count = 0;
-      for (let i = 0; i < n; i++) {
-        const e = w[i] as number;
-        if (e > 0 && e / sum > 0) {
-          total += e;
-          count++;
-        } else {
-          w[i] = 0;
-        }
-      }
+    binCount[0] = count;
+    binMass[0] = count;
+    binMin[0] = 1;
+    return { logits, w, total, count, binCount, binMass, binMin };
+  }
+  let tiny = false;
+  for (let i = 0; i < n; i++) {
+    const z = ((logits[i] as number) - max) / temperature;
+    const e = Math.exp(z);
+    if (e > 0) {
+      w[i] = e;
+      total += e;
+      count++;
+      const b = (-z * BINS_PER_NAT) | 0;
+      binCount[b]++;
+      binMass[b] += e;
+      if (e < (binMin[b] as number)) binMin[b] = e;
+      if (e < TINY_WEIGHT) tiny = true;
+    } else {
+      w[i] = 0; // underflow, or NaN
     }
   }
-
-  const kCut = topKActive(o) && (o.topK as number) < count ? (o.topK as number) : count;
-  const topP = topPActive(o) ? (o.topP as number) : 1;
-  const usesTopP = topP < 1;
-  const minP = minPActive(o) ? (o.minP as number) : 0;
-  const usesMinP = minP > 0;
-  const unfiltered = kCut === count && !usesTopP && !usesMinP;
-  const ids = scratchIds(n);
-
-  for (const guess of unfiltered ? [0] : THRESHOLDS) {
-    // With minP on, the threshold never exceeds minP × w_top (w_top = 1), so every minP survivor is collected.
-    const t = usesMinP ? Math.min(guess, minP) : guess;
-    // Collect S = {i : w_i >= t}, a prefix of the descending order, in id order.
-    let s = 0;
-    let mass = 0;
+  if (tiny) {
+    // Drop the weights whose probability is exactly 0 once divided by the sum, and recount.
+    const sum = total;
+    binCount.fill(0);
+    binMass.fill(0);
+    binMin.fill(Number.POSITIVE_INFINITY);
+    total = 0;
+    count = 0;
     for (let i = 0; i < n; i++) {
       const e = w[i] as number;
-      if (e > 0 && e >= t) {
-        ids[s++] = i;
-        mass += e;
+      if (e > 0 && e / sum > 0) {
+        total += e;
+        count++;
+        const b = (-(((logits[i] as number) - max) / temperature) * BINS_PER_NAT) | 0;
+        binCount[b]++;
+        binMass[b] += e;
+        if (e < (binMin[b] as number)) binMin[b] = e;
+      } else {
+        w[i] = 0;
       }
     }
-    const complete = s === count;
-    if (!complete) {
-      // Cheap necessary conditions before sorting; the exact decision is made on the sorted prefix below.
-      if (kCut < count && s < kCut && (usesTopP || !usesMinP)) continue;
-      if (kCut === count && !usesTopP && !usesMinP) continue;
-      if (kCut === count && usesTopP && !usesMinP && mass < topP * total * (1 - 1e-9)) continue;
-    }
-    // C: the top min(kCut, s) of S, sorted.
-    let m = s;
-    if (kCut < s) m = selectTop(ids, s, w, kCut);
-    sortCandidates(ids, m, w, logits);
-    const wholeTopK = s >= kCut; // C is the whole topK-kept set (when topK is off: every candidate)
-
-    let kept = m;
-    if (usesTopP) {
-      let kMass = total;
-      if (kCut < count) {
-        if (!wholeTopK) continue;
-        kMass = 0;
-        for (let j = 0; j < m; j++) kMass += w[ids[j] as number] as number;
-      }
-      let acc = 0;
-      let crossed = false;
-      for (let j = 0; j < m; j++) {
-        acc += w[ids[j] as number] as number;
-        if (acc / kMass >= topP) {
-          kept = j + 1;
-          crossed = true;
-          break;
-        }
-      }
-      // Not crossed inside a partial prefix: only minP (whose survivors are all in S) can still decide.
-      if (!crossed && !wholeTopK && !usesMinP) continue;
-    } else if (!wholeTopK && !usesMinP) {
-      continue;
-    }
-    if (usesMinP) {
-      const floor = minP; // × w_top, which is 1
-      let j = 0;
-      while (j < kept && (w[ids[j] as number] as number) >= floor) j++;
-      kept = j;
-    }
-    return normalised(ids, kept, w);
   }
-  // Unreachable: the last threshold (0) collects every candidate, which always decides.
-  throw new Error("sampling: internal error, no threshold decided the candidate set");
-}
-
-function normalised(ids: Int32Array, kept: number, w: Float64Array): CandidateDistribution {
-  let sum = 0;
-  for (let j = 0; j < kept; j++) sum += w[ids[j] as number] as number;
-  const outIds = ids.slice(0, kept);
-  const probs = new Float64Array(kept);
-  for (let j = 0; j < kept; j++) probs[j] = (w[outIds[j] as number] as number) / sum;
-  return { ids: outIds, probs };
+  return { logits, w, total, count, binCount, binMass, binMin };
 }
 
 /**
- * Reorders ids[0..s) so that ids[0..k) are the k best by (weight desc, id asc), k < s; returns k.
- * ids[0..s) must be in ascending id order.
+ * The smallest weight threshold t (from whole histogram bins) such that {w >= t} holds at least `minCount`
+ * candidates and at least `minMass` of weight (by the histogram's sums); 0 (everything) when none does.
+ */
+function histogramThreshold(row: WeightedRow, minCount: number, minMass: number): number {
+  let count = 0;
+  let mass = 0;
+  let t = Number.POSITIVE_INFINITY;
+  for (let b = 0; b < BINS; b++) {
+    const c = row.binCount[b] as number;
+    if (c === 0) continue;
+    count += c;
+    mass += row.binMass[b] as number;
+    t = Math.min(t, row.binMin[b] as number);
+    if (count >= minCount && mass >= minMass) return count >= row.count ? 0 : t;
+  }
+  return 0;
+}
+
+/** Collects ids with w > 0 and w >= t into ids[0..) in ascending id order; returns how many, and their mass. */
+function collect(row: WeightedRow, t: number, ids: Int32Array): { size: number; mass: number } {
+  const w = row.w;
+  const n = row.logits.length;
+  let size = 0;
+  let mass = 0;
+  for (let i = 0; i < n; i++) {
+    const e = w[i] as number;
+    if (e > 0 && e >= t) {
+      ids[size++] = i;
+      mass += e;
+    }
+  }
+  return { size, mass };
+}
+
+function massOf(ids: Int32Array, size: number, w: Float64Array): number {
+  let mass = 0;
+  for (let j = 0; j < size; j++) mass += w[ids[j] as number] as number;
+  return mass;
+}
+
+/** Applies topK -> topP -> minP. The result is sorted when `needSorted` or when topP is active. */
+function keep(row: WeightedRow, o: SamplingOptions, needSorted: boolean): Kept {
+  const { w, count } = row;
+  const kCut = topKActive(o) && (o.topK as number) < count ? (o.topK as number) : count;
+  const topP = topPActive(o) ? (o.topP as number) : 1;
+  const minP = minPActive(o) ? (o.minP as number) : 0;
+  const ids = scratchIds(row.logits.length);
+
+  if (topP === 1) {
+    // No cumulative sums: the kept set is found without sorting. minP keeps {w >= minP} (w_top = 1); topK
+    // keeps the k best of a prefix holding at least k candidates.
+    let t = 0;
+    if (minP > 0) t = minP;
+    else if (kCut < count) t = histogramThreshold(row, kCut, 0);
+    let { size, mass } = collect(row, t, ids);
+    if (size > kCut) {
+      size = selectTop(ids, size, w, kCut);
+      mass = massOf(ids, size, w);
+    }
+    if (needSorted) sortCandidates(ids, size, row);
+    return { ids, count: size, sorted: needSorted, mass };
+  }
+
+  // topP: sort a prefix S of the candidates that holds the top k (topK) or the mass reaching p, then walk it.
+  for (const exhaustive of [false, true]) {
+    const t = exhaustive
+      ? 0
+      : kCut < count
+        ? histogramThreshold(row, kCut, 0)
+        : histogramThreshold(row, 0, topP * row.total * (1 + MASS_SLACK));
+    let { size } = collect(row, t, ids);
+    const whole = size >= kCut; // S holds the whole topK-kept set (with topK off: every candidate)
+    if (size > kCut) size = selectTop(ids, size, w, kCut);
+    const kMass = kCut < count ? massOf(ids, size, w) : row.total;
+    const byId = scratchIdCopy(size);
+    byId.set(ids.subarray(0, size));
+    sortCandidates(ids, size, row);
+    let kept = -1;
+    let acc = 0;
+    for (let j = 0; j < size; j++) {
+      acc += w[ids[j] as number] as number;
+      if (acc / kMass >= topP) {
+        kept = j + 1;
+        break;
+      }
+    }
+    if (kept < 0) {
+      if (!whole) continue; // the crossing lies beyond S (only when rounding defeats the slack)
+      kept = size; // rounding kept the cumulative sum just below p: keep everything
+    }
+    if (minP > 0) {
+      let j = 0;
+      while (j < kept && (w[ids[j] as number] as number) >= minP) j++;
+      kept = j;
+    }
+    // Σ w over the kept candidates in id order: those ranking at or above the last kept one.
+    const lastId = ids[kept - 1] as number;
+    const lastW = w[lastId] as number;
+    let mass = 0;
+    for (let j = 0; j < size; j++) {
+      const id = byId[j] as number;
+      const e = w[id] as number;
+      if (e > lastW || (e === lastW && id <= lastId)) mass += e;
+    }
+    return { ids, count: kept, sorted: true, mass };
+  }
+  // Unreachable: with S holding every candidate the walk always decides.
+  throw new Error("sampling: internal error, topP did not decide the candidate set");
+}
+
+/**
+ * Inverse CDF over ids[0..m) (sorted): the first j with u < Σ_{i<=j} w_i / mass. When `partial`, returns -1
+ * instead of falling back to the last candidate.
+ */
+function drawSorted(ids: Int32Array, m: number, w: Float64Array, mass: number, u: number, partial = false): number {
+  let acc = 0;
+  for (let j = 0; j < m; j++) {
+    const id = ids[j] as number;
+    acc += (w[id] as number) / mass;
+    if (u < acc) return id;
+  }
+  return partial ? -1 : (ids[m - 1] as number);
+}
+
+/**
+ * Reorders ids[0..s) so that ids[0..k) are the k best by (weight desc, id asc), still in ascending id
+ * order, k < s; returns k. ids[0..s) must be in ascending id order.
  */
 function selectTop(ids: Int32Array, s: number, w: Float64Array, k: number): number {
   const values = scratchValues(s);
@@ -398,9 +523,10 @@ function kthLargest(a: Float64Array, n: number, k: number): number {
  * to an unsigned order); a final insertion pass fixes the rare neighbours whose float64 weights tie although
  * their logits differ. No comparator sort and no limit on the vocabulary size.
  */
-function sortCandidates(ids: Int32Array, m: number, w: Float64Array, logits: Float32Array): void {
+function sortCandidates(ids: Int32Array, m: number, row: WeightedRow): void {
   if (m < 2) return;
-  if (m > INSERTION_ONLY) radixSortByLogitDesc(ids, m, logits);
+  const w = row.w;
+  if (m > INSERTION_ONLY) radixSortByLogitDesc(ids, m, row.logits);
   for (let j = 1; j < m; j++) {
     const id = ids[j] as number;
     const e = w[id] as number;
