@@ -20,7 +20,10 @@ function findLibtorch() {
   if (env) {
     const libDir = join(env, "lib");
     const header = join(env, "include", "torch", "csrc", "api", "include", "torch", "torch.h");
-    if (!existsSync(header)) throw new Error(`LIBTORCH=${env}: expected ${header} (an unpacked libtorch or a PyTorch install's torch folder)`);
+    if (!existsSync(header))
+      throw new Error(
+        `LIBTORCH=${env}: expected ${header} (an unpacked libtorch or a PyTorch install's torch folder)`,
+      );
     return {
       includes: [join(env, "include"), join(env, "include", "torch", "csrc", "api", "include")],
       libDir,
@@ -29,7 +32,9 @@ function findLibtorch() {
   const header = "/usr/include/torch/csrc/api/include/torch/torch.h";
   if (!existsSync(header)) return undefined;
   const arch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-  const libDir = [`/usr/lib/${arch}`, "/usr/lib", "/usr/local/lib"].find((d) => existsSync(join(d, "libtorch_cpu.so")));
+  const libDir = [`/usr/lib/${arch}`, "/usr/lib", "/usr/local/lib"].find((d) =>
+    existsSync(join(d, "libtorch_cpu.so")),
+  );
   if (!libDir) return undefined;
   return { includes: ["/usr/include/torch/csrc/api/include"], libDir };
 }
@@ -38,7 +43,9 @@ function findLibtorch() {
 function detectCxx11Abi(libDir) {
   if (process.env.LIBTORCH_CXX11_ABI) return process.env.LIBTORCH_CXX11_ABI === "0" ? "0" : "1";
   try {
-    const symbols = execFileSync("nm", ["-D", "--defined-only", join(libDir, "libc10.so")], { maxBuffer: 1 << 28 });
+    const symbols = execFileSync("nm", ["-D", "--defined-only", join(libDir, "libc10.so")], {
+      maxBuffer: 1 << 28,
+    });
     return symbols.includes("__cxx11") ? "1" : "0";
   } catch {
     return "1";
@@ -87,7 +94,8 @@ function main() {
   const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];
   const jobs = ["--jobs", "max"];
   // configure + build (not rebuild) so an edit recompiles only the files it touched.
-  const run = (verb, extra = []) => spawnSync(cmd, [...args, verb, ...extra, "--directory", nativeDir], { env, stdio: "inherit" });
+  const run = (verb, extra = []) =>
+    spawnSync(cmd, [...args, verb, ...extra, "--directory", nativeDir], { env, stdio: "inherit" });
   let result = run("configure");
   if (result.status === 0) result = run("build", jobs);
   if (result.status !== 0) {

@@ -1,7 +1,19 @@
 // safetune's library API.
 export * from "./engine/index.js";
-export { type DecodeOptions, DecodeSession, type FinishReason, type Generation, type TokenEvent } from "./generate/decodeSession.js";
-export { encodePrompt, type GenerateOptions, generate, generateTokens, type Prompt } from "./generate/generate.js";
+export {
+  type DecodeOptions,
+  DecodeSession,
+  type FinishReason,
+  type Generation,
+  type TokenEvent,
+} from "./generate/decodeSession.js";
+export {
+  encodePrompt,
+  type GenerateOptions,
+  generate,
+  generateTokens,
+  type Prompt,
+} from "./generate/generate.js";
 export type { SamplingOptions } from "./generate/sampling.js";
 export { buildModel, paramSpecsOf } from "./model/buildModel.js";
 export { type ModelConfig, parseConfig } from "./model/config.js";
@@ -9,7 +21,14 @@ export { type CreateModelOptions, createModel } from "./model/createModel.js";
 export { ModelError } from "./model/errors.js";
 export { KVCache } from "./model/kvCache.js";
 export { type LoadModelOptions, loadedModelInfo, loadModel, readModelConfig } from "./model/loadModel.js";
-export { attachAdapter, createLora, type LoraConfig, LoraAdapter, mergeAdapter, withAdapterDisabled } from "./model/lora.js";
+export {
+  attachAdapter,
+  createLora,
+  LoraAdapter,
+  type LoraConfig,
+  mergeAdapter,
+  withAdapterDisabled,
+} from "./model/lora.js";
 export { loadAdapter, saveAdapter } from "./model/loraFiles.js";
 export { type PresetName, presetConfig } from "./model/presets.js";
 export {

@@ -8,7 +8,11 @@ import { expected, fixtureDir, must, REPO_ROOT, tmpDir } from "./helpers/fixture
 const BIN = join(REPO_ROOT, "bin", "safetune.js");
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   const stderr = r.stderr
     .split("\n")
     .filter((l) => l && !l.startsWith("npm warn"))
@@ -29,7 +33,16 @@ test("generate --prompt-ids --json prints the reference greedy tokens (no tokeni
     const exp = expected(name);
     const prompt = must(exp, "greedy.prompt").toArray();
     const want = must(exp, "greedy.tokens").toArray();
-    const r = cli(["generate", "--model", fixtureDir(name), "--prompt-ids", prompt.join(","), "--max-new-tokens", "16", "--json"]);
+    const r = cli([
+      "generate",
+      "--model",
+      fixtureDir(name),
+      "--prompt-ids",
+      prompt.join(","),
+      "--max-new-tokens",
+      "16",
+      "--json",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(out.tokens, want);
@@ -41,8 +54,13 @@ test("create-model, inspect and generate --prompt work end to end on a model bui
   const dir = join(tmpDir(t), "tiny");
   const created = cli(["create-model", "--out", dir, "--vocab-size", "800", "--seed", "2"]);
   assert.equal(created.code, 0, created.stderr);
-  const vocab = Number(/created .*tiny: llama-tiny, [\d,]+ parameters, vocabulary (\d+)/.exec(created.stdout)?.[1]);
-  assert.ok(vocab > 300 && vocab <= 800, `vocabulary ${vocab}: bytes + specials + merges, at most the requested 800`);
+  const vocab = Number(
+    /created .*tiny: llama-tiny, [\d,]+ parameters, vocabulary (\d+)/.exec(created.stdout)?.[1],
+  );
+  assert.ok(
+    vocab > 300 && vocab <= 800,
+    `vocabulary ${vocab}: bytes + specials + merges, at most the requested 800`,
+  );
 
   const inspected = cli(["inspect", "--model", dir]);
   assert.equal(inspected.code, 0, inspected.stderr);
@@ -59,25 +77,61 @@ test("create-model, inspect and generate --prompt work end to end on a model bui
   assert.equal(out.tokens.length <= 8, true);
   assert.equal(typeof out.text, "string");
 
-  const chat = cli(["generate", "--model", dir, "--prompt", "Hi", "--chat", "--max-new-tokens", "4", "--temperature", "0.8", "--top-p", "0.9", "--seed", "1"]);
+  const chat = cli([
+    "generate",
+    "--model",
+    dir,
+    "--prompt",
+    "Hi",
+    "--chat",
+    "--max-new-tokens",
+    "4",
+    "--temperature",
+    "0.8",
+    "--top-p",
+    "0.9",
+    "--seed",
+    "1",
+  ]);
   assert.equal(chat.code, 0, chat.stderr);
 });
 
 test("bad input: one clear line, exit code 1, no stack trace", (t) => {
   const tmp = tmpDir(t);
-  assertCleanFailure(cli(["generate", "--model", join(tmp, "missing"), "--prompt-ids", "1"]), /missing: model folder not found/);
+  assertCleanFailure(
+    cli(["generate", "--model", join(tmp, "missing"), "--prompt-ids", "1"]),
+    /missing: model folder not found/,
+  );
   assertCleanFailure(cli(["generate", "--prompt-ids", "1"]), /--model is required/);
-  assertCleanFailure(cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1,x"]), /'x' is not a token id/);
-  assertCleanFailure(cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1,300"]), /prompt id 300 is outside the vocabulary/);
-  assertCleanFailure(cli(["generate", "--model", fixtureDir("llama"), "--prompt", "hi"]), /tokenizer\.json is missing; use --prompt-ids/);
-  assertCleanFailure(cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1", "--top-p", "2"]), /--top-p: expected a number in \[0, 1\]/);
-  assertCleanFailure(cli(["generate", "--model", fixtureDir("llama"), "--bogus"]), /Unknown option '--bogus'/);
+  assertCleanFailure(
+    cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1,x"]),
+    /'x' is not a token id/,
+  );
+  assertCleanFailure(
+    cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1,300"]),
+    /prompt id 300 is outside the vocabulary/,
+  );
+  assertCleanFailure(
+    cli(["generate", "--model", fixtureDir("llama"), "--prompt", "hi"]),
+    /tokenizer\.json is missing; use --prompt-ids/,
+  );
+  assertCleanFailure(
+    cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1", "--top-p", "2"]),
+    /--top-p: expected a number in \[0, 1\]/,
+  );
+  assertCleanFailure(
+    cli(["generate", "--model", fixtureDir("llama"), "--bogus"]),
+    /Unknown option '--bogus'/,
+  );
   assertCleanFailure(cli(["frobnicate"]), /unknown command 'frobnicate'/);
 
   const unsupported = join(tmp, "bert");
   mkdirSync(unsupported);
   writeFileSync(join(unsupported, "config.json"), JSON.stringify({ model_type: "bert", hidden_size: 8 }));
-  assertCleanFailure(cli(["inspect", "--model", unsupported]), /config\.json: unsupported architecture 'bert'/);
+  assertCleanFailure(
+    cli(["inspect", "--model", unsupported]),
+    /config\.json: unsupported architecture 'bert'/,
+  );
 
   const noField = join(tmp, "nofield");
   mkdirSync(noField);
@@ -96,10 +150,14 @@ test("bad input: one clear line, exit code 1, no stack trace", (t) => {
 });
 
 test("a missing engine is reported in one line naming the package and LIBTORCH", (t) => {
-  const r = cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1"], { SAFETUNE_ADDON: join(tmpDir(t), "none.node") });
+  const r = cli(["generate", "--model", fixtureDir("llama"), "--prompt-ids", "1"], {
+    SAFETUNE_ADDON: join(tmpDir(t), "none.node"),
+  });
   assertCleanFailure(r, /apt-get install libtorch-dev.*LIBTORCH=/);
   // Commands that need no engine still work without it.
-  const inspect = cli(["inspect", "--model", fixtureDir("llama")], { SAFETUNE_ADDON: join(tmpDir(t), "none.node") });
+  const inspect = cli(["inspect", "--model", fixtureDir("llama")], {
+    SAFETUNE_ADDON: join(tmpDir(t), "none.node"),
+  });
   assert.equal(inspect.code, 0, inspect.stderr);
 });
 

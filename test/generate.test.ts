@@ -55,7 +55,11 @@ for (const name of ["llama", "qwen2", "gpt2"]) {
   });
 
   test(`${name}: a left-padded batch generates what each prompt generates alone`, () => {
-    const prompts = [[11, 12, 13, 14, 15, 16, 17, 18], [40, 41, 42], [250, 3, 77, 120, 9]];
+    const prompts = [
+      [11, 12, 13, 14, 15, 16, 17, 18],
+      [40, 41, 42],
+      [250, 3, 77, 120, 9],
+    ];
     const options = { maxNewTokens: 12, stopTokenIds: [] };
     const batch = generateTokens(model(name), prompts, options);
     prompts.forEach((p, i) => {
@@ -79,7 +83,14 @@ test("seeded sampling: same seed same tokens, another seed differs, a batch row 
   const [c] = generateTokens(m, [[1, 2, 3]], { ...options, seed: 4 });
   assert.deepEqual(a?.tokens, b?.tokens);
   assert.notDeepEqual(a?.tokens, c?.tokens);
-  const batch = generateTokens(m, [[1, 2, 3], [9, 8, 7, 6]], options);
+  const batch = generateTokens(
+    m,
+    [
+      [1, 2, 3],
+      [9, 8, 7, 6],
+    ],
+    options,
+  );
   assert.deepEqual(batch[0]?.tokens, a?.tokens);
 });
 
@@ -88,7 +99,14 @@ test("stop tokens end a row (excluded from the output); other rows continue; max
   const [free] = generateTokens(m, [[157, 246, 208, 292, 175]], { maxNewTokens: 16, stopTokenIds: [] });
   const stopAt = ids(free?.tokens)[4] as number;
   const firstIndex = ids(free?.tokens).indexOf(stopAt);
-  const [stopped, other] = generateTokens(m, [[157, 246, 208, 292, 175], [1, 2]], { maxNewTokens: 16, stopTokenIds: [stopAt] });
+  const [stopped, other] = generateTokens(
+    m,
+    [
+      [157, 246, 208, 292, 175],
+      [1, 2],
+    ],
+    { maxNewTokens: 16, stopTokenIds: [stopAt] },
+  );
   assert.equal(stopped?.finishReason, "stop");
   assert.deepEqual(stopped?.tokens, ids(free?.tokens).slice(0, firstIndex));
   assert.ok(other);
@@ -101,14 +119,20 @@ test("stop tokens end a row (excluded from the output); other rows continue; max
 test("GPT-2 stops at its position limit instead of failing", () => {
   const m = model("gpt2");
   const limit = m.config.maxPositions;
-  const [out] = generateTokens(m, [Array.from({ length: limit - 3 }, (_, i) => (i * 7) % 300)], { maxNewTokens: 50, stopTokenIds: [] });
+  const [out] = generateTokens(m, [Array.from({ length: limit - 3 }, (_, i) => (i * 7) % 300)], {
+    maxNewTokens: 50,
+    stopTokenIds: [],
+  });
   assert.equal(out?.tokens.length, 3);
   assert.equal(out?.finishReason, "length");
 });
 
 test("bad prompts and options fail with a clear error before any work", () => {
   const m = model("llama");
-  assert.throws(() => new DecodeSession(m, [[1, 300]]), /prompt id 300 is outside the vocabulary \(0\.\.299\)/);
+  assert.throws(
+    () => new DecodeSession(m, [[1, 300]]),
+    /prompt id 300 is outside the vocabulary \(0\.\.299\)/,
+  );
   assert.throws(() => new DecodeSession(m, [[]]), /no tokens/);
   assert.throws(() => new DecodeSession(m, []), /no prompts/);
   assert.throws(() => new DecodeSession(m, [[1]], { topP: 1.5 }), /topP/);
@@ -159,7 +183,12 @@ test("text generation with a tokenizer: streaming, stop strings, chat template, 
 
     // Chat mode renders the template and encodes without adding specials twice.
     const chat = await generate(m, tok, "Hello", { chat: true, maxNewTokens: 3, stopTokenIds: [] });
-    assert.equal(chat.promptTokens, tok.encode(tok.applyChatTemplate([{ role: "user", content: "Hello" }], { addGenerationPrompt: true }), { addSpecialTokens: false }).length);
+    assert.equal(
+      chat.promptTokens,
+      tok.encode(tok.applyChatTemplate([{ role: "user", content: "Hello" }], { addGenerationPrompt: true }), {
+        addSpecialTokens: false,
+      }).length,
+    );
 
     const controller = new AbortController();
     controller.abort();

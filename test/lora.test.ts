@@ -5,7 +5,13 @@ import { test } from "node:test";
 import { AdamW, crossEntropy, liveTensors, tensor, tidy } from "../src/engine/index.js";
 import { ModelError } from "../src/model/errors.js";
 import { loadModel } from "../src/model/loadModel.js";
-import { attachAdapter, createLora, matchesTarget, mergeAdapter, withAdapterDisabled } from "../src/model/lora.js";
+import {
+  attachAdapter,
+  createLora,
+  matchesTarget,
+  mergeAdapter,
+  withAdapterDisabled,
+} from "../src/model/lora.js";
 import { loadAdapter, saveAdapter } from "../src/model/loraFiles.js";
 import { expected, fixtureDir, maxAbsDiff, must, tmpDir } from "./helpers/fixtures.js";
 
@@ -54,7 +60,10 @@ test("saveAdapter writes PEFT's layout, which loads back identically", (t) => {
     assert.deepEqual(other.b.toBytes(), pair.b.toBytes());
   }
   // The tensors are byte-identical to the fixture's file (PEFT key names, sorted).
-  assert.deepEqual(readFileSync(join(dir, "adapter_model.safetensors")), readFileSync(join(ADAPTER, "adapter_model.safetensors")));
+  assert.deepEqual(
+    readFileSync(join(dir, "adapter_model.safetensors")),
+    readFileSync(join(ADAPTER, "adapter_model.safetensors")),
+  );
   again.dispose();
   adapter.dispose();
   model.dispose();
@@ -86,7 +95,8 @@ test("training a fresh LoRA changes only the adapter, lowers the loss, and merge
     adapter.training = false;
     const trained = tidy(() => loss().item());
     assert.ok(trained < initial - 0.5, `${name}: loss ${initial} -> ${trained}`);
-    for (const [k, v] of model.params) assert.deepEqual(v.toBytes(), before.get(k), `${name}: base weight ${k} unchanged`);
+    for (const [k, v] of model.params)
+      assert.deepEqual(v.toBytes(), before.get(k), `${name}: base weight ${k} unchanged`);
     const withAdapter = tidy(() => model.forward(ids).toFloat32Array());
     mergeAdapter(model, adapter);
     const merged = tidy(() => model.forward(ids).toFloat32Array());
@@ -121,12 +131,39 @@ test("bad adapters: one-line errors naming the file and the problem", (t) => {
     writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(config));
     return dir;
   };
-  assert.throws(() => loadAdapter(tmpDir(t), model), (e: Error) => e instanceof ModelError && /adapter_config\.json: missing/.test(e.message));
-  assert.throws(() => loadAdapter(broken((c) => (c.r = 8)), model), /has shape \[4,64\], expected \[8,64\]/);
-  assert.throws(() => loadAdapter(broken((c) => (c.peft_type = "IA3")), model), /peft_type 'IA3' is not supported/);
-  assert.throws(() => loadAdapter(broken((c) => delete c.target_modules), model), /target_modules/);
+  assert.throws(
+    () => loadAdapter(tmpDir(t), model),
+    (e: Error) => e instanceof ModelError && /adapter_config\.json: missing/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      loadAdapter(
+        broken((c) => (c.r = 8)),
+        model,
+      ),
+    /has shape \[4,64\], expected \[8,64\]/,
+  );
+  assert.throws(
+    () =>
+      loadAdapter(
+        broken((c) => (c.peft_type = "IA3")),
+        model,
+      ),
+    /peft_type 'IA3' is not supported/,
+  );
+  assert.throws(
+    () =>
+      loadAdapter(
+        broken((c) => delete c.target_modules),
+        model,
+      ),
+    /target_modules/,
+  );
   const gpt2 = loadModel(fixtureDir("gpt2"));
-  assert.throws(() => loadAdapter(ADAPTER, gpt2), /module 'model\.layers\.0\.self_attn\.q_proj' does not exist/);
+  assert.throws(
+    () => loadAdapter(ADAPTER, gpt2),
+    /module 'model\.layers\.0\.self_attn\.q_proj' does not exist/,
+  );
   gpt2.dispose();
   model.dispose();
 });

@@ -41,7 +41,12 @@ const CASES: [string, PreferenceLossKind, number][] = [
 for (const [key, kind, labelSmoothing] of CASES) {
   test(`${key} loss matches the reference implementation`, () => {
     tidy(() => {
-      const result = preferenceLoss(batch(), { kind, beta: input.beta, labelSmoothing, simpoGamma: input.simpo_gamma });
+      const result = preferenceLoss(batch(), {
+        kind,
+        beta: input.beta,
+        labelSmoothing,
+        simpoGamma: input.simpo_gamma,
+      });
       assertClose(result.losses.toArray(), fixture[key], key);
     });
   });
@@ -63,7 +68,10 @@ test("the DPO loss has the gradient -β σ(-βz) with respect to the chosen log-
     losses.sum().backward();
     const grads = chosen.grad?.toArray() ?? [];
     input.policy_chosen_logps.forEach((pc: number, i: number) => {
-      const z = pc - input.policy_rejected_logps[i] - (input.reference_chosen_logps[i] - input.reference_rejected_logps[i]);
+      const z =
+        pc -
+        input.policy_rejected_logps[i] -
+        (input.reference_chosen_logps[i] - input.reference_rejected_logps[i]);
       const want = -input.beta / (1 + Math.exp(input.beta * z));
       assert.ok(Math.abs((grads[i] as number) - want) < 1e-9, `grad[${i}]`);
     });
@@ -73,7 +81,10 @@ test("the DPO loss has the gradient -β σ(-βz) with respect to the chosen log-
 test("bad options are rejected", () => {
   tidy(() => {
     assert.throws(() => preferenceLoss(batch(), { kind: "sigmoid", beta: 0 }), /beta must be > 0/);
-    assert.throws(() => preferenceLoss(batch(), { kind: "robust", beta: 0.1, labelSmoothing: 0.5 }), /labelSmoothing/);
+    assert.throws(
+      () => preferenceLoss(batch(), { kind: "robust", beta: 0.1, labelSmoothing: 0.5 }),
+      /labelSmoothing/,
+    );
     const { referenceChosen: _a, referenceRejected: _b, ...noReference } = batch();
     assert.throws(() => preferenceLoss(noReference, { kind: "ipo", beta: 0.1 }), /needs reference log-probs/);
   });

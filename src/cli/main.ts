@@ -13,7 +13,11 @@ import { UsageError } from "./errors.js";
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
   generate: { run: generateCommand, help: generateHelp, summary: "generate text or tokens with a model" },
   inspect: { run: inspectCommand, help: inspectHelp, summary: "describe a model folder" },
-  "create-model": { run: createModelCommand, help: createModelHelp, summary: "build a small model (tokenizer + random weights) from scratch" },
+  "create-model": {
+    run: createModelCommand,
+    help: createModelHelp,
+    summary: "build a small model (tokenizer + random weights) from scratch",
+  },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
@@ -26,7 +30,15 @@ ${Object.entries(COMMANDS)
   .join("\n")}`;
 
 /** Errors whose message is already the one line a user needs. */
-const EXPECTED = [UsageError, ModelError, SafetensorsError, TokenizerFileError, ChatTemplateError, EngineUnavailableError, RangeError];
+const EXPECTED = [
+  UsageError,
+  ModelError,
+  SafetensorsError,
+  TokenizerFileError,
+  ChatTemplateError,
+  EngineUnavailableError,
+  RangeError,
+];
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -46,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     const verbose = rest.includes("--verbose");
     const error = err instanceof Error ? err : new Error(String(err));
     if (verbose) console.error(error.stack);
-    else if (EXPECTED.some((E) => error instanceof E) || error.name === "SystemError") console.error(oneLine(error.message));
+    else if (EXPECTED.some((E) => error instanceof E) || error.name === "SystemError")
+      console.error(oneLine(error.message));
     else console.error(`${oneLine(error.message)} (run with --verbose for details)`);
     return 1;
   }

@@ -13,7 +13,11 @@ type Nested = number | boolean | Nested[];
  * A tensor from JS data: a typed array (its dtype is kept unless `dtype` says otherwise; give `shape`),
  * or plain numbers / nested arrays (float32 by default; the shape is inferred).
  */
-export function tensor(data: ArrayBufferView | Nested, shape?: number[], options: CreateOptions = {}): Tensor {
+export function tensor(
+  data: ArrayBufferView | Nested,
+  shape?: number[],
+  options: CreateOptions = {},
+): Tensor {
   if (ArrayBuffer.isView(data)) {
     const own = typedArrayDtype(data);
     const dims = shape ?? [data.byteLength / bytesPerElement(data)];
@@ -25,10 +29,28 @@ export function tensor(data: ArrayBufferView | Nested, shape?: number[], options
   const dtype = options.dtype ?? "float32";
   const numbers = flat.map(Number);
   const product = dims.reduce((a, b) => a * b, 1);
-  if (product !== numbers.length) throw new RangeError(`tensor(): shape [${dims}] needs ${product} values, got ${numbers.length}`);
-  if (dtype === "int64") return new Tensor(nt().fromBytes(BigInt64Array.from(numbers, (n) => BigInt(Math.trunc(n))), dims, "int64", options.device));
-  if (dtype === "bool") return new Tensor(nt().fromBytes(Uint8Array.from(numbers, (n) => (n ? 1 : 0)), dims, "bool", options.device));
-  if (dtype === "int32") return new Tensor(nt().fromBytes(Int32Array.from(numbers), dims, "int32", options.device));
+  if (product !== numbers.length)
+    throw new RangeError(`tensor(): shape [${dims}] needs ${product} values, got ${numbers.length}`);
+  if (dtype === "int64")
+    return new Tensor(
+      nt().fromBytes(
+        BigInt64Array.from(numbers, (n) => BigInt(Math.trunc(n))),
+        dims,
+        "int64",
+        options.device,
+      ),
+    );
+  if (dtype === "bool")
+    return new Tensor(
+      nt().fromBytes(
+        Uint8Array.from(numbers, (n) => (n ? 1 : 0)),
+        dims,
+        "bool",
+        options.device,
+      ),
+    );
+  if (dtype === "int32")
+    return new Tensor(nt().fromBytes(Int32Array.from(numbers), dims, "int32", options.device));
   const f32 = new Tensor(nt().fromBytes(Float32Array.from(numbers), dims, "float32", options.device));
   return dtype === "float32" ? f32 : convert(f32, dtype);
 }
@@ -77,7 +99,9 @@ function typedArrayDtype(view: ArrayBufferView): DType {
   if (view instanceof Int16Array) return "int16";
   if (view instanceof Int8Array) return "int8";
   if (view instanceof Uint8Array) return "uint8";
-  throw new TypeError(`tensor(): unsupported typed array ${view.constructor.name}; pass Float32Array, BigInt64Array, Int32Array or Uint8Array`);
+  throw new TypeError(
+    `tensor(): unsupported typed array ${view.constructor.name}; pass Float32Array, BigInt64Array, Int32Array or Uint8Array`,
+  );
 }
 
 export function scalar(value: number, options: CreateOptions = {}): Tensor {

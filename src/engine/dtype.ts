@@ -1,6 +1,16 @@
 // Data types the engine speaks, and how they map onto JS typed arrays and safetensors codes.
 
-export type DType = "float32" | "float16" | "bfloat16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
+export type DType =
+  | "float32"
+  | "float16"
+  | "bfloat16"
+  | "float64"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint8"
+  | "bool";
 
 export const FLOAT_DTYPES: readonly DType[] = ["float32", "float16", "bfloat16", "float64"];
 

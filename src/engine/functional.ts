@@ -2,10 +2,20 @@
 import { nt, Tensor, type TensorOrNumber } from "./tensor.js";
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
-  return new Tensor(nt().cat(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    nt().cat(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 export function stack(tensors: Tensor[], dim = 0): Tensor {
-  return new Tensor(nt().stack(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    nt().stack(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 /** Elementwise `condition ? a : b`. */
 export function where(condition: Tensor, a: TensorOrNumber, b: TensorOrNumber): Tensor {
@@ -20,7 +30,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 export function addmm(bias: Tensor, a: Tensor, b: Tensor): Tensor {
   return new Tensor(nt().addmm(bias.handle, a.handle, b.handle));
 }
-export function layerNorm(x: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, eps: number): Tensor {
+export function layerNorm(
+  x: Tensor,
+  weight: Tensor | undefined,
+  bias: Tensor | undefined,
+  eps: number,
+): Tensor {
   const last = x.shape[x.rank - 1] ?? 0;
   return new Tensor(nt().layerNorm(x.handle, [last], weight?.handle, bias?.handle, eps));
 }
@@ -39,5 +54,7 @@ export function crossEntropy(
   options: { ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number } = {},
 ): Tensor {
   const { ignoreIndex = -100, reduction = "mean", labelSmoothing = 0 } = options;
-  return new Tensor(nt().crossEntropy(logits.handle, target.handle, ignoreIndex, REDUCTION[reduction], labelSmoothing));
+  return new Tensor(
+    nt().crossEntropy(logits.handle, target.handle, ignoreIndex, REDUCTION[reduction], labelSmoothing),
+  );
 }

@@ -176,20 +176,25 @@ export const LIBTORCH_HINT =
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** SAFETUNE_ADDON points at another build of the addon (e.g. one compiled against a CUDA libtorch). */
-const addonPath = process.env.SAFETUNE_ADDON ?? join(packageRoot, "native", "build", "Release", "safetune_torch.node");
+const addonPath =
+  process.env.SAFETUNE_ADDON ?? join(packageRoot, "native", "build", "Release", "safetune_torch.node");
 
 let loaded: NativeTorch | undefined;
 
 export function loadNative(): NativeTorch {
   if (loaded) return loaded;
   if (!existsSync(addonPath)) {
-    throw new EngineUnavailableError(`safetune: the libtorch engine is not built (libtorch not found?): ${LIBTORCH_HINT}`);
+    throw new EngineUnavailableError(
+      `safetune: the libtorch engine is not built (libtorch not found?): ${LIBTORCH_HINT}`,
+    );
   }
   try {
     loaded = createRequire(import.meta.url)(addonPath) as NativeTorch;
   } catch (err) {
     const reason = String((err as Error).message).split("\n")[0];
-    throw new EngineUnavailableError(`safetune: cannot load the libtorch engine (${reason}): ${LIBTORCH_HINT}`);
+    throw new EngineUnavailableError(
+      `safetune: cannot load the libtorch engine (${reason}): ${LIBTORCH_HINT}`,
+    );
   }
   return loaded;
 }

@@ -69,7 +69,10 @@ function collect(value: unknown, into: Set<Disposable>, depth: number): void {
 }
 
 function isDisposable(value: object): value is Disposable {
-  return typeof (value as { dispose?: unknown }).dispose === "function" && (value as { isTensor?: boolean }).isTensor === true;
+  return (
+    typeof (value as { dispose?: unknown }).dispose === "function" &&
+    (value as { isTensor?: boolean }).isTensor === true
+  );
 }
 
 /** How many scopes are open (for tests and assertions). */

@@ -54,7 +54,6 @@ interface Row {
 
 export class DecodeSession {
   readonly #model: TransformerModel;
-  readonly #tokenizer: Tokenizer | undefined;
   readonly #options: DecodeOptions;
   readonly #rows: Row[];
   readonly #stops: Set<number>;
@@ -66,24 +65,32 @@ export class DecodeSession {
   readonly #sequences: number[][];
   #cache: KVCache | undefined;
 
-  constructor(model: TransformerModel, prompts: number[][], options: DecodeOptions = {}, tokenizer?: Tokenizer) {
+  constructor(
+    model: TransformerModel,
+    prompts: number[][],
+    options: DecodeOptions = {},
+    tokenizer?: Tokenizer,
+  ) {
     if (prompts.length === 0) throw new RangeError("generate: no prompts");
     const vocab = model.config.vocabSize;
     for (const p of prompts) {
       if (p.length === 0) throw new RangeError("generate: a prompt has no tokens");
       for (const id of p) {
-        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`generate: prompt id ${id} is outside the vocabulary (0..${vocab - 1})`);
+        if (!Number.isInteger(id) || id < 0 || id >= vocab)
+          throw new RangeError(`generate: prompt id ${id} is outside the vocabulary (0..${vocab - 1})`);
       }
     }
     if (options.stopStrings?.length && !tokenizer) throw new Error("generate: stop strings need a tokenizer");
     validateSamplingOptions(options);
     this.#model = model;
-    this.#tokenizer = tokenizer;
     this.#options = options;
     const longest = Math.max(...prompts.map((p) => p.length));
-    const positionLimit = model.config.family === "gpt2" ? model.config.maxPositions : Number.POSITIVE_INFINITY;
+    const positionLimit =
+      model.config.family === "gpt2" ? model.config.maxPositions : Number.POSITIVE_INFINITY;
     this.#maxNew = Math.max(0, Math.min(options.maxNewTokens ?? 256, positionLimit - longest));
-    this.#stops = new Set(options.stopTokenIds ?? [...model.config.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])]);
+    this.#stops = new Set(
+      options.stopTokenIds ?? [...model.config.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])],
+    );
     this.#rows = prompts.map((prompt, i) => ({
       prompt,
       tokens: [],
@@ -95,7 +102,10 @@ export class DecodeSession {
       decoder: tokenizer ? new StreamDecoder(tokenizer) : undefined,
     }));
     this.#padded = prompts.some((p) => p.length !== longest);
-    this.#mask = prompts.map((p) => [...new Array(longest - p.length).fill(0), ...new Array(p.length).fill(1)]);
+    this.#mask = prompts.map((p) => [
+      ...new Array(longest - p.length).fill(0),
+      ...new Array(p.length).fill(1),
+    ]);
     this.#sequences = prompts.map((p) => [...new Array(longest - p.length).fill(0), ...p]);
     if (this.#maxNew === 0) for (const r of this.#rows) r.finish = "length";
   }
@@ -146,14 +156,20 @@ export class DecodeSession {
     const model = this.#model;
     const batch = this.#rows.length;
     const length = this.#sequences[0]?.length ?? 0;
-    const attentionMask = this.#padded ? tensor(this.#mask.flat(), [batch, length], { dtype: "int64" }) : undefined;
+    const attentionMask = this.#padded
+      ? tensor(this.#mask.flat(), [batch, length], { dtype: "int64" })
+      : undefined;
     const all = () => tensor(this.#sequences.flat(), [batch, length], { dtype: "int64" });
     if (this.#options.useCache === false) return model.forward(all(), { attentionMask, lastOnly: true });
     if (!this.#cache) {
       this.#cache = model.newCache(batch, length + this.#maxNew);
       return model.forward(all(), { attentionMask, cache: this.#cache, lastOnly: true });
     }
-    const last = tensor(this.#sequences.map((s) => s[s.length - 1] ?? 0), [batch, 1], { dtype: "int64" });
+    const last = tensor(
+      this.#sequences.map((s) => s[s.length - 1] ?? 0),
+      [batch, 1],
+      { dtype: "int64" },
+    );
     return model.forward(last, { attentionMask, cache: this.#cache, lastOnly: true });
   }
 
@@ -169,7 +185,7 @@ export class DecodeSession {
   #accept(i: number, row: Row, token: number): void {
     if (this.#stops.has(token)) {
       row.finish = "stop";
-      this.#flushText(i, row, true);
+      this.#flushText(i, row);
       return;
     }
     row.tokens.push(token);
@@ -195,8 +211,9 @@ export class DecodeSession {
     return best;
   }
 
-  #flushText(i: number, row: Row, final: boolean): void {
-    if (final && row.decoder) row.text += row.decoder.flush();
+  /** A row ended on a stop token: emit whatever text was held back or still buffered. */
+  #flushText(i: number, row: Row): void {
+    if (row.decoder) row.text += row.decoder.flush();
     const rest = row.text.slice(row.emitted);
     row.emitted = row.text.length;
     if (rest && this.#options.onToken) this.#options.onToken({ row: i, token: -1, text: rest });

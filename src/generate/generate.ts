@@ -2,7 +2,7 @@
 import type { TransformerModel } from "../model/transformer.js";
 import type { ChatMessage } from "../tokenize/chatTemplate.js";
 import type { Tokenizer } from "../tokenize/tokenizer.js";
-import { DecodeSession, type DecodeOptions, type Generation } from "./decodeSession.js";
+import { type DecodeOptions, DecodeSession, type Generation } from "./decodeSession.js";
 
 /** Generates for a batch of tokenized prompts (left-padded together), running to completion. */
 export function generateTokens(
@@ -34,17 +34,28 @@ export interface GenerateOptions extends DecodeOptions {
 export type Prompt = string | ChatMessage[] | number[];
 
 /** The ids a prompt becomes: chat messages through the template (which adds its own specials), text as encoded. */
-export function encodePrompt(tokenizer: Tokenizer | undefined, prompt: Prompt, options: GenerateOptions = {}): number[] {
-  if (Array.isArray(prompt) && (prompt.length === 0 || typeof prompt[0] === "number")) return prompt as number[];
+export function encodePrompt(
+  tokenizer: Tokenizer | undefined,
+  prompt: Prompt,
+  options: GenerateOptions = {},
+): number[] {
+  if (Array.isArray(prompt) && (prompt.length === 0 || typeof prompt[0] === "number"))
+    return prompt as number[];
   if (!tokenizer) throw new Error("generate: a text prompt needs a tokenizer (or pass token ids)");
   const messages: ChatMessage[] | undefined =
     typeof prompt === "string"
       ? options.chat
-        ? [...(options.system ? [{ role: "system", content: options.system }] : []), { role: "user", content: prompt }]
+        ? [
+            ...(options.system ? [{ role: "system", content: options.system }] : []),
+            { role: "user", content: prompt },
+          ]
         : undefined
       : (prompt as ChatMessage[]);
   if (!messages) return tokenizer.encode(prompt as string);
-  const text = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, template: options.template });
+  const text = tokenizer.applyChatTemplate(messages, {
+    addGenerationPrompt: true,
+    template: options.template,
+  });
   return tokenizer.encode(text, { addSpecialTokens: false });
 }
 

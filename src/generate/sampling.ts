@@ -176,7 +176,8 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, random: ()
   const row = softmaxRow(logits, o.temperature ?? 1);
   const kept = keep(row, o, false);
   const u = random();
-  if (!(u >= 0 && u < 1)) throw new RangeError(`sampleToken: random() must return a number in [0, 1), got ${u}`);
+  if (!(u >= 0 && u < 1))
+    throw new RangeError(`sampleToken: random() must return a number in [0, 1), got ${u}`);
   if (kept.sorted) return drawSorted(kept.ids, kept.count, row.w, kept.mass, u);
 
   // The kept set is known but unsorted (no topP): sort only a prefix holding the crossing, found from the
@@ -298,8 +299,8 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
       total += e;
       count++;
       const b = (-z * BINS_PER_NAT) | 0;
-      binCount[b]++;
-      binMass[b] += e;
+      binCount[b] = (binCount[b] as number) + 1;
+      binMass[b] = (binMass[b] as number) + e;
       if (e < (binMin[b] as number)) binMin[b] = e;
       if (e < TINY_WEIGHT) tiny = true;
     } else {
@@ -320,8 +321,8 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
         total += e;
         count++;
         const b = (-(((logits[i] as number) - max) / temperature) * BINS_PER_NAT) | 0;
-        binCount[b]++;
-        binMass[b] += e;
+        binCount[b] = (binCount[b] as number) + 1;
+        binMass[b] = (binMass[b] as number) + e;
         if (e < (binMin[b] as number)) binMin[b] = e;
       } else {
         w[i] = 0;
@@ -446,7 +447,14 @@ function keep(row: WeightedRow, o: SamplingOptions, needSorted: boolean): Kept {
  * Inverse CDF over ids[0..m) (sorted): the first j with u < Σ_{i<=j} w_i / mass. When `partial`, returns -1
  * instead of falling back to the last candidate.
  */
-function drawSorted(ids: Int32Array, m: number, w: Float64Array, mass: number, u: number, partial = false): number {
+function drawSorted(
+  ids: Int32Array,
+  m: number,
+  w: Float64Array,
+  mass: number,
+  u: number,
+  partial = false,
+): number {
   let acc = 0;
   for (let j = 0; j < m; j++) {
     const id = ids[j] as number;
@@ -490,7 +498,7 @@ function kthLargest(a: Float64Array, n: number, k: number): number {
     const x = a[lo] as number;
     const y = a[(lo + hi) >>> 1] as number;
     const z = a[hi] as number;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z)); // median of three
     // Three-way partition, descending: [lo, lt) > pivot, [lt, gt] == pivot, (gt, hi] < pivot.
     let lt = lo;
     let gt = hi;
@@ -560,10 +568,10 @@ function radixSortByLogitDesc(ids: Int32Array, m: number, logits: Float32Array):
     radixIdsTmp = new Int32Array(m);
   }
   const bits = new Uint32Array(logits.buffer, logits.byteOffset, logits.length);
-  let keys = radixKeys;
-  let keysOut = radixKeysTmp;
-  let src = ids;
-  let dst = radixIdsTmp;
+  let keys: Uint32Array = radixKeys;
+  let keysOut: Uint32Array = radixKeysTmp;
+  let src: Int32Array = ids;
+  let dst: Int32Array = radixIdsTmp;
   for (let j = 0; j < m; j++) {
     const u = bits[ids[j] as number] as number;
     // IEEE-754 bits -> ascending unsigned order (negatives reversed below positives), then flipped so that
@@ -574,7 +582,10 @@ function radixSortByLogitDesc(ids: Int32Array, m: number, logits: Float32Array):
   const counts = radixCounts;
   for (let shift = 0; shift < 32; shift += RADIX_BITS) {
     counts.fill(0);
-    for (let j = 0; j < m; j++) counts[((keys[j] as number) >>> shift) & RADIX_MASK]++;
+    for (let j = 0; j < m; j++) {
+      const d = ((keys[j] as number) >>> shift) & RADIX_MASK;
+      counts[d] = (counts[d] as number) + 1;
+    }
     // A digit shared by every key moves nothing.
     if (counts[((keys[0] as number) >>> shift) & RADIX_MASK] === m) continue;
     let sum = 0;
@@ -591,8 +602,12 @@ function radixSortByLogitDesc(ids: Int32Array, m: number, logits: Float32Array):
       keysOut[at] = key;
       dst[at] = src[j] as number;
     }
-    [keys, keysOut] = [keysOut, keys];
-    [src, dst] = [dst, src];
+    const swapKeys = keys;
+    keys = keysOut;
+    keysOut = swapKeys;
+    const swapIds = src;
+    src = dst;
+    dst = swapIds;
   }
   if (src !== ids) ids.set(src.subarray(0, m));
 }

@@ -13,7 +13,11 @@ export function maskValue(dtype: DType): number {
  * Which scores to block, as bool [B|1, 1, T, past+T]: future keys, and keys whose attention mask is 0.
  * Returns undefined when nothing needs blocking (a single new token and no padding).
  */
-export function blockedKeys(queryLength: number, pastLength: number, attentionMask?: Tensor): Tensor | undefined {
+export function blockedKeys(
+  queryLength: number,
+  pastLength: number,
+  attentionMask?: Tensor,
+): Tensor | undefined {
   const keyLength = pastLength + queryLength;
   if (queryLength === 1 && !attentionMask) return undefined;
   const queryPos = arange(pastLength, keyLength).view(queryLength, 1);
@@ -28,8 +32,16 @@ export function blockedKeys(queryLength: number, pastLength: number, attentionMa
  * Position ids [B, T] for the new tokens: with an attention mask, count only real tokens (so a left-padded row
  * starts at 0 like the same prompt alone); otherwise past..past+T.
  */
-export function positionIds(batch: number, queryLength: number, pastLength: number, attentionMask?: Tensor): Tensor {
-  if (!attentionMask) return arange(pastLength, pastLength + queryLength).view(1, queryLength).expand(batch, queryLength);
+export function positionIds(
+  batch: number,
+  queryLength: number,
+  pastLength: number,
+  attentionMask?: Tensor,
+): Tensor {
+  if (!attentionMask)
+    return arange(pastLength, pastLength + queryLength)
+      .view(1, queryLength)
+      .expand(batch, queryLength);
   const counted = attentionMask.long().cumsum(-1).sub(1).clamp(0);
   return counted.narrow(1, counted.size(1) - queryLength, queryLength);
 }
@@ -53,7 +65,10 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, blocked: Tensor | undefi
   if (blocked) scores = scores.maskedFill(blocked, maskValue(scores.dtype));
   const dtype = q.dtype;
   const probs = dtype === "float32" ? scores.softmax(-1) : scores.float().softmax(-1).to(dtype);
-  return probs.matmul(values).transpose(1, 2).reshape(batch, steps, heads * headDim);
+  return probs
+    .matmul(values)
+    .transpose(1, 2)
+    .reshape(batch, steps, heads * headDim);
 }
 
 /** Rotary-embedding tables cos/sin [positions, headDim], rotate-half layout (as Hugging Face stores weights). */

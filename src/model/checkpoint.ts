@@ -3,7 +3,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DType } from "../engine/index.js";
 import { ModelError } from "./errors.js";
-import { readSafetensorsFile, type SafetensorsDtype, type SafetensorsEntry, SafetensorsError } from "./safetensors.js";
+import {
+  readSafetensorsFile,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  SafetensorsError,
+} from "./safetensors.js";
 
 export const SAFETENSORS_TO_DTYPE: Record<SafetensorsDtype, DType> = {
   F64: "float64",
@@ -19,7 +24,9 @@ export const SAFETENSORS_TO_DTYPE: Record<SafetensorsDtype, DType> = {
 };
 
 export function dtypeToSafetensors(dtype: DType): SafetensorsDtype {
-  const found = (Object.entries(SAFETENSORS_TO_DTYPE) as [SafetensorsDtype, DType][]).find(([, d]) => d === dtype);
+  const found = (Object.entries(SAFETENSORS_TO_DTYPE) as [SafetensorsDtype, DType][]).find(
+    ([, d]) => d === dtype,
+  );
   if (!found) throw new ModelError(`dtype ${dtype} cannot be stored in safetensors`);
   return found[0];
 }
@@ -41,16 +48,23 @@ export function checkpointFiles(dir: string): string[] {
       throw new ModelError(`${indexPath}: not valid JSON (${(err as Error).message})`);
     }
     const map = (index as { weight_map?: unknown }).weight_map;
-    if (typeof map !== "object" || map === null) throw new ModelError(`${indexPath}: missing field 'weight_map' (expected an object of weight name -> shard file)`);
+    if (typeof map !== "object" || map === null)
+      throw new ModelError(
+        `${indexPath}: missing field 'weight_map' (expected an object of weight name -> shard file)`,
+      );
     const files = [...new Set(Object.values(map as Record<string, unknown>).map(String))].sort();
     for (const f of files) {
-      if (f.includes("/") || f.includes("\\")) throw new ModelError(`${indexPath}: shard '${f}' must be a file name in the same folder`);
-      if (!existsSync(join(dir, f))) throw new ModelError(`${indexPath}: shard '${f}' is missing from ${dir}`);
+      if (f.includes("/") || f.includes("\\"))
+        throw new ModelError(`${indexPath}: shard '${f}' must be a file name in the same folder`);
+      if (!existsSync(join(dir, f)))
+        throw new ModelError(`${indexPath}: shard '${f}' is missing from ${dir}`);
     }
     return files.map((f) => join(dir, f));
   }
   if (existsSync(join(dir, "pytorch_model.bin"))) {
-    throw new ModelError(`${dir}: only safetensors weights are supported (found pytorch_model.bin); convert with transformers' save_pretrained(safe_serialization=True)`);
+    throw new ModelError(
+      `${dir}: only safetensors weights are supported (found pytorch_model.bin); convert with transformers' save_pretrained(safe_serialization=True)`,
+    );
   }
   throw new ModelError(`${dir}: no model.safetensors or model.safetensors.index.json`);
 }
@@ -67,7 +81,8 @@ export function readCheckpoint(dir: string): Map<string, CheckpointEntry> {
       throw err;
     }
     for (const [name, entry] of parsed.tensors) {
-      if (out.has(name)) throw new ModelError(`${file}: weight '${name}' also appears in ${out.get(name)?.file}`);
+      if (out.has(name))
+        throw new ModelError(`${file}: weight '${name}' also appears in ${out.get(name)?.file}`);
       out.set(name, { ...entry, file });
     }
   }

@@ -47,25 +47,44 @@ export type ModelConfig = LlamaConfig | Gpt2Config;
 
 export type RopeScaling =
   | { type: "linear"; factor: number }
-  | { type: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  | {
+      type: "llama3";
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositions: number;
+    };
 
 const LLAMA_TYPES = new Set(["llama", "mistral", "qwen2", "smollm", "tinyllama", "smollm2"]);
 
 /** The HF architecture names we read and write, by family and task. */
 export function architectureName(config: ModelConfig): string {
-  const base = config.modelType === "qwen2" ? "Qwen2" : config.modelType === "mistral" ? "Mistral" : config.family === "gpt2" ? "GPT2" : "Llama";
+  const base =
+    config.modelType === "qwen2"
+      ? "Qwen2"
+      : config.modelType === "mistral"
+        ? "Mistral"
+        : config.family === "gpt2"
+          ? "GPT2"
+          : "Llama";
   if (config.task === "sequence-classification") return `${base}ForSequenceClassification`;
   return config.family === "gpt2" ? "GPT2LMHeadModel" : `${base}ForCausalLM`;
 }
 
 export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ModelError(`${file}: expected a JSON object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new ModelError(`${file}: expected a JSON object`);
   const c = raw as Record<string, unknown>;
   const read = new FieldReader(c, file);
   const architectures = Array.isArray(c.architectures) ? c.architectures.map(String) : [];
   const modelType = typeof c.model_type === "string" ? c.model_type : inferModelType(architectures);
-  if (!modelType) throw new ModelError(`${file}: missing field 'model_type' (expected e.g. "llama", "qwen2", "mistral" or "gpt2")`);
-  const task: ModelTask = architectures.some((a) => a.endsWith("ForSequenceClassification")) ? "sequence-classification" : "causal-lm";
+  if (!modelType)
+    throw new ModelError(
+      `${file}: missing field 'model_type' (expected e.g. "llama", "qwen2", "mistral" or "gpt2")`,
+    );
+  const task: ModelTask = architectures.some((a) => a.endsWith("ForSequenceClassification"))
+    ? "sequence-classification"
+    : "causal-lm";
   const eos = c.eos_token_id;
   const eosTokenIds = Array.isArray(eos) ? eos.map(Number) : typeof eos === "number" ? [eos] : [];
   const common = {
@@ -81,10 +100,13 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
   if (modelType === "gpt2") {
     const hiddenSize = read.positiveInt("n_embd");
     const numHeads = read.positiveInt("n_head");
-    if (hiddenSize % numHeads !== 0) throw new ModelError(`${file}: n_embd (${hiddenSize}) must be divisible by n_head (${numHeads})`);
+    if (hiddenSize % numHeads !== 0)
+      throw new ModelError(`${file}: n_embd (${hiddenSize}) must be divisible by n_head (${numHeads})`);
     const activation = read.optionalString("activation_function") ?? "gelu_new";
     if (activation !== "gelu_new" && activation !== "gelu" && activation !== "relu") {
-      throw new ModelError(`${file}: activation_function '${activation}' is not supported (expected gelu_new, gelu or relu)`);
+      throw new ModelError(
+        `${file}: activation_function '${activation}' is not supported (expected gelu_new, gelu or relu)`,
+      );
     }
     return {
       ...common,
@@ -111,13 +133,19 @@ export function parseConfig(raw: unknown, file = "config.json"): ModelConfig {
   const numHeads = read.positiveInt("num_attention_heads");
   const numKvHeads = read.optionalInt("num_key_value_heads") ?? numHeads;
   if (numHeads % numKvHeads !== 0) {
-    throw new ModelError(`${file}: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
+    throw new ModelError(
+      `${file}: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`,
+    );
   }
   const headDim = read.optionalInt("head_dim") ?? hiddenSize / numHeads;
-  if (!Number.isInteger(headDim)) throw new ModelError(`${file}: hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}); set head_dim`);
+  if (!Number.isInteger(headDim))
+    throw new ModelError(
+      `${file}: hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}); set head_dim`,
+    );
   const attentionBias = read.optionalBool("attention_bias") ?? false;
   const hiddenAct = read.optionalString("hidden_act") ?? "silu";
-  if (hiddenAct !== "silu") throw new ModelError(`${file}: hidden_act '${hiddenAct}' is not supported (expected silu)`);
+  if (hiddenAct !== "silu")
+    throw new ModelError(`${file}: hidden_act '${hiddenAct}' is not supported (expected silu)`);
   return {
     ...common,
     family: "llama",
@@ -183,34 +211,41 @@ class FieldReader {
   ) {}
   positiveInt(key: string): number {
     const v = this.c[key];
-    if (v === undefined) throw new ModelError(`${this.file}: missing field '${key}' (expected a positive integer)`);
+    if (v === undefined)
+      throw new ModelError(`${this.file}: missing field '${key}' (expected a positive integer)`);
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-      throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a positive integer)`);
+      throw new ModelError(
+        `${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a positive integer)`,
+      );
     }
     return v;
   }
   optionalInt(key: string): number | undefined {
     const v = this.c[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v)) throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected an integer)`);
+    if (typeof v !== "number" || !Number.isInteger(v))
+      throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected an integer)`);
     return v;
   }
   optionalNumber(key: string): number | undefined {
     const v = this.c[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a number)`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a number)`);
     return v;
   }
   optionalBool(key: string): boolean | undefined {
     const v = this.c[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "boolean") throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected true or false)`);
+    if (typeof v !== "boolean")
+      throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected true or false)`);
     return v;
   }
   optionalString(key: string): string | undefined {
     const v = this.c[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a string)`);
+    if (typeof v !== "string")
+      throw new ModelError(`${this.file}: field '${key}' is ${JSON.stringify(v)} (expected a string)`);
     return v;
   }
 }

@@ -1,5 +1,15 @@
 // A fresh model with random weights, from a config: how safetune makes the small models it trains from scratch.
-import { type DType, full, keep, manualSeed, noGrad, randn, type Tensor, tidy, zeros } from "../engine/index.js";
+import {
+  type DType,
+  full,
+  keep,
+  manualSeed,
+  noGrad,
+  randn,
+  type Tensor,
+  tidy,
+  zeros,
+} from "../engine/index.js";
 import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { parseConfig } from "./config.js";
 import type { TransformerModel } from "./transformer.js";
@@ -12,7 +22,10 @@ export interface CreateModelOptions {
 }
 
 /** Builds a model from a Hugging Face-style config object with N(0, std) weights, zero biases, unit norms. */
-export function createModel(rawConfig: Record<string, unknown>, options: CreateModelOptions = {}): TransformerModel {
+export function createModel(
+  rawConfig: Record<string, unknown>,
+  options: CreateModelOptions = {},
+): TransformerModel {
   const config = parseConfig(rawConfig, "config");
   if (options.seed !== undefined) manualSeed(options.seed);
   const std = options.initStd ?? 0.02;
@@ -21,7 +34,12 @@ export function createModel(rawConfig: Record<string, unknown>, options: CreateM
   noGrad(() => {
     for (const spec of paramSpecsOf(config)) {
       const t = tidy(() => {
-        const init = spec.init === "normal" ? randn(spec.shape).mul(std) : spec.init === "ones" ? full(spec.shape, 1) : zeros(spec.shape);
+        const init =
+          spec.init === "normal"
+            ? randn(spec.shape).mul(std)
+            : spec.init === "ones"
+              ? full(spec.shape, 1)
+              : zeros(spec.shape);
         return dtype === "float32" ? init : init.to(dtype);
       });
       params.set(spec.name, keep(t));

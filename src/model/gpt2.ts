@@ -15,10 +15,14 @@ export class Gpt2Model extends TransformerModel {
   linearModules(): Map<string, { inFeatures: number; outFeatures: number }> {
     const out = new Map<string, { inFeatures: number; outFeatures: number }>();
     for (const spec of this.paramSpecs()) {
-      if (spec.shape.length !== 2 || !spec.name.endsWith(".weight") || /\.w[tp]e\.weight$/.test(spec.name)) continue;
+      if (spec.shape.length !== 2 || !spec.name.endsWith(".weight") || /\.w[tp]e\.weight$/.test(spec.name))
+        continue;
       const [a, b] = spec.shape as [number, number];
       const isHead = !spec.name.startsWith("transformer.");
-      out.set(spec.name.slice(0, -".weight".length), isHead ? { inFeatures: b, outFeatures: a } : { inFeatures: a, outFeatures: b });
+      out.set(
+        spec.name.slice(0, -".weight".length),
+        isHead ? { inFeatures: b, outFeatures: a } : { inFeatures: a, outFeatures: b },
+      );
     }
     return out;
   }
@@ -35,7 +39,6 @@ export class Gpt2Model extends TransformerModel {
     return gpt2ParamSpecs(this.config);
   }
 
-
   /** Conv1D: y = x W + b with W [in, out]; adapters see it as a Linear of the same module name. */
   conv1d(module: string, x: Tensor): Tensor {
     const y = linear(x, this.param(`${module}.weight`).transpose(0, 1), this.params.get(`${module}.bias`));
@@ -46,8 +49,11 @@ export class Gpt2Model extends TransformerModel {
   protected embed(ids: Tensor, positions: Tensor): Tensor {
     const maxPosition = this.config.maxPositions;
     const last = positions.amax().item();
-    if (last >= maxPosition) throw new RangeError(`position ${last} is beyond GPT-2's n_positions (${maxPosition})`);
-    return embedding(this.param("transformer.wte.weight"), ids).add(embedding(this.param("transformer.wpe.weight"), positions));
+    if (last >= maxPosition)
+      throw new RangeError(`position ${last} is beyond GPT-2's n_positions (${maxPosition})`);
+    return embedding(this.param("transformer.wte.weight"), ids).add(
+      embedding(this.param("transformer.wpe.weight"), positions),
+    );
   }
 
   #norm(x: Tensor, name: string): Tensor {
@@ -88,10 +94,16 @@ export function gpt2ParamSpecs(c: Gpt2Config): ParamSpec[] {
     { name: "transformer.wpe.weight", shape: [c.maxPositions, d], init: "normal" },
   ];
   const norm = (name: string) => {
-    specs.push({ name: `${name}.weight`, shape: [d], init: "ones" }, { name: `${name}.bias`, shape: [d], init: "zeros" });
+    specs.push(
+      { name: `${name}.weight`, shape: [d], init: "ones" },
+      { name: `${name}.bias`, shape: [d], init: "zeros" },
+    );
   };
   const conv = (name: string, inp: number, out: number) => {
-    specs.push({ name: `${name}.weight`, shape: [inp, out], init: "normal" }, { name: `${name}.bias`, shape: [out], init: "zeros" });
+    specs.push(
+      { name: `${name}.weight`, shape: [inp, out], init: "normal" },
+      { name: `${name}.bias`, shape: [out], init: "zeros" },
+    );
   };
   for (let i = 0; i < c.numLayers; i++) {
     const p = `transformer.h.${i}`;

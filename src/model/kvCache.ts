@@ -24,7 +24,8 @@ export class KVCache {
   update(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
     const steps = k.size(2);
     const end = this.length + steps;
-    if (end > this.capacity) throw new RangeError(`KV cache full: ${end} positions needed, capacity ${this.capacity}`);
+    if (end > this.capacity)
+      throw new RangeError(`KV cache full: ${end} positions needed, capacity ${this.capacity}`);
     const keys = this.keys[layer];
     const values = this.values[layer];
     if (!keys || !values) throw new RangeError(`KV cache has no layer ${layer}`);

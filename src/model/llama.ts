@@ -11,7 +11,13 @@ export class LlamaModel extends TransformerModel {
 
   constructor(config: LlamaConfig, params: Map<string, Tensor>) {
     super(config, params);
-    this.rotary = new RotaryTables(config.headDim, config.ropeTheta, config.ropeScaling, Math.min(config.maxPositions, 4096), this.dtype);
+    this.rotary = new RotaryTables(
+      config.headDim,
+      config.ropeTheta,
+      config.ropeScaling,
+      Math.min(config.maxPositions, 4096),
+      this.dtype,
+    );
   }
 
   get kvHeads(): number {
@@ -21,7 +27,12 @@ export class LlamaModel extends TransformerModel {
   linearModules(): Map<string, { inFeatures: number; outFeatures: number }> {
     const out = new Map<string, { inFeatures: number; outFeatures: number }>();
     for (const spec of this.paramSpecs()) {
-      if (spec.shape.length !== 2 || !spec.name.endsWith(".weight") || spec.name === "model.embed_tokens.weight") continue;
+      if (
+        spec.shape.length !== 2 ||
+        !spec.name.endsWith(".weight") ||
+        spec.name === "model.embed_tokens.weight"
+      )
+        continue;
       const [outFeatures, inFeatures] = spec.shape as [number, number];
       out.set(spec.name.slice(0, -".weight".length), { inFeatures, outFeatures });
     }
@@ -35,7 +46,6 @@ export class LlamaModel extends TransformerModel {
   paramSpecs(): ParamSpec[] {
     return llamaParamSpecs(this.config);
   }
-
 
   protected embed(ids: Tensor): Tensor {
     return embedding(this.param("model.embed_tokens.weight"), ids);
@@ -65,7 +75,9 @@ export class LlamaModel extends TransformerModel {
     const attended = attend(q, k, v, ctx.blocked);
     const afterAttention = h.add(this.linear(`${p}.self_attn.o_proj`, attended));
     const y = this.rmsNorm(afterAttention, `${p}.post_attention_layernorm.weight`);
-    const gated = this.linear(`${p}.mlp.gate_proj`, y).silu().mul(this.linear(`${p}.mlp.up_proj`, y));
+    const gated = this.linear(`${p}.mlp.gate_proj`, y)
+      .silu()
+      .mul(this.linear(`${p}.mlp.up_proj`, y));
     return afterAttention.add(this.linear(`${p}.mlp.down_proj`, gated));
   }
 
@@ -73,7 +85,8 @@ export class LlamaModel extends TransformerModel {
   #rotaryFor: Tensor | undefined;
   #rotaryCache: { cos: Tensor; sin: Tensor } | undefined;
   #rotaryAt(ctx: LayerContext): { cos: Tensor; sin: Tensor } {
-    if (this.#rotaryFor === ctx.positions && this.#rotaryCache && !this.#rotaryCache.cos.isDisposed) return this.#rotaryCache;
+    if (this.#rotaryFor === ctx.positions && this.#rotaryCache && !this.#rotaryCache.cos.isDisposed)
+      return this.#rotaryCache;
     const maxPosition = ctx.positions.amax().item();
     this.rotary.ensure(maxPosition + 1);
     const cos = embedding(this.rotary.cos, ctx.positions).unsqueeze(1);
@@ -97,7 +110,9 @@ export class LlamaModel extends TransformerModel {
 export function llamaParamSpecs(c: LlamaConfig): ParamSpec[] {
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
-  const specs: ParamSpec[] = [{ name: "model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize], init: "normal" }];
+  const specs: ParamSpec[] = [
+    { name: "model.embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize], init: "normal" },
+  ];
   const linear = (name: string, out: number, inp: number, bias: boolean) => {
     specs.push({ name: `${name}.weight`, shape: [out, inp], init: "normal" });
     if (bias) specs.push({ name: `${name}.bias`, shape: [out], init: "zeros" });

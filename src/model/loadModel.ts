@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type DType, fromBytes, keep, noGrad, type Tensor } from "../engine/index.js";
-import { paramSpecsOf, buildModel } from "./buildModel.js";
+import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { readCheckpoint, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
 import { ModelError } from "./errors.js";
@@ -35,9 +35,11 @@ export function loadedModelInfo(model: TransformerModel): LoadedModelInfo | unde
 const IGNORED = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /\.rotary_emb\.inv_freq$/];
 
 export function readModelConfig(dir: string): ModelConfig {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelError(`${dir}: model folder not found`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ModelError(`${dir}: model folder not found`);
   const path = join(dir, "config.json");
-  if (!existsSync(path)) throw new ModelError(`${path}: missing (a Hugging Face model folder needs config.json)`);
+  if (!existsSync(path))
+    throw new ModelError(`${path}: missing (a Hugging Face model folder needs config.json)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
@@ -65,12 +67,16 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): Transfor
       const entry = lookup(spec.name);
       if (!entry) {
         for (const t of params.values()) t.dispose();
-        throw new ModelError(`${dir}: weight '${spec.name}' is missing from the checkpoint (config.json implies shape [${spec.shape}])`);
+        throw new ModelError(
+          `${dir}: weight '${spec.name}' is missing from the checkpoint (config.json implies shape [${spec.shape}])`,
+        );
       }
       used.add(entry.name);
       if (entry.shape.join(",") !== spec.shape.join(",")) {
         for (const t of params.values()) t.dispose();
-        throw new ModelError(`${entry.file}: weight '${entry.name}' has shape [${entry.shape}], config.json implies [${spec.shape}]`);
+        throw new ModelError(
+          `${entry.file}: weight '${entry.name}' has shape [${entry.shape}], config.json implies [${spec.shape}]`,
+        );
       }
       const diskDtype = SAFETENSORS_TO_DTYPE[entry.dtype];
       storageDtype ??= diskDtype;

@@ -17,7 +17,13 @@ export interface LoraConfig {
   useRslora: boolean;
 }
 
-export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], dropout: 0, useRslora: false };
+export const DEFAULT_LORA: LoraConfig = {
+  r: 8,
+  alpha: 16,
+  targetModules: ["q_proj", "v_proj"],
+  dropout: 0,
+  useRslora: false,
+};
 
 export interface LoraPair {
   /** [r, in] */
@@ -78,7 +84,8 @@ export function matchesTarget(module: string, targets: string[] | string): boole
  */
 export function createLora(model: TransformerModel, config: Partial<LoraConfig> = {}): LoraAdapter {
   const full: LoraConfig = { ...DEFAULT_LORA, ...config };
-  if (!Number.isInteger(full.r) || full.r <= 0) throw new ModelError(`lora: r must be a positive integer, got ${full.r}`);
+  if (!Number.isInteger(full.r) || full.r <= 0)
+    throw new ModelError(`lora: r must be a positive integer, got ${full.r}`);
   const dtype: DType = model.dtype;
   const modules = new Map<string, LoraPair>();
   for (const [name, size] of model.linearModules()) {
@@ -89,7 +96,9 @@ export function createLora(model: TransformerModel, config: Partial<LoraConfig> 
     modules.set(name, { a: keep(a.requiresGrad_()), b: keep(b.requiresGrad_()) });
   }
   if (modules.size === 0) {
-    throw new ModelError(`lora: target modules ${JSON.stringify(full.targetModules)} match no linear layer of this ${model.config.modelType} model`);
+    throw new ModelError(
+      `lora: target modules ${JSON.stringify(full.targetModules)} match no linear layer of this ${model.config.modelType} model`,
+    );
   }
   return new LoraAdapter(full, modules);
 }

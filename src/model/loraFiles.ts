@@ -6,7 +6,7 @@ import { fromBytes, keep, noGrad, type Tensor } from "../engine/index.js";
 import { writeFolderAtomically } from "../util/atomicFolder.js";
 import { dtypeToSafetensors, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { ModelError } from "./errors.js";
-import { type LoraConfig, LoraAdapter, type LoraPair } from "./lora.js";
+import { LoraAdapter, type LoraConfig, type LoraPair } from "./lora.js";
 import { readSafetensorsFile, SafetensorsError, writeSafetensorsFile } from "./safetensors.js";
 import type { TransformerModel } from "./transformer.js";
 
@@ -14,21 +14,28 @@ const PREFIX = "base_model.model.";
 
 export function readLoraConfig(dir: string): LoraConfig & { raw: Record<string, unknown> } {
   const path = join(dir, "adapter_config.json");
-  if (!existsSync(path)) throw new ModelError(`${path}: missing (a PEFT adapter folder needs adapter_config.json)`);
+  if (!existsSync(path))
+    throw new ModelError(`${path}: missing (a PEFT adapter folder needs adapter_config.json)`);
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
     throw new ModelError(`${path}: not valid JSON (${(err as Error).message.split("\n")[0]})`);
   }
-  if (raw.peft_type !== undefined && raw.peft_type !== "LORA") throw new ModelError(`${path}: peft_type '${raw.peft_type}' is not supported (expected LORA)`);
+  if (raw.peft_type !== undefined && raw.peft_type !== "LORA")
+    throw new ModelError(`${path}: peft_type '${raw.peft_type}' is not supported (expected LORA)`);
   const r = raw.r;
-  if (typeof r !== "number" || !Number.isInteger(r) || r <= 0) throw new ModelError(`${path}: field 'r' must be a positive integer`);
+  if (typeof r !== "number" || !Number.isInteger(r) || r <= 0)
+    throw new ModelError(`${path}: field 'r' must be a positive integer`);
   const alpha = raw.lora_alpha ?? r;
   if (typeof alpha !== "number") throw new ModelError(`${path}: field 'lora_alpha' must be a number`);
   const targets = raw.target_modules;
-  if (!(typeof targets === "string" || (Array.isArray(targets) && targets.every((t) => typeof t === "string")))) {
-    throw new ModelError(`${path}: field 'target_modules' must be a list of module names or a regular expression`);
+  if (
+    !(typeof targets === "string" || (Array.isArray(targets) && targets.every((t) => typeof t === "string")))
+  ) {
+    throw new ModelError(
+      `${path}: field 'target_modules' must be a list of module names or a regular expression`,
+    );
   }
   return {
     raw,
@@ -57,13 +64,21 @@ export function loadAdapter(dir: string, model: TransformerModel): LoraAdapter {
   noGrad(() => {
     for (const [key, entry] of tensors) {
       const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(key);
-      if (!m) throw new ModelError(`${file}: unexpected key '${key}' (expected ${PREFIX}<module>.lora_A.weight / lora_B.weight)`);
+      if (!m)
+        throw new ModelError(
+          `${file}: unexpected key '${key}' (expected ${PREFIX}<module>.lora_A.weight / lora_B.weight)`,
+        );
       const [, module = "", which] = m;
       const size = linears.get(module);
-      if (!size) throw new ModelError(`${file}: module '${module}' does not exist in this ${model.config.modelType} model`);
+      if (!size)
+        throw new ModelError(
+          `${file}: module '${module}' does not exist in this ${model.config.modelType} model`,
+        );
       const expected = which === "A" ? [config.r, size.inFeatures] : [size.outFeatures, config.r];
       if (entry.shape.join(",") !== expected.join(",")) {
-        throw new ModelError(`${file}: '${key}' has shape [${entry.shape}], expected [${expected}] for r=${config.r}`);
+        throw new ModelError(
+          `${file}: '${key}' has shape [${entry.shape}], expected [${expected}] for r=${config.r}`,
+        );
       }
       let t: Tensor = fromBytes(entry.data, entry.shape, SAFETENSORS_TO_DTYPE[entry.dtype]);
       if (t.dtype !== model.dtype) {
@@ -79,7 +94,8 @@ export function loadAdapter(dir: string, model: TransformerModel): LoraAdapter {
   });
   const modules = new Map<string, LoraPair>();
   for (const [module, pair] of pairs) {
-    if (!pair.a || !pair.b) throw new ModelError(`${file}: module '${module}' has only one of lora_A / lora_B`);
+    if (!pair.a || !pair.b)
+      throw new ModelError(`${file}: module '${module}' has only one of lora_A / lora_B`);
     modules.set(module, { a: pair.a, b: pair.b });
   }
   if (modules.size === 0) throw new ModelError(`${file}: no LoRA weights found`);
@@ -87,7 +103,11 @@ export function loadAdapter(dir: string, model: TransformerModel): LoraAdapter {
 }
 
 /** Writes `adapter` as a PEFT folder (atomically); `baseModel` is recorded as base_model_name_or_path. */
-export function saveAdapter(adapter: LoraAdapter, dir: string, options: { baseModel?: string; taskType?: string } = {}): void {
+export function saveAdapter(
+  adapter: LoraAdapter,
+  dir: string,
+  options: { baseModel?: string; taskType?: string } = {},
+): void {
   const c = adapter.config;
   const config = {
     peft_type: "LORA",

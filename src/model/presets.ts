@@ -8,7 +8,11 @@ export function presetConfig(
   vocabSize: number,
   special: { bos?: number; eos?: number; pad?: number } = {},
 ): Record<string, unknown> {
-  const ids = { bos_token_id: special.bos ?? 1, eos_token_id: special.eos ?? 2, ...(special.pad === undefined ? {} : { pad_token_id: special.pad }) };
+  const ids = {
+    bos_token_id: special.bos ?? 1,
+    eos_token_id: special.eos ?? 2,
+    ...(special.pad === undefined ? {} : { pad_token_id: special.pad }),
+  };
   switch (name) {
     case "llama-tiny":
       return llama(vocabSize, 128, 4, 4, 2, 352, 512, ids);
@@ -23,7 +27,16 @@ export function presetConfig(
 
 export const PRESET_NAMES: PresetName[] = ["llama-tiny", "gpt2-tiny", "llama-bench", "gpt2-bench"];
 
-function llama(vocab: number, hidden: number, layers: number, heads: number, kvHeads: number, intermediate: number, positions: number, ids: object) {
+function llama(
+  vocab: number,
+  hidden: number,
+  layers: number,
+  heads: number,
+  kvHeads: number,
+  intermediate: number,
+  positions: number,
+  ids: object,
+) {
   return {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",

@@ -27,7 +27,11 @@ export const TOKENIZER_FILES = [
   "generation_config.json",
 ];
 
-const TORCH_DTYPE_NAMES: Partial<Record<DType, string>> = { float32: "float32", float16: "float16", bfloat16: "bfloat16" };
+const TORCH_DTYPE_NAMES: Partial<Record<DType, string>> = {
+  float32: "float32",
+  float16: "float16",
+  bfloat16: "bfloat16",
+};
 
 /** Writes `model` to `dir` atomically: a reader sees the previous folder or the complete new one. */
 export function saveModel(model: TransformerModel, dir: string, options: SaveModelOptions = {}): void {
@@ -37,7 +41,8 @@ export function saveModel(model: TransformerModel, dir: string, options: SaveMod
   const tensors: SafetensorsTensorInput[] = noGrad(() =>
     model.paramSpecs().map((spec) => {
       const t = model.param(spec.name);
-      const data = t.dtype === dtype && t.device === "cpu" ? t.toBytes() : tidy(() => t.to("cpu").to(dtype).toBytes());
+      const data =
+        t.dtype === dtype && t.device === "cpu" ? t.toBytes() : tidy(() => t.to("cpu").to(dtype).toBytes());
       return { name: spec.name, dtype: dtypeToSafetensors(dtype), shape: [...t.shape], data };
     }),
   );
@@ -55,7 +60,8 @@ export function saveModel(model: TransformerModel, dir: string, options: SaveMod
     // Tokenizer files travel with the weights (also when saving over the source folder).
     const source = info?.sourceDir;
     for (const f of source ? TOKENIZER_FILES : []) {
-      if (existsSync(join(source as string, f)) && !existsSync(join(tmp, f))) copyFileSync(join(source as string, f), join(tmp, f));
+      if (existsSync(join(source as string, f)) && !existsSync(join(tmp, f)))
+        copyFileSync(join(source as string, f), join(tmp, f));
     }
   });
 }

@@ -94,7 +94,11 @@ export abstract class TransformerModel {
       throw new ModelError(`KV cache holds batch ${options.cache.batch}, input has batch ${batch}`);
     }
     const positions = options.positionIds ?? positionIds(batch, steps, past, options.attentionMask);
-    const ctx: LayerContext = { blocked: blockedKeys(steps, past, options.attentionMask), positions, cache: options.cache };
+    const ctx: LayerContext = {
+      blocked: blockedKeys(steps, past, options.attentionMask),
+      positions,
+      cache: options.cache,
+    };
     let h = this.embed(ids, positions);
     for (let layer = 0; layer < this.config.numLayers; layer++) h = this.block(layer, h, ctx);
     options.cache?.advance(steps);
@@ -135,6 +139,9 @@ export abstract class TransformerModel {
 /** The head's weights, shared by both families: lm_head unless tied, or the classifier's score. */
 export function headParamSpecs(config: ModelConfig): ParamSpec[] {
   const { task, numLabels, hiddenSize, vocabSize, tieWordEmbeddings } = config;
-  if (task === "sequence-classification") return [{ name: "score.weight", shape: [numLabels, hiddenSize], init: "normal" }];
-  return tieWordEmbeddings ? [] : [{ name: "lm_head.weight", shape: [vocabSize, hiddenSize], init: "normal" }];
+  if (task === "sequence-classification")
+    return [{ name: "score.weight", shape: [numLabels, hiddenSize], init: "normal" }];
+  return tieWordEmbeddings
+    ? []
+    : [{ name: "lm_head.weight", shape: [vocabSize, hiddenSize], init: "normal" }];
 }

@@ -2,7 +2,16 @@
 // tiny models safetune builds when no data is given. Deterministic for a seed.
 import { mulberry32 } from "../util/random.js";
 
-const SUBJECTS = ["the model", "a careful assistant", "the user", "our team", "the reviewer", "a student", "the server", "every answer"];
+const SUBJECTS = [
+  "the model",
+  "a careful assistant",
+  "the user",
+  "our team",
+  "the reviewer",
+  "a student",
+  "the server",
+  "every answer",
+];
 const VERBS = ["explains", "checks", "refuses", "summarises", "answers", "improves", "measures", "describes"];
 const OBJECTS = [
   "the question",

@@ -38,19 +38,29 @@ export function preferenceLoss(batch: PreferenceBatch, options: PreferenceLossOp
   const { kind, beta } = options;
   const eps = options.labelSmoothing ?? 0;
   if (!(beta > 0)) throw new RangeError(`preference loss: beta must be > 0, got ${beta}`);
-  if (!(eps >= 0 && eps < 0.5)) throw new RangeError(`preference loss: labelSmoothing must be in [0, 0.5), got ${eps}`);
+  if (!(eps >= 0 && eps < 0.5))
+    throw new RangeError(`preference loss: labelSmoothing must be in [0, 0.5), got ${eps}`);
 
   if (kind === "simpo") {
     // SimPO (Meng et al. 2024): length-normalised policy log-probs, no reference, margin γ.
-    if (!batch.chosenLengths || !batch.rejectedLengths) throw new Error("preference loss: simpo needs chosenLengths and rejectedLengths");
+    if (!batch.chosenLengths || !batch.rejectedLengths)
+      throw new Error("preference loss: simpo needs chosenLengths and rejectedLengths");
     const chosen = batch.policyChosen.div(batch.chosenLengths);
     const rejected = batch.policyRejected.div(batch.rejectedLengths);
-    const margin = chosen.sub(rejected).mul(beta).sub(options.simpoGamma ?? 0.5);
-    return { losses: margin.logsigmoid().neg(), chosenRewards: chosen.mul(beta).detach(), rejectedRewards: rejected.mul(beta).detach() };
+    const margin = chosen
+      .sub(rejected)
+      .mul(beta)
+      .sub(options.simpoGamma ?? 0.5);
+    return {
+      losses: margin.logsigmoid().neg(),
+      chosenRewards: chosen.mul(beta).detach(),
+      rejectedRewards: rejected.mul(beta).detach(),
+    };
   }
 
   const { referenceChosen, referenceRejected } = batch;
-  if (!referenceChosen || !referenceRejected) throw new Error(`preference loss: ${kind} needs reference log-probs`);
+  if (!referenceChosen || !referenceRejected)
+    throw new Error(`preference loss: ${kind} needs reference log-probs`);
   const chosenRatio = batch.policyChosen.sub(referenceChosen);
   const rejectedRatio = batch.policyRejected.sub(referenceRejected);
   const z = chosenRatio.sub(rejectedRatio);
@@ -59,11 +69,18 @@ export function preferenceLoss(batch: PreferenceBatch, options: PreferenceLossOp
   switch (kind) {
     case "sigmoid":
       // DPO (Rafailov et al. 2023); with label smoothing, conservative DPO (Mitchell 2023).
-      losses = scaled.logsigmoid().mul(-(1 - eps)).sub(scaled.neg().logsigmoid().mul(eps));
+      losses = scaled
+        .logsigmoid()
+        .mul(-(1 - eps))
+        .sub(scaled.neg().logsigmoid().mul(eps));
       break;
     case "robust":
       // Robust DPO (Chowdhury et al. 2024): an unbiased loss under label noise ε.
-      losses = scaled.logsigmoid().mul(-(1 - eps)).add(scaled.neg().logsigmoid().mul(eps)).div(1 - 2 * eps);
+      losses = scaled
+        .logsigmoid()
+        .mul(-(1 - eps))
+        .add(scaled.neg().logsigmoid().mul(eps))
+        .div(1 - 2 * eps);
       break;
     case "hinge":
       // SLiC (Zhao et al. 2023): hinge on the scaled margin.
@@ -74,5 +91,9 @@ export function preferenceLoss(batch: PreferenceBatch, options: PreferenceLossOp
       losses = z.sub(1 / (2 * beta)).square();
       break;
   }
-  return { losses, chosenRewards: chosenRatio.mul(beta).detach(), rejectedRewards: rejectedRatio.mul(beta).detach() };
+  return {
+    losses,
+    chosenRewards: chosenRatio.mul(beta).detach(),
+    rejectedRewards: rejectedRatio.mul(beta).detach(),
+  };
 }

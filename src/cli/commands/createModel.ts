@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { createScratchModel } from "../../model/scratchModel.js";
 import { PRESET_NAMES, type PresetName } from "../../model/presets.js";
+import { createScratchModel } from "../../model/scratchModel.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -17,7 +17,13 @@ starter corpus), creates a model of the preset with random weights, and saves bo
 export async function createModelCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(
     argv,
-    { out: { type: "string" }, preset: { type: "string" }, "vocab-size": { type: "string" }, corpus: { type: "string" }, seed: { type: "string" } },
+    {
+      out: { type: "string" },
+      preset: { type: "string" },
+      "vocab-size": { type: "string" },
+      corpus: { type: "string" },
+      seed: { type: "string" },
+    },
     "create-model",
   );
   if (values.help) {
@@ -26,14 +32,21 @@ export async function createModelCommand(argv: string[]): Promise<void> {
   }
   const out = requireString(values.out, "out", "create-model");
   const preset = (values.preset ?? "llama-tiny") as PresetName;
-  if (!PRESET_NAMES.includes(preset)) throw new UsageError(`--preset: expected one of ${PRESET_NAMES.join(", ")}, got '${values.preset}'`);
-  const corpus = values.corpus ? readFileSync(values.corpus, "utf8").split("\n").filter((l) => l.trim() !== "") : undefined;
+  if (!PRESET_NAMES.includes(preset))
+    throw new UsageError(`--preset: expected one of ${PRESET_NAMES.join(", ")}, got '${values.preset}'`);
+  const corpus = values.corpus
+    ? readFileSync(values.corpus, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+    : undefined;
   const model = createScratchModel(out, {
     preset,
     vocabSize: optionalNumber(values["vocab-size"], "vocab-size", { integer: true, min: 300 }),
     seed: optionalNumber(values.seed, "seed", { integer: true, min: 0 }),
     corpus,
   });
-  console.log(`created ${out}: ${preset}, ${model.numParameters.toLocaleString("en-US")} parameters, vocabulary ${model.config.vocabSize}`);
+  console.log(
+    `created ${out}: ${preset}, ${model.numParameters.toLocaleString("en-US")} parameters, vocabulary ${model.config.vocabSize}`,
+  );
   model.dispose();
 }

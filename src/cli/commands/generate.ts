@@ -81,9 +81,13 @@ export async function generateCommand(argv: string[]): Promise<void> {
     template: values.template,
     system: values.system,
   };
-  const promptIds = values["prompt-ids"] === undefined ? undefined : parseIdList(values["prompt-ids"], "prompt-ids");
+  const promptIds =
+    values["prompt-ids"] === undefined ? undefined : parseIdList(values["prompt-ids"], "prompt-ids");
   const hasTokenizer = existsSync(join(modelDir, "tokenizer.json"));
-  if (!promptIds && !hasTokenizer) throw new UsageError(`generate: ${join(modelDir, "tokenizer.json")} is missing; use --prompt-ids to generate without a tokenizer`);
+  if (!promptIds && !hasTokenizer)
+    throw new UsageError(
+      `generate: ${join(modelDir, "tokenizer.json")} is missing; use --prompt-ids to generate without a tokenizer`,
+    );
 
   const model = loadModel(modelDir, { dtype });
   if (values.adapter) attachAdapter(model, loadAdapter(values.adapter, model));
@@ -94,7 +98,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
     onToken: stream ? (e) => process.stdout.write(e.text) : undefined,
   });
   if (values.json) {
-    console.log(JSON.stringify({ tokens: result.tokens, text: result.text, finish_reason: result.finishReason }));
+    console.log(
+      JSON.stringify({ tokens: result.tokens, text: result.text, finish_reason: result.finishReason }),
+    );
   } else if (stream) {
     process.stdout.write("\n");
   } else {

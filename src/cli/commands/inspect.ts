@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { architectureName } from "../../model/config.js";
 import { checkpointFiles } from "../../model/checkpoint.js";
+import { architectureName } from "../../model/config.js";
 import { readModelConfig } from "../../model/loadModel.js";
 import { readSafetensorsHeader } from "../../model/safetensors.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
@@ -43,7 +43,8 @@ export async function summariseModel(dir: string): Promise<ModelSummary> {
   const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
   let chatTemplate: string | undefined;
   if (hasTokenizer) chatTemplate = (await loadTokenizer(dir)).chatTemplate;
-  else if (existsSync(join(dir, "chat_template.jinja"))) chatTemplate = readFileSync(join(dir, "chat_template.jinja"), "utf8");
+  else if (existsSync(join(dir, "chat_template.jinja")))
+    chatTemplate = readFileSync(join(dir, "chat_template.jinja"), "utf8");
   return {
     architecture: architectureName(config),
     modelType: config.modelType,
@@ -62,7 +63,11 @@ export async function summariseModel(dir: string): Promise<ModelSummary> {
 }
 
 export async function inspectCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommandArgs(argv, { model: { type: "string" }, json: { type: "boolean" } }, "inspect");
+  const { values } = parseCommandArgs(
+    argv,
+    { model: { type: "string" }, json: { type: "boolean" } },
+    "inspect",
+  );
   if (values.help) {
     console.log(inspectHelp);
     return;
@@ -77,7 +82,9 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     .map(([d, n]) => `${d} (${formatCount(n)})`)
     .join(", ");
   console.log(`architecture   ${s.architecture} (${s.modelType}, ${s.task})`);
-  console.log(`layers         ${s.layers} x hidden ${s.hiddenSize}, ${s.heads} heads (${s.kvHeads} key/value)`);
+  console.log(
+    `layers         ${s.layers} x hidden ${s.hiddenSize}, ${s.heads} heads (${s.kvHeads} key/value)`,
+  );
   console.log(`vocabulary     ${s.vocabSize}`);
   console.log(`parameters     ${formatCount(s.parameters)} (${s.parameters})`);
   console.log(`dtypes         ${dtypeText}`);

@@ -1,7 +1,8 @@
 // AdamW with parameter groups. State lives in ordinary tensors so checkpoints can save and restore it.
+
+import { zerosLike } from "../create.js";
 import { keep } from "../scope.js";
 import { nt, type Tensor } from "../tensor.js";
-import { zerosLike } from "../create.js";
 
 export interface ParamGroup {
   params: Tensor[];

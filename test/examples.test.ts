@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { createScratchModel } from "../src/model/scratchModel.js";
+import { REPO_ROOT, tmpDir } from "./helpers/fixtures.js";
+
+function run(file: string, args: string[] = []) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "examples", file), ...args], {
+    encoding: "utf8",
+    cwd: REPO_ROOT,
+    timeout: 120_000,
+  });
+}
+
+test("examples/trainStep.ts prints three decreasing losses, as the README shows", () => {
+  const r = run("trainStep.ts");
+  assert.equal(r.status, 0, r.stderr);
+  const losses = [...r.stdout.matchAll(/step (\d): loss (\d+\.\d{4})/g)].map((m) => Number(m[2]));
+  assert.equal(losses.length, 3, r.stdout);
+  assert.ok(
+    (losses[0] as number) > (losses[1] as number) && (losses[1] as number) > (losses[2] as number),
+    r.stdout,
+  );
+});
+
+test("examples/quickstart.ts loads a model folder and chats with it", (t) => {
+  const dir = join(tmpDir(t), "tiny");
+  createScratchModel(dir, { vocabSize: 500 }).dispose();
+  const r = run("quickstart.ts", [dir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+ tokens, finish: (length|stop), prompt: \d+ tokens\n$/);
+});
