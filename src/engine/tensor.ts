@@ -20,6 +20,7 @@ export class Tensor {
   readonly isTensor = true;
   #handle: Handle | undefined;
   #shape: readonly number[] | undefined;
+  #dtype: DType | undefined;
 
   /** Wraps a native handle; the tensor joins the innermost tidy() scope. */
   constructor(handle: Handle) {
@@ -61,7 +62,8 @@ export class Tensor {
     return s;
   }
   get dtype(): DType {
-    return nt().dtype(this.handle) as DType;
+    this.#dtype ??= nt().dtype(this.handle) as DType;
+    return this.#dtype;
   }
   get device(): string {
     return nt().device(this.handle);
