@@ -36,9 +36,8 @@ void registerAutograd(Napi::Env env, Napi::Object exports) {
   // backward(t[, gradient[, retainGraph]])
   define(env, exports, "backward", [](const Napi::CallbackInfo& info) {
     auto gradient = optionalTensorArg(info, 1);
-    c10::optional<bool> retain;
-    if (HAS(2)) retain = boolArg(info, 2);
-    T(0).backward(gradient, retain, false);
+    if (HAS(2)) T(0).backward(gradient, boolArg(info, 2), false);
+    else T(0).backward(gradient);
     return info.Env().Undefined();
   });
   define(env, exports, "grad", [](const Napi::CallbackInfo& info) { return wrap(info.Env(), T(0).grad()); });

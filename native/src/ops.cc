@@ -69,11 +69,12 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "gelu", [](const Napi::CallbackInfo& info) {
     RET(at::gelu(T(0), HAS(1) ? stringArg(info, 1) : std::string("none")));
   });
+  // Branches instead of optionals: c10::optional and std::optional differ between libtorch 1.x and 2.x.
   define(env, exports, "clamp", [](const Napi::CallbackInfo& info) {
-    c10::optional<at::Scalar> lo, hi;
-    if (HAS(1)) lo = S(1);
-    if (HAS(2)) hi = S(2);
-    RET(at::clamp(T(0), lo, hi));
+    if (HAS(1) && HAS(2)) RET(at::clamp(T(0), S(1), S(2)));
+    if (HAS(1)) RET(at::clamp_min(T(0), S(1)));
+    if (HAS(2)) RET(at::clamp_max(T(0), S(2)));
+    RET(T(0).clone());
   });
   define(env, exports, "dropout", [](const Napi::CallbackInfo& info) { RET(at::dropout(T(0), D(1), B(2))); });
 
@@ -207,7 +208,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "embedding", [](const Napi::CallbackInfo& info) { RET(at::embedding(T(0), T(1))); });
   // crossEntropy(logits [N, C], target [N], ignoreIndex, reduction: 0 none | 1 mean | 2 sum, labelSmoothing)
   define(env, exports, "crossEntropy", [](const Napi::CallbackInfo& info) {
-    RET(at::cross_entropy_loss(T(0), T(1), c10::nullopt, I(3), I(2), HAS(4) ? D(4) : 0.0));
+    RET(at::cross_entropy_loss(T(0), T(1), {}, I(3), I(2), HAS(4) ? D(4) : 0.0));
   });
 
   // --- conversion and copies

@@ -1,6 +1,8 @@
 // Process-wide settings: random seeds and generator state, threads, devices, version.
+// Devices and seeds go through the public torch:: API, which is stable across libtorch 1.13 and 2.x.
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
 #include <torch/version.h>
 
 #include <mutex>
@@ -11,28 +13,12 @@ namespace safetune {
 
 namespace {
 at::Generator cpuGenerator() { return at::detail::getDefaultCPUGenerator(); }
-
-bool cudaAvailable() {
-  return at::detail::getCUDAHooks().hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0;
-}
 }  // namespace
 
 void registerRuntime(Napi::Env env, Napi::Object exports) {
+  // Seeds the CPU generator and every CUDA device's.
   define(env, exports, "manualSeed", [](const Napi::CallbackInfo& info) {
-    auto seed = static_cast<uint64_t>(intArg(info, 0));
-    {
-      auto gen = cpuGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_current_seed(seed);
-    }
-    if (cudaAvailable()) {
-      auto& hooks = at::detail::getCUDAHooks();
-      for (int64_t i = 0; i < hooks.getNumGPUs(); i++) {
-        auto gen = hooks.getDefaultCUDAGenerator(i);
-        std::lock_guard<std::mutex> lock(gen.mutex());
-        gen.set_current_seed(seed);
-      }
-    }
+    torch::manual_seed(static_cast<uint64_t>(intArg(info, 0)));
     return info.Env().Undefined();
   });
   // The CPU generator's full state as a uint8 tensor, for checkpoints that resume bit-exactly.
@@ -55,10 +41,10 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     return Napi::Number::New(info.Env(), at::get_num_threads());
   });
   define(env, exports, "cudaAvailable", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), cudaAvailable());
+    return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
   });
   define(env, exports, "cudaDeviceCount", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), cudaAvailable() ? at::detail::getCUDAHooks().getNumGPUs() : 0);
+    return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
   });
   define(env, exports, "version", [](const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), TORCH_VERSION);
