@@ -28,24 +28,31 @@ const logitsOf = (probs: number[]) => f32(probs.map(Math.log));
 // ids 0..4 with probabilities; descending order is 1 (0.4), 3 (0.25), 4 (0.2), 2 (0.1), 0 (0.05).
 const FIVE = logitsOf([0.05, 0.4, 0.1, 0.25, 0.2]);
 
-/** A straightforward reference: full comparator sort, then the documented cuts, all in float64. */
+/**
+ * A straightforward reference: full comparator sort, then the documented cuts, all in float64. Masses are
+ * summed in ascending id order; the topP cumulative sum runs in descending order.
+ */
 function reference(logits: Float32Array, o: SamplingOptions): { ids: number[]; probs: number[] } {
   const t = o.temperature ?? 1;
   let max = Number.NEGATIVE_INFINITY;
   for (const v of logits) if (v > max) max = v;
   const w = Array.from(logits, (l) => {
     const e = max === Number.POSITIVE_INFINITY ? (l === max ? 1 : 0) : Math.exp((l - max) / t);
-    return e > 0 ? e : 0;
+    return Number.isNaN(e) ? 0 : e;
   });
   let total = 0;
   for (const e of w) total += e;
+  const massById = (ids: number[]) => {
+    let mass = 0;
+    for (const i of [...ids].sort((a, b) => a - b)) mass += w[i] as number;
+    return mass;
+  };
   let ids = w.map((_, i) => i).filter((i) => (w[i] as number) > 0 && (w[i] as number) / total > 0);
   ids.sort((a, b) => (w[b] as number) - (w[a] as number) || a - b);
   let kMass = total;
   if (o.topK && o.topK < ids.length) {
     ids = ids.slice(0, o.topK);
-    kMass = 0;
-    for (const i of ids) kMass += w[i] as number;
+    kMass = massById(ids);
   }
   if (o.topP !== undefined && o.topP < 1) {
     let acc = 0;
@@ -56,8 +63,7 @@ function reference(logits: Float32Array, o: SamplingOptions): { ids: number[]; p
     if (j >= 0) ids = ids.slice(0, j + 1);
   }
   if (o.minP) ids = ids.filter((i) => (w[i] as number) >= (o.minP as number));
-  let sum = 0;
-  for (const i of ids) sum += w[i] as number;
+  const sum = massById(ids);
   return { ids, probs: ids.map((i) => (w[i] as number) / sum) };
 }
 
@@ -227,11 +233,12 @@ test("candidateDistribution: topK -> topP (on the topK-renormalised distribution
 test("candidateDistribution: temperature scaling matches a hand softmax", () => {
   const logits = f32([1, 2, 3]);
   for (const temperature of [0.5, 1, 2]) {
-    const e = [Math.exp(-2 / temperature), Math.exp(-1 / temperature), 1];
-    const sum = e[0]! + e[1]! + e[2]!;
+    const e0 = Math.exp(-2 / temperature);
+    const e1 = Math.exp(-1 / temperature);
+    const sum = e0 + e1 + 1;
     const d = candidateDistribution(logits, { temperature });
     assert.deepEqual(Array.from(d.ids), [2, 1, 0]);
-    assertClose(d.probs, [1 / sum, e[1]! / sum, e[0]! / sum], 1e-15, `temperature ${temperature}`);
+    assertClose(d.probs, [1 / sum, e1 / sum, e0 / sum], 1e-15, `temperature ${temperature}`);
   }
   // T = 0.5: e^-4, e^-2, 1 normalised.
   const sharp = candidateDistribution(logits, { temperature: 0.5 });
@@ -247,13 +254,18 @@ test("candidateDistribution: ties, zero probabilities, infinities, greedy", () =
   assert.deepEqual(Array.from(z.ids), [0]);
   assert.deepEqual(Array.from(z.probs), [1]);
   assert.deepEqual(Array.from(candidateDistribution(odd, { temperature: 1000 }).ids), [0, 3]);
-  const inf = candidateDistribution(f32([Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY]), { topP: 0.9 });
+  const inf = candidateDistribution(f32([Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY]), {
+    topP: 0.9,
+  });
   assert.deepEqual(Array.from(inf.ids), [0, 2]);
   assert.deepEqual(Array.from(inf.probs), [0.5, 0.5]);
   const greedy = candidateDistribution(f32([1, 5, 5]), {});
   assert.deepEqual(Array.from(greedy.ids), [1]);
   assert.deepEqual(Array.from(greedy.probs), [1]);
-  assert.throws(() => candidateDistribution(f32([Number.NEGATIVE_INFINITY, Number.NaN]), { topK: 2 }), RangeError);
+  assert.throws(
+    () => candidateDistribution(f32([Number.NEGATIVE_INFINITY, Number.NaN]), { topK: 2 }),
+    RangeError,
+  );
   assert.throws(() => candidateDistribution(new Float32Array(0), { topK: 2 }), RangeError);
 });
 
@@ -341,6 +353,53 @@ test("sampleToken: inverse CDF over the descending candidates, one random() call
   assert.throws(() => sampleToken(FIVE, { temperature: 1 }, () => Number.NaN), RangeError);
 });
 
+test("sampleToken is exactly the inverse CDF of candidateDistribution (also at cumulative boundaries)", () => {
+  const random = mulberry32(99);
+  const gaussian = (n: number, sd: number) =>
+    Float32Array.from({ length: n }, () => {
+      const u = 1 - random();
+      return sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+    });
+  const rows = [
+    gaussian(3000, 1),
+    gaussian(3000, 4),
+    Float32Array.from({ length: 3000 }, () => Math.round(random() * 6)),
+    gaussian(150_000, 3),
+  ];
+  const optionSets: SamplingOptions[] = [
+    { temperature: 1 },
+    { temperature: 0.5 },
+    { topK: 30 },
+    { minP: 0.01 },
+    { topK: 500, minP: 0.001 },
+    { topP: 0.9 },
+    { topK: 100, topP: 0.8, minP: 0.02 },
+  ];
+  for (const row of rows) {
+    for (const o of optionSets) {
+      const { ids, probs } = candidateDistribution(row, o);
+      const cumulative: number[] = [];
+      let acc = 0;
+      for (const p of probs) {
+        acc += p;
+        cumulative.push(acc);
+      }
+      const us = [0, 1 - 2 ** -53, ...Array.from({ length: 20 }, () => random())];
+      for (let k = 0; k < 10; k++) us.push(cumulative[Math.floor(random() * cumulative.length)] as number);
+      for (const u of us) {
+        if (!(u < 1)) continue;
+        const j = cumulative.findIndex((c) => u < c);
+        const expected = ids[j < 0 ? ids.length - 1 : j];
+        assert.equal(
+          sampleToken(row, o, () => u),
+          expected,
+          `n=${row.length} ${JSON.stringify(o)} u=${u}`,
+        );
+      }
+    }
+  }
+});
+
 test("sampleToken: a fixed seed is reproducible and different seeds differ on a flat row", () => {
   const flat = new Float32Array(1000);
   const draw = (seed: number) => {
@@ -403,7 +462,11 @@ test("options validation throws RangeError naming the option", () => {
     [{ presencePenalty: Number.NaN }, /presencePenalty/],
   ];
   for (const [o, message] of bad) {
-    assert.throws(() => sampleToken(logits, o, () => 0.5), { name: "RangeError", message }, JSON.stringify(o));
+    assert.throws(
+      () => sampleToken(logits, o, () => 0.5),
+      { name: "RangeError", message },
+      JSON.stringify(o),
+    );
     assert.throws(() => candidateDistribution(logits, o), { name: "RangeError", message });
   }
   assert.throws(() => applyPenalties(logits, [0], new Map(), { repetitionPenalty: Number.NaN }), {
@@ -446,7 +509,7 @@ test("speed sanity (not timed): topP sampling on a 150k-vocab row", (t) => {
     ["gaussian sd 3", gaussian],
     ["uniform [0,1)", flat],
   ] as const) {
-    for (const o of [{ topP: 0.9 }, { topP: 0.9, topK: 50 }, { temperature: 1 }] as SamplingOptions[]) {
+    for (const o of [{ topP: 0.9 }, { temperature: 1 }] as SamplingOptions[]) {
       const rounds = 50;
       sampleToken(row, o, random); // warm-up
       const start = performance.now();

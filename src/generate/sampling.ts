@@ -26,9 +26,17 @@ export interface CandidateDistribution {
 
 /** Weights below this may become 0 once divided by the softmax sum; rows holding one get an exact check. */
 const TINY_WEIGHT = 1e-290;
-/** Histogram of the weights by z = (l - max) / temperature: bin floor(-z × BINS_PER_NAT); exp(z) is 0 below -746. */
-const BINS_PER_NAT = 4;
-const BINS = 3000;
+/**
+ * Weights w in (0, 1] are binned by the high 32 bits of their float64 encoding: 4 bins per octave, bin 0 for
+ * w = 1, and a larger bin for every smaller w. The histogram only guides how large a prefix to sort.
+ */
+const BIN_SHIFT = 18;
+const ONE_HIGH_WORD = 0x3ff00000;
+const BINS = (ONE_HIGH_WORD >>> BIN_SHIFT) + 1;
+/** Interleaved copies of the histogram, so that neighbouring tokens rarely update the same cell in a row. */
+const BIN_COPIES = 4;
+/** Index of the high 32-bit word of a float64 in a Uint32Array view (platform byte order). */
+const HIGH = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
 /** Relative slack on histogram masses (summed in another order than the exact walk) when choosing a prefix. */
 const MASS_SLACK = 1e-9;
 
@@ -173,24 +181,18 @@ export function candidateDistribution(logits: Float32Array, o: SamplingOptions):
 export function sampleToken(logits: Float32Array, o: SamplingOptions, random: () => number): number {
   validateSamplingOptions(o);
   if (isGreedy(o)) return argmax(logits);
+  // Drawn first, so that no caller code runs while the shared scratch buffers are in use.
+  const u = random();
+  if (!(u >= 0 && u < 1)) {
+    throw new RangeError(`sampleToken: random() must return a number in [0, 1), got ${u}`);
+  }
   const row = softmaxRow(logits, o.temperature ?? 1);
   const kept = keep(row, o, false);
-  const u = random();
-  if (!(u >= 0 && u < 1))
-    throw new RangeError(`sampleToken: random() must return a number in [0, 1), got ${u}`);
   if (kept.sorted) return drawSorted(kept.ids, kept.count, row.w, kept.mass, u);
 
   // The kept set is known but unsorted (no topP): sort only a prefix holding the crossing, found from the
   // histogram with some slack; if rounding defeats the slack, sort everything kept.
-  const target = u * kept.mass * (1 + MASS_SLACK);
-  let t = 0;
-  let mass = 0;
-  for (let b = 0; b < BINS; b++) {
-    mass += row.binMass[b] as number;
-    const bMin = row.binMin[b] as number;
-    if (bMin < Number.POSITIVE_INFINITY) t = bMin;
-    if (mass >= target) break;
-  }
+  const t = histogramThreshold(row, 0, u * kept.mass * (1 + MASS_SLACK));
   const prefix = scratchPrefix(kept.count);
   let m = 0;
   for (let j = 0; j < kept.count; j++) {
@@ -208,7 +210,7 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, random: ()
 // Internals. The scratch buffers are reused between calls (JS is single-threaded and nothing here yields),
 // so a 150k-token row does not allocate megabytes per generated token.
 
-/** The softmax weights of one row (in scratch memory, valid until the next call) and their histogram. */
+/** The softmax weights of one row (in scratch memory, valid until the next call). */
 interface WeightedRow {
   logits: Float32Array;
   /** w[i] = exp((l_i - max) / temperature), or 0 for tokens that are not candidates. */
@@ -217,10 +219,8 @@ interface WeightedRow {
   total: number;
   /** How many w are > 0. */
   count: number;
-  /** Per bin of z: candidate count, mass, and smallest weight (Infinity when empty). */
-  binCount: Int32Array;
-  binMass: Float64Array;
-  binMin: Float64Array;
+  /** Whether binCount/binMass describe this row (they are filled on first use). */
+  binned: boolean;
 }
 
 /** Candidates ids[0..count): sorted by (w desc, id asc) when `sorted`, else in ascending id order. */
@@ -239,7 +239,10 @@ let prefixScratch = new Int32Array(0);
 let valueScratch = new Float64Array(0);
 const binCount = new Int32Array(BINS);
 const binMass = new Float64Array(BINS);
-const binMin = new Float64Array(BINS);
+const binCountCopies = new Int32Array(BINS * BIN_COPIES);
+const binMassCopies = new Float64Array(BINS * BIN_COPIES);
+const thresholdBits = new Uint32Array(2);
+const thresholdValue = new Float64Array(thresholdBits.buffer);
 
 function scratchIds(n: number): Int32Array {
   if (idScratch.length < n) idScratch = new Int32Array(n);
@@ -258,7 +261,7 @@ function scratchValues(n: number): Float64Array {
   return valueScratch;
 }
 
-/** Max-subtracted softmax weights in float64, plus a histogram of them by z. */
+/** Max-subtracted softmax weights in float64 (into the shared scratch buffer). */
 function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
   const n = logits.length;
   if (n === 0) throw new RangeError("sampling: the logits row is empty");
@@ -272,9 +275,6 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
   }
   if (weightScratch.length < n) weightScratch = new Float64Array(n);
   const w = weightScratch;
-  binCount.fill(0);
-  binMass.fill(0);
-  binMin.fill(Number.POSITIVE_INFINITY);
   let total = 0;
   let count = 0;
   if (max === Number.POSITIVE_INFINITY) {
@@ -284,24 +284,15 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
       w[i] = isInf ? 1 : 0;
       if (isInf) count++;
     }
-    total = count;
-    binCount[0] = count;
-    binMass[0] = count;
-    binMin[0] = 1;
-    return { logits, w, total, count, binCount, binMass, binMin };
+    return { logits, w, total: count, count, binned: false };
   }
   let tiny = false;
   for (let i = 0; i < n; i++) {
-    const z = ((logits[i] as number) - max) / temperature;
-    const e = Math.exp(z);
+    const e = Math.exp(((logits[i] as number) - max) / temperature);
     if (e > 0) {
       w[i] = e;
       total += e;
       count++;
-      const b = (-z * BINS_PER_NAT) | 0;
-      binCount[b] = (binCount[b] as number) + 1;
-      binMass[b] = (binMass[b] as number) + e;
-      if (e < (binMin[b] as number)) binMin[b] = e;
       if (e < TINY_WEIGHT) tiny = true;
     } else {
       w[i] = 0; // underflow, or NaN
@@ -310,9 +301,6 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
   if (tiny) {
     // Drop the weights whose probability is exactly 0 once divided by the sum, and recount.
     const sum = total;
-    binCount.fill(0);
-    binMass.fill(0);
-    binMin.fill(Number.POSITIVE_INFINITY);
     total = 0;
     count = 0;
     for (let i = 0; i < n; i++) {
@@ -320,16 +308,45 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
       if (e > 0 && e / sum > 0) {
         total += e;
         count++;
-        const b = (-(((logits[i] as number) - max) / temperature) * BINS_PER_NAT) | 0;
-        binCount[b] = (binCount[b] as number) + 1;
-        binMass[b] = (binMass[b] as number) + e;
-        if (e < (binMin[b] as number)) binMin[b] = e;
       } else {
         w[i] = 0;
       }
     }
   }
-  return { logits, w, total, count, binCount, binMass, binMin };
+  return { logits, w, total, count, binned: false };
+}
+
+/** Fills binCount/binMass for the row's weights (once per row). */
+function binWeights(row: WeightedRow): void {
+  if (row.binned) return;
+  row.binned = true;
+  const { w } = row;
+  const n = row.logits.length;
+  const bits = new Uint32Array(w.buffer, 0, 2 * n);
+  const counts = binCountCopies;
+  const masses = binMassCopies;
+  counts.fill(0);
+  masses.fill(0);
+  for (let i = 0; i < n; i++) {
+    const e = w[i] as number;
+    if (e > 0) {
+      const b =
+        (((ONE_HIGH_WORD - (bits[2 * i + HIGH] as number)) >>> BIN_SHIFT) * BIN_COPIES) |
+        (i & (BIN_COPIES - 1));
+      counts[b] = (counts[b] as number) + 1;
+      masses[b] = (masses[b] as number) + e;
+    }
+  }
+  for (let b = 0; b < BINS; b++) {
+    let c = 0;
+    let m = 0;
+    for (let k = 0; k < BIN_COPIES; k++) {
+      c += counts[b * BIN_COPIES + k] as number;
+      m += masses[b * BIN_COPIES + k] as number;
+    }
+    binCount[b] = c;
+    binMass[b] = m;
+  }
 }
 
 /**
@@ -337,16 +354,19 @@ function softmaxRow(logits: Float32Array, temperature: number): WeightedRow {
  * candidates and at least `minMass` of weight (by the histogram's sums); 0 (everything) when none does.
  */
 function histogramThreshold(row: WeightedRow, minCount: number, minMass: number): number {
+  binWeights(row);
   let count = 0;
   let mass = 0;
-  let t = Number.POSITIVE_INFINITY;
   for (let b = 0; b < BINS; b++) {
-    const c = row.binCount[b] as number;
-    if (c === 0) continue;
-    count += c;
-    mass += row.binMass[b] as number;
-    t = Math.min(t, row.binMin[b] as number);
-    if (count >= minCount && mass >= minMass) return count >= row.count ? 0 : t;
+    count += binCount[b] as number;
+    mass += binMass[b] as number;
+    if (count >= minCount && mass >= minMass) {
+      if (count >= row.count) return 0;
+      // The smallest float64 whose bin is <= b: high word ONE_HIGH_WORD - ((b + 1) << BIN_SHIFT) + 1, low 0.
+      thresholdBits[HIGH] = ONE_HIGH_WORD - (b + 1) * 2 ** BIN_SHIFT + 1;
+      thresholdBits[1 - HIGH] = 0;
+      return thresholdValue[0] as number;
+    }
   }
   return 0;
 }
