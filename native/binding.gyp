@@ -15,8 +15,9 @@
         "<!@(node -p \"process.env.SAFETUNE_TORCH_INCLUDES || ''\")"
       ],
       "defines": [
-        "NAPI_VERSION=8",
+        "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"process.env.SAFETUNE_TORCH_CXX11_ABI || '1'\")",
         "SAFETUNE_WITH_CUDA=<!(node -p \"process.env.SAFETUNE_TORCH_CUDA || '0'\")"

@@ -34,20 +34,30 @@ afterEach(() => {
 });
 
 function close(actual: Tensor | ArrayLike<number>, expected: readonly number[], tol = 1e-6): void {
-  const values = Array.isArray(actual) || ArrayBuffer.isView(actual) ? Array.from(actual as ArrayLike<number>) : (actual as Tensor).toArray();
+  const values =
+    Array.isArray(actual) || ArrayBuffer.isView(actual)
+      ? Array.from(actual as ArrayLike<number>)
+      : (actual as Tensor).toArray();
   assert.equal(values.length, expected.length, `length ${values.length} vs ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     const a = values[i] as number;
     const e = expected[i] as number;
-    assert.ok(Math.abs(a - e) <= tol, `[${i}]: ${a} vs ${e} (tol ${tol})\nactual   ${values}\nexpected ${expected}`);
+    assert.ok(
+      Math.abs(a - e) <= tol,
+      `[${i}]: ${a} vs ${e} (tol ${tol})\nactual   ${values}\nexpected ${expected}`,
+    );
   }
 }
 
-/** The gradient's values (the grad getter returns a new reference, owned by the enclosing tidy). */
-function gradOf(t: Tensor): number[] {
+/** The gradient (the grad getter returns a new reference, owned by the enclosing tidy). */
+function gradTensor(t: Tensor): Tensor {
   const g = t.grad;
   assert.ok(g, "has a gradient");
-  return g.toArray();
+  return g;
+}
+
+function gradOf(t: Tensor): number[] {
+  return gradTensor(t).toArray();
 }
 
 describe("autograd", () => {
@@ -65,8 +75,7 @@ describe("autograd", () => {
       y.backward();
       assert.deepEqual(gradOf(x), [2, 4, 6]);
       // the getter hands out a new reference: disposing it leaves the stored gradient alone
-      const g = x.grad as Tensor;
-      g.dispose();
+      gradTensor(x).dispose();
       assert.deepEqual(gradOf(x), [2, 4, 6]);
 
       const d = x.mul(3).detach();
@@ -82,10 +91,16 @@ describe("autograd", () => {
 
   test("only float tensors can require grad; backward needs a scalar or a gradient", () =>
     tidy(() => {
-      assert.throws(() => tensor([1, 2], undefined, { dtype: "int64" }).requiresGrad_(), /^Error: setRequiresGrad: .*floating point/);
+      assert.throws(
+        () => tensor([1, 2], undefined, { dtype: "int64" }).requiresGrad_(),
+        /^Error: setRequiresGrad: .*floating point/,
+      );
       const x = tensor([1, 2]).requiresGrad_();
       const y = x.mul(x);
-      assert.throws(() => y.backward(), /^Error: backward: grad can be implicitly created only for scalar outputs/);
+      assert.throws(
+        () => y.backward(),
+        /^Error: backward: grad can be implicitly created only for scalar outputs/,
+      );
       // with an explicit upstream gradient: d(sum(v * x^2))/dx = 2 v x
       y.backward(tensor([1, 0.5]));
       assert.deepEqual(gradOf(x), [2, 2]);
@@ -105,7 +120,10 @@ describe("autograd", () => {
       // without retainGraph the saved tensors are freed by the first backward
       const once = x.mul(x).sum();
       once.backward();
-      assert.throws(() => once.backward(), /^Error: backward: Trying to backward through the graph a second time/);
+      assert.throws(
+        () => once.backward(),
+        /^Error: backward: Trying to backward through the graph a second time/,
+      );
       assert.deepEqual(gradOf(x), [8, -16, 4], "the failed second backward added nothing");
       x.grad = undefined;
       assert.equal(x.grad, undefined);
@@ -123,14 +141,11 @@ describe("autograd", () => {
       const x = tensor(xs).requiresGrad_();
       const y = tensor(ys).requiresGrad_();
       // f = Σ x·y + ½ Σ x² + mean(y³) + Σ σ(x)
-      const f = x
-        .mul(y)
-        .sum()
-        .add(x.square().sum().mul(0.5))
-        .add(y.pow(3).mean())
-        .add(x.sigmoid().sum());
+      const f = x.mul(y).sum().add(x.square().sum().mul(0.5)).add(y.pow(3).mean()).add(x.sigmoid().sum());
       const sig = (v: number) => 1 / (1 + Math.exp(-v));
-      const fValue = xs.reduce((s, v, i) => s + v * (ys[i] as number) + 0.5 * v * v + sig(v), 0) + ys.reduce((s, v) => s + v ** 3, 0) / 3;
+      const fValue =
+        xs.reduce((s, v, i) => s + v * (ys[i] as number) + 0.5 * v * v + sig(v), 0) +
+        ys.reduce((s, v) => s + v ** 3, 0) / 3;
       close([f.item()], [fValue], 1e-5);
       f.backward();
       // ∂f/∂x = y + x + σ(x)(1 - σ(x)); ∂f/∂y = x + y² (d/dy of mean(y³) over 3 elements is y²)
@@ -285,7 +300,9 @@ describe("AdamW", () => {
       const a = tensor([1, 2]).requiresGrad_();
       const frozen = tensor([3, 4]).requiresGrad_();
       const scaled = tensor([5, 6]).requiresGrad_();
-      const opt = new AdamW([{ params: [a, frozen] }, { params: [scaled], lrScale: 0, weightDecay: 0.5 }], { lr: 0.1 });
+      const opt = new AdamW([{ params: [a, frozen] }, { params: [scaled], lrScale: 0, weightDecay: 0.5 }], {
+        lr: 0.1,
+      });
       tidy(() => a.add(scaled).sum().backward());
       assert.ok(a.grad && scaled.grad);
       assert.equal(frozen.grad, undefined);
@@ -309,7 +326,13 @@ describe("clipGradNorm", () => {
       const b = tensor([1]).requiresGrad_();
       const none = tensor([1]).requiresGrad_();
       // grads [3, 4] and [12]: global norm sqrt(9 + 16 + 144) = 13
-      tidy(() => a.mul(tensor([3, 4])).sum().add(b.mul(12).sum()).backward());
+      tidy(() =>
+        a
+          .mul(tensor([3, 4]))
+          .sum()
+          .add(b.mul(12).sum())
+          .backward(),
+      );
       assert.equal(clipGradNorm([a, b, none], 100), 13);
       assert.deepEqual(gradOf(a), [3, 4], "under maxNorm: unchanged");
       assert.deepEqual(gradOf(b), [12]);
@@ -332,12 +355,22 @@ describe("random numbers", () => {
       manualSeed(0);
       const a = randn([5]).toArray();
       // torch.manual_seed(0); torch.randn(5) in PyTorch 1.13
-      close(a, [1.5409960746765137, -0.293428897857666, -2.1787893772125244, 0.5684312582015991, -1.0845223665237427], 1e-7);
+      close(
+        a,
+        [
+          1.5409960746765137, -0.293428897857666, -2.1787893772125244, 0.5684312582015991,
+          -1.0845223665237427,
+        ],
+        1e-7,
+      );
       manualSeed(42);
       // torch.manual_seed(42); torch.randn(2, 3)
       close(
         randn([2, 3]),
-        [0.33669036626815796, 0.12880940735340118, 0.23446236550807953, 0.23033303022384644, -1.1228563785552979, -0.18632829189300537],
+        [
+          0.33669036626815796, 0.12880940735340118, 0.23446236550807953, 0.23033303022384644,
+          -1.1228563785552979, -0.18632829189300537,
+        ],
         1e-7,
       );
       manualSeed(0);
@@ -391,10 +424,20 @@ describe("tidy", () => {
     const out = tidy(() => {
       const a = ones([1]);
       a.add(5); // garbage
-      return { list: [a, [zeros([2])]], obj: { deep: { t: full3() } }, map: new Map([["m", ones([4])]]), n: 3 };
+      return {
+        list: [a, [zeros([2])]],
+        obj: { deep: { t: full3() } },
+        map: new Map([["m", ones([4])]]),
+        n: 3,
+      };
     });
     assert.equal(liveTensors(), before + 4);
-    const all = [out.list[0] as Tensor, (out.list[1] as Tensor[])[0] as Tensor, out.obj.deep.t, out.map.get("m") as Tensor];
+    const all = [
+      out.list[0] as Tensor,
+      (out.list[1] as Tensor[])[0] as Tensor,
+      out.obj.deep.t,
+      out.map.get("m") as Tensor,
+    ];
     for (const t of all) assert.equal(t.isDisposed, false);
     assert.deepEqual(out.obj.deep.t.toArray(), [3, 3, 3]);
     for (const t of all) t.dispose();
@@ -476,6 +519,29 @@ describe("tidy", () => {
     made?.dispose(); // so that a failure here does not cascade into the other tests' leak checks
     assert.equal(freedByTidy, true, "the tensor made before the first await is freed");
     assert.equal(leaked, 0);
+  });
+
+  test("a rejected Promise from fn is not left unhandled", async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      assert.throws(
+        () =>
+          tidy(async () => {
+            throw new Error("rejected inside tidy");
+          }),
+        /tidy\(\) takes a synchronous function/,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
+    assert.deepEqual(
+      unhandled.map((r) => String(r)),
+      [],
+      "tidy() reported the misuse; the promise's own rejection must not also crash the process",
+    );
   });
 });
 

@@ -13,7 +13,7 @@ int64_t storageBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-void finalizeBox(Napi::Env env, TensorBox* box) {
+void finalizeBox(Napi::BasicEnv env, TensorBox* box) {
   releaseBox(env, box);
   delete box;
 }
@@ -25,7 +25,7 @@ void finalizeBox(Napi::Env env, TensorBox* box) {
 
 int64_t liveTensorCount() { return liveTensors.load(); }
 
-void releaseBox(Napi::Env env, TensorBox* box) {
+void releaseBox(Napi::BasicEnv env, TensorBox* box) {
   if (!box->tensor.defined() && box->accountedBytes == 0) return;
   if (box->tensor.defined()) liveTensors--;
   box->tensor = at::Tensor();

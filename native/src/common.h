@@ -33,7 +33,9 @@ at::Device deviceArg(const Napi::CallbackInfo& info, size_t index);
 const char* dtypeName(at::ScalarType type);
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 int64_t liveTensorCount();
-void releaseBox(Napi::Env env, TensorBox* box);
+// Basic (GC-time) finalizers: a handle's bookkeeping is freed during garbage collection, not on a later
+// event-loop turn, so a synchronous training loop does not accumulate it.
+void releaseBox(Napi::BasicEnv env, TensorBox* box);
 
 using Binding = std::function<Napi::Value(const Napi::CallbackInfo&)>;
 // Registers a function whose libtorch errors become JS errors carrying libtorch's message without its backtrace.

@@ -110,8 +110,8 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "where", [](const Napi::CallbackInfo& info) {
     auto& cond = T(0);
     if (isTensor(info[1]) && isTensor(info[2])) RET(at::where(cond, T(1), T(2)));
-    if (isTensor(info[1])) RET(at::where(cond, T(1), at::scalar_tensor(S(2), T(1).options())));
-    if (isTensor(info[2])) RET(at::where(cond, at::scalar_tensor(S(1), T(2).options()), T(2)));
+    if (isTensor(info[1])) RET(at::where(cond, T(1), S(2)));
+    if (isTensor(info[2])) RET(at::where(cond, S(1), T(2)));
     throw Napi::TypeError::New(info.Env(), "where: at least one of the values must be a tensor");
   });
   define(env, exports, "maskedFill", [](const Napi::CallbackInfo& info) {

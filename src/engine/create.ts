@@ -49,6 +49,8 @@ export function tensor(
         options.device,
       ),
     );
+  if (dtype === "float64")
+    return new Tensor(nt().fromBytes(Float64Array.from(numbers), dims, "float64", options.device));
   if (dtype === "int32")
     return new Tensor(nt().fromBytes(Int32Array.from(numbers), dims, "int32", options.device));
   const f32 = new Tensor(nt().fromBytes(Float32Array.from(numbers), dims, "float32", options.device));

@@ -20,12 +20,6 @@ export function keep<T extends Disposable>(item: T): T {
   return item;
 }
 
-/** Removes `keep` from a tensor so the scope it is next passed through may free it. */
-export function unkeep<T extends Disposable>(item: T): T {
-  kept.delete(item);
-  return item;
-}
-
 /**
  * Runs `fn` and frees every tensor created during it except those reachable from its result
  * (a tensor, or arrays / plain objects / Maps holding tensors). Returned tensors move to the enclosing scope.
@@ -43,6 +37,9 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
+    // Free what was made before the first await and swallow the rejection we will never observe.
+    result.catch(() => {});
+    for (const item of scope) if (!kept.has(item)) item.dispose();
     throw new Error("tidy() takes a synchronous function: tensors cannot be tracked across an await");
   }
   const survivors = new Set<Disposable>();
