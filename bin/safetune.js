@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/) when present, else the TypeScript sources through tsx (a development checkout).
+// In a source checkout, runs the TypeScript sources through tsx (never a stale dist/); an installed package
+// ships only dist/ and runs that.
 import { existsSync } from "node:fs";
 
-const built = new URL("../dist/cli/main.js", import.meta.url);
-if (existsSync(built)) {
-  await import(built.href);
-} else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import(new URL("../src/cli/main.ts", import.meta.url).href);
+const source = new URL("../src/cli/main.ts", import.meta.url);
+let useSource = existsSync(source);
+if (useSource) {
+  try {
+    const { register } = await import("tsx/esm/api");
+    register();
+  } catch {
+    useSource = false;
+  }
 }
+await import(useSource ? source.href : new URL("../dist/cli/main.js", import.meta.url).href);
