@@ -4,7 +4,9 @@
 // bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--no-torch] [--write-docs]
+//                         [--rounds N] [--no-torch] [--write-docs]
+// --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
+// round: on a shared machine, other processes only ever make a run slower.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -37,6 +39,8 @@ interface Options {
   genTokens: number;
   models: ModelName[];
   threads: number | undefined;
+  /** Runs of each side per model; the report keeps each figure's best round. */
+  rounds: number;
   noTorch: boolean;
   writeDocs: boolean;
 }
@@ -65,6 +69,10 @@ interface Report {
   torchVersion: string | undefined;
   /** Why PyTorch figures are missing, when they are. */
   torchMissing: string | undefined;
+  torchFailed?: boolean;
+  /** 1-minute load average before and after the run (other processes skew the timings). */
+  loadBefore: number;
+  loadAfter: number;
   runs: ModelRun[];
 }
 
@@ -80,6 +88,7 @@ function parseOptions(): Options {
       "gen-tokens": { type: "string", default: "64" },
       model: { type: "string", default: "both" },
       threads: { type: "string" },
+      rounds: { type: "string", default: "1" },
       "no-torch": { type: "boolean", default: false },
       "write-docs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -89,7 +98,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--no-torch] [--write-docs]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs]\n",
     );
     process.exit(0);
   }
@@ -115,6 +124,7 @@ function parseOptions(): Options {
     genTokens: int("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
     models: model === "both" ? ["gpt", "llama"] : [model],
     threads: values.threads === undefined ? undefined : int("threads", values.threads, 1),
+    rounds: int("rounds", values.rounds, 1),
     noTorch: values["no-torch"],
     writeDocs: values["write-docs"],
   };
@@ -156,7 +166,7 @@ function blasNote(): string {
         : "BLAS";
   const envThreads = process.env.OPENBLAS_NUM_THREADS ?? process.env.OMP_NUM_THREADS;
   const threads = name === "OpenBLAS" ? `, OPENBLAS_NUM_THREADS=${envThreads ?? "unset"}` : "";
-  return `${name} (${lib}${threads}); both sides load the same libtorch and BLAS`;
+  return `${name} (${lib}${threads}), as loaded by safetune's libtorch`;
 }
 
 function describeMachine(): Machine {
@@ -237,6 +247,30 @@ function runTorch(python: string, options: Options, model: ModelName): PeerResul
   return runPeer(python, [join(here, "torch_peer.py"), ...peerArgs(options, model)]);
 }
 
+/** Best figure of each kind over rounds: least time, most tokens/s, largest peak RSS. */
+function best(rounds: ModelFigures[]): ModelFigures {
+  const [first, ...rest] = rounds;
+  if (!first) throw new Error("no rounds to combine");
+  const out = { ...first };
+  for (const f of rest) {
+    out.train_step_s = Math.min(out.train_step_s, f.train_step_s);
+    out.train_tokens_per_s = Math.max(out.train_tokens_per_s, f.train_tokens_per_s);
+    out.forward_s = Math.min(out.forward_s, f.forward_s);
+    out.forward_tokens_per_s = Math.max(out.forward_tokens_per_s, f.forward_tokens_per_s);
+    out.generate_tokens_per_s = Math.max(out.generate_tokens_per_s, f.generate_tokens_per_s);
+    out.generate_with_prefill_s = Math.min(out.generate_with_prefill_s, f.generate_with_prefill_s);
+    out.peak_rss_mib = Math.max(out.peak_rss_mib, f.peak_rss_mib);
+  }
+  return out;
+}
+
+function summary(side: string, f: ModelFigures): string {
+  return (
+    `${side}: train ${ms(f.train_step_s)} ms, forward ${ms(f.forward_s)} ms, ` +
+    `decode ${f.generate_tokens_per_s.toFixed(1)} tokens/s, peak RSS ${mib(f.peak_rss_mib)} MiB`
+  );
+}
+
 function benchmark(options: Options, machine: Machine): Report {
   const report: Report = {
     options,
@@ -245,6 +279,8 @@ function benchmark(options: Options, machine: Machine): Report {
     torchThreads: undefined,
     torchVersion: undefined,
     torchMissing: undefined,
+    loadBefore: os.loadavg()[0] ?? 0,
+    loadAfter: 0,
     runs: [],
   };
   let python: string | undefined;
@@ -257,26 +293,52 @@ function benchmark(options: Options, machine: Machine): Report {
   log(python ? `PyTorch peer: ${python} bench/torch_peer.py` : `PyTorch peer: none — ${report.torchMissing}`);
 
   for (const name of options.models) {
-    log(`${name}: safetune (${PRESETS[name]}) in a fresh process...`);
-    const s = runSafetune(options, name);
-    const safetune = s.models[name];
-    if (!safetune) throw new Error(`safetune peer returned no figures for ${name}`);
-    report.safetuneThreads = s.threads;
-    let torch: ModelFigures | undefined;
-    if (python) {
-      log(`${name}: PyTorch eager in a fresh process...`);
-      try {
-        const t = runTorch(python, options, name);
-        torch = t.models[name];
-        report.torchThreads = t.threads;
-        report.torchVersion = t.torch;
-      } catch (err) {
-        report.torchMissing = `the PyTorch peer failed on ${name}: ${(err as Error).message}`;
-        log(report.torchMissing);
+    const safetuneRounds: ModelFigures[] = [];
+    const torchRounds: ModelFigures[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      const tag = options.rounds > 1 ? ` (round ${round}/${options.rounds})` : "";
+      const runSafetuneSide = () => {
+        log(`${name}: safetune (${PRESETS[name]}) in a fresh process${tag}...`);
+        const s = runSafetune(options, name);
+        const figures = s.models[name];
+        if (!figures) throw new Error(`safetune peer returned no figures for ${name}`);
+        report.safetuneThreads = s.threads;
+        safetuneRounds.push(figures);
+        log(`  ${summary("safetune", figures)}`);
+      };
+      const runTorchSide = () => {
+        if (!python || report.torchFailed) return;
+        log(`${name}: PyTorch eager in a fresh process${tag}...`);
+        try {
+          const t = runTorch(python, options, name);
+          const figures = t.models[name];
+          if (!figures) throw new Error(`no figures for ${name}`);
+          report.torchThreads = t.threads;
+          report.torchVersion = t.torch;
+          torchRounds.push(figures);
+          log(`  ${summary("PyTorch", figures)}`);
+        } catch (err) {
+          report.torchFailed = true;
+          report.torchMissing = `the PyTorch peer failed on ${name}: ${(err as Error).message}`;
+          log(report.torchMissing);
+        }
+      };
+      // Alternate which side goes first, so neither always runs on a warmer (or busier) machine.
+      if (round % 2 === 1) {
+        runSafetuneSide();
+        runTorchSide();
+      } else {
+        runTorchSide();
+        runSafetuneSide();
       }
     }
-    report.runs.push({ name, safetune, torch });
+    report.runs.push({
+      name,
+      safetune: best(safetuneRounds),
+      torch: torchRounds.length > 0 ? best(torchRounds) : undefined,
+    });
   }
+  report.loadAfter = os.loadavg()[0] ?? 0;
   return report;
 }
 
@@ -367,13 +429,16 @@ function machineLines(report: Report): string[] {
       (report.torchVersion ? `; PyTorch ${report.torchVersion} (eager, fp32, CPU)` : ""),
     threadNote(report),
     `BLAS: ${m.blas}`,
+    `1-minute load average: ${report.loadBefore.toFixed(2)} before, ${report.loadAfter.toFixed(2)} after ` +
+      `(${m.cores} cores; above ~1 other processes were competing for the CPU)`,
   ];
 }
 
 function protocolLine(o: Options): string {
+  const rounds = o.rounds > 1 ? `; best of ${o.rounds} rounds (fresh processes) per figure` : "";
   return (
     `batch ${BATCH} x ${SEQ}; ${o.warmup} warmup + ${o.steps} timed steps (median); generation: ` +
-    `${PROMPT_LEN}-token prompt, ${o.genTokens} new tokens, greedy, median of 3 runs`
+    `${PROMPT_LEN}-token prompt, ${o.genTokens} new tokens, greedy, median of 3 runs${rounds}`
   );
 }
 
@@ -414,11 +479,26 @@ function printReport(report: Report): void {
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
+/** A markdown table laid out as Biome's formatter lays it out (padded cells), so `npm run lint` stays clean. */
+function markdownTable(header: string[], align: ("left" | "right")[], body: string[][]): string[] {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...body.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) =>
+    `| ${cells
+      .map((cell, c) => {
+        const w = widths[c] ?? 3;
+        return align[c] === "right" ? cell.padStart(w) : cell.padEnd(w);
+      })
+      .join(" | ")} |`;
+  const rule = widths.map((w, c) => (align[c] === "right" ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  return [line(header), `| ${rule.join(" | ")} |`, ...body.map(line)];
+}
+
 function markdownSection(report: Report): string {
   const o = report.options;
   const date = new Date().toISOString().slice(0, 10);
   const flags = [`--steps ${o.steps}`, `--warmup ${o.warmup}`, `--gen-tokens ${o.genTokens}`];
   if (o.threads !== undefined) flags.push(`--threads ${o.threads}`);
+  if (o.rounds > 1) flags.push(`--rounds ${o.rounds}`);
   const out: string[] = [
     START,
     `<!-- written by \`npm run bench -- --write-docs\`; edit bench/run.ts, not this block -->`,
@@ -441,13 +521,15 @@ function markdownSection(report: Report): string {
       `**${TITLES[run.name]}** (\`${PRESETS[run.name]}\`, ${int(run.safetune.params)} parameters)`,
       "",
     );
-    out.push("| | safetune | PyTorch | ratio |", "|---|---:|---:|---:|");
-    for (const row of table) {
-      const t = run.torch ? row.format(row.value(run.torch)) : "—";
-      out.push(
-        `| ${row.label} | ${row.format(row.value(run.safetune))} | ${t} | ${fmtRatio(ratio(row, run))} |`,
-      );
-    }
+    const cells = table.map((row) => [
+      row.label,
+      row.format(row.value(run.safetune)),
+      run.torch ? row.format(row.value(run.torch)) : "—",
+      fmtRatio(ratio(row, run)),
+    ]);
+    out.push(
+      ...markdownTable(["", "safetune", "PyTorch", "ratio"], ["left", "right", "right", "right"], cells),
+    );
   }
   out.push("", "Targets: training >= 0.9x PyTorch eager, generation >= 1.0x.", "");
   out.push(...targetLines(report).map((l) => `- ${l}`), "", END);
@@ -473,7 +555,14 @@ function writeDocs(report: Report): void {
 }
 
 function main(): void {
-  const options = parseOptions();
+  let options: Options;
+  try {
+    options = parseOptions();
+  } catch (err) {
+    // Bad flags: one line, no stack trace.
+    log(`bench: ${(err as Error).message}`);
+    process.exit(2);
+  }
   let machine: Machine;
   try {
     machine = describeMachine();
