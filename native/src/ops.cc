@@ -184,6 +184,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "triu", [](const Napi::CallbackInfo& info) { RET(at::triu(T(0), HAS(1) ? I(1) : 0)); });
   define(env, exports, "tril", [](const Napi::CallbackInfo& info) { RET(at::tril(T(0), HAS(1) ? I(1) : 0)); });
   define(env, exports, "flip", [](const Napi::CallbackInfo& info) { RET(at::flip(T(0), IL(1))); });
+  define(env, exports, "roll", [](const Napi::CallbackInfo& info) { RET(at::roll(T(0), IL(1), IL(2))); });
 
   // --- sorting and sampling
   define(env, exports, "topk", [](const Napi::CallbackInfo& info) {
@@ -200,6 +201,8 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "matmul", [](const Napi::CallbackInfo& info) { RET(at::matmul(T(0), T(1))); });
   define(env, exports, "linear", [](const Napi::CallbackInfo& info) { RET(at::linear(T(0), T(1), optionalTensorArg(info, 2))); });
   define(env, exports, "addmm", [](const Napi::CallbackInfo& info) { RET(at::addmm(T(0), T(1), T(2))); });
+  // addcmul(t, a, b): t + a * b in one kernel.
+  define(env, exports, "addcmul", [](const Napi::CallbackInfo& info) { RET(at::addcmul(T(0), T(1), T(2))); });
   define(env, exports, "softmax", [](const Napi::CallbackInfo& info) { RET(at::softmax(T(0), I(1))); });
   define(env, exports, "logSoftmax", [](const Napi::CallbackInfo& info) { RET(at::log_softmax(T(0), I(1))); });
   define(env, exports, "layerNorm", [](const Napi::CallbackInfo& info) {

@@ -112,6 +112,7 @@ export interface NativeTorch {
   triu(t: H, diagonal?: number): H;
   tril(t: H, diagonal?: number): H;
   flip(t: H, dims: number[]): H;
+  roll(t: H, shifts: number[], dims: number[]): H;
 
   topk(t: H, k: number, dim: number, largest?: boolean): [H, H];
   sort(t: H, dim: number, descending?: boolean): [H, H];
@@ -120,6 +121,7 @@ export interface NativeTorch {
   matmul(a: H, b: H): H;
   linear(x: H, weight: H, bias?: Opt<H>): H;
   addmm(bias: H, a: H, b: H): H;
+  addcmul(t: H, a: H, b: H): H;
   softmax(t: H, dim: number): H;
   logSoftmax(t: H, dim: number): H;
   layerNorm(t: H, normalizedShape: number[], weight: Opt<H>, bias: Opt<H>, eps: number): H;

@@ -190,6 +190,11 @@ export class Tensor {
     return new Tensor(nt().dropout(this.handle, p, train));
   }
 
+  /** this + a * b, in one kernel. */
+  addcmul(a: Tensor, b: Tensor): Tensor {
+    return new Tensor(nt().addcmul(this.handle, a.handle, b.handle));
+  }
+
   // ---- comparison and logic
   eq(other: TensorOrNumber): Tensor {
     return new Tensor(nt().eq(this.handle, raw(other)));
@@ -326,6 +331,10 @@ export class Tensor {
   }
   flip(...dims: number[]): Tensor {
     return new Tensor(nt().flip(this.handle, dims));
+  }
+  /** Shifts elements along `dim` by `shift`, wrapping around. */
+  roll(shift: number, dim: number): Tensor {
+    return new Tensor(nt().roll(this.handle, [shift], [dim]));
   }
 
   // ---- sorting and sampling

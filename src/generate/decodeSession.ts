@@ -1,6 +1,6 @@
 // Batched autoregressive decoding, one step at a time: left-padded prompts, a KV cache, per-row sampling and stops.
 // The step-wise shape lets callers interleave other work between tokens (a server, cancellation).
-import { type Tensor, tensor, tidy } from "../engine/index.js";
+import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
 import type { KVCache } from "../model/kvCache.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { StreamDecoder } from "../tokenize/streamDecoder.js";
@@ -117,7 +117,8 @@ export class DecodeSession {
   /** Runs one forward pass and appends one token to every unfinished row. */
   step(): void {
     if (this.done) return;
-    const logits = tidy(() => this.#nextLogits().toFloat32Array());
+    // Generation never needs gradients, even when the weights require them (sampling inside RAFT or SIT).
+    const logits = noGrad(() => tidy(() => this.#nextLogits().toFloat32Array()));
     const vocab = logits.length / this.#rows.length;
     this.#rows.forEach((row, i) => {
       const sequence = this.#sequences[i] as number[];

@@ -1,5 +1,5 @@
 // The pieces of causal self-attention shared by every architecture: masks, positions, rotary embeddings, attend.
-import { arange, cat, type DType, keep, noGrad, type Tensor, tensor } from "../engine/index.js";
+import { arange, type DType, keep, noGrad, type Tensor, tensor } from "../engine/index.js";
 import type { RopeScaling } from "./config.js";
 
 /** The most negative finite value of a dtype: masked scores become this, never -inf, so no row turns NaN. */
@@ -29,49 +29,48 @@ export function blockedKeys(
 }
 
 /**
- * Position ids [B, T] for the new tokens: with an attention mask, count only real tokens (so a left-padded row
- * starts at 0 like the same prompt alone); otherwise past..past+T.
+ * Position ids [B, T] of the new tokens when an attention mask is given: count only real tokens, so a left-padded
+ * row starts at 0 like the same prompt alone. Without a mask positions are past..past+T for every row, and models
+ * slice their tables instead of gathering (no tensor needed).
  */
-export function positionIds(
-  batch: number,
-  queryLength: number,
-  pastLength: number,
-  attentionMask?: Tensor,
-): Tensor {
-  if (!attentionMask)
-    return arange(pastLength, pastLength + queryLength)
-      .view(1, queryLength)
-      .expand(batch, queryLength);
+export function positionIds(queryLength: number, attentionMask: Tensor): Tensor {
   const counted = attentionMask.long().cumsum(-1).sub(1).clamp(0);
   return counted.narrow(1, counted.size(1) - queryLength, queryLength);
 }
 
 /**
- * softmax(q kᵀ / √d + mask) v, with grouped-query heads: q [B, H, T, d], k and v [B, kvH, S, d] -> [B, T, H·d].
- * Softmax runs in float32 whatever the compute dtype, as Hugging Face does.
+ * softmax(q kᵀ / √d + mask) v with grouped-query heads: q [B, H, T, d], k and v [B, kvH, S, d] -> [B, T, H·d].
+ * The query heads that share a key/value head are folded into the query length ([B, kvH, g·T, d]) so keys and
+ * values are never copied per head. Softmax runs in float32 whatever the compute dtype, as Hugging Face does.
  */
 export function attend(q: Tensor, k: Tensor, v: Tensor, blocked: Tensor | undefined): Tensor {
   const [batch, heads, steps, headDim] = q.shape as [number, number, number, number];
   const kvHeads = k.size(1);
   const groups = heads / kvHeads;
-  let keys = k;
-  let values = v;
-  if (groups > 1) {
-    const s = k.size(2);
-    keys = k.unsqueeze(2).expand(batch, kvHeads, groups, s, headDim).reshape(batch, heads, s, headDim);
-    values = v.unsqueeze(2).expand(batch, kvHeads, groups, s, headDim).reshape(batch, heads, s, headDim);
+  const keyLength = k.size(2);
+  const grouped = groups === 1 ? q : q.reshape(batch, kvHeads, groups * steps, headDim);
+  let scores = grouped.matmul(k.transpose(2, 3)).mul(1 / Math.sqrt(headDim));
+  if (blocked) {
+    const fill = maskValue(scores.dtype);
+    scores =
+      groups === 1
+        ? scores.maskedFill(blocked, fill)
+        : scores
+            .view(batch, kvHeads, groups, steps, keyLength)
+            .maskedFill(blocked.unsqueeze(2), fill)
+            .view(batch, kvHeads, groups * steps, keyLength);
   }
-  let scores = q.matmul(keys.transpose(2, 3)).mul(1 / Math.sqrt(headDim));
-  if (blocked) scores = scores.maskedFill(blocked, maskValue(scores.dtype));
   const dtype = q.dtype;
   const probs = dtype === "float32" ? scores.softmax(-1) : scores.float().softmax(-1).to(dtype);
-  return probs
-    .matmul(values)
-    .transpose(1, 2)
-    .reshape(batch, steps, heads * headDim);
+  const out = probs.matmul(v); // [B, kvH, g·T, d]
+  const perHead = groups === 1 ? out : out.view(batch, heads, steps, headDim);
+  return perHead.transpose(1, 2).reshape(batch, steps, heads * headDim);
 }
 
-/** Rotary-embedding tables cos/sin [positions, headDim], rotate-half layout (as Hugging Face stores weights). */
+/**
+ * Rotary-embedding tables [positions, headDim] in the rotate-half layout (as Hugging Face stores weights).
+ * `sin` is stored with its first half negated, so rotate_half(x)·sin = roll(x, d/2)·sin: one op instead of four.
+ */
 export class RotaryTables {
   cos!: Tensor;
   sin!: Tensor;
@@ -98,7 +97,8 @@ export class RotaryTables {
         const angle = Math.fround(p * (this.#invFreq[i] ?? 0));
         const row = p * this.headDim;
         cos[row + i] = cos[row + i + half] = Math.cos(angle);
-        sin[row + i] = sin[row + i + half] = Math.sin(angle);
+        sin[row + i] = -Math.sin(angle);
+        sin[row + i + half] = Math.sin(angle);
       }
     }
     this.cos?.dispose();
@@ -138,8 +138,10 @@ export function rotaryInverseFrequencies(headDim: number, theta: number, scaling
   });
 }
 
-/** Applies rotary embeddings to x [B, H, T, d]; cos and sin are [B, 1, T, d] (the tables at each position). */
-export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  const [x1, x2] = x.split(x.size(-1) / 2, -1) as [Tensor, Tensor];
-  return x.mul(cos).add(cat([x2.neg(), x1], -1).mul(sin));
+/**
+ * Applies rotary embeddings to x [B, H, T, d]: x·cos + rotate_half(x)·sin, with rotate_half(x) = [-x₂, x₁] written
+ * as roll(x, d/2) times the half-negated sin table. cos and sin broadcast: [T, d], or [B, 1, T, d] when gathered.
+ */
+export function applyRotary(x: Tensor, cos: Tensor, signedSin: Tensor): Tensor {
+  return x.mul(cos).addcmul(x.roll(x.size(-1) / 2, -1), signedSin);
 }

@@ -46,14 +46,13 @@ export class Gpt2Model extends TransformerModel {
     return delta ? y.add(delta) : y;
   }
 
-  protected embed(ids: Tensor, positions: Tensor): Tensor {
-    const maxPosition = this.config.maxPositions;
-    const last = positions.amax().item();
-    if (last >= maxPosition)
-      throw new RangeError(`position ${last} is beyond GPT-2's n_positions (${maxPosition})`);
-    return embedding(this.param("transformer.wte.weight"), ids).add(
-      embedding(this.param("transformer.wpe.weight"), positions),
-    );
+  protected embed(ids: Tensor, ctx: LayerContext): Tensor {
+    const limit = this.config.maxPositions;
+    const last = ctx.positions ? ctx.positions.amax().item() : ctx.past + ctx.steps - 1;
+    if (last >= limit) throw new RangeError(`position ${last} is beyond GPT-2's n_positions (${limit})`);
+    const wpe = this.param("transformer.wpe.weight");
+    const positions = ctx.positions ? embedding(wpe, ctx.positions) : wpe.narrow(0, ctx.past, ctx.steps);
+    return embedding(this.param("transformer.wte.weight"), ids).add(positions);
   }
 
   #norm(x: Tensor, name: string): Tensor {

@@ -47,7 +47,7 @@ export class LlamaModel extends TransformerModel {
     return llamaParamSpecs(this.config);
   }
 
-  protected embed(ids: Tensor): Tensor {
+  protected embed(ids: Tensor, _ctx: LayerContext): Tensor {
     return embedding(this.param("model.embed_tokens.weight"), ids);
   }
 
@@ -68,7 +68,7 @@ export class LlamaModel extends TransformerModel {
     let q = heads(this.linear(`${p}.self_attn.q_proj`, x), c.numHeads);
     let k = heads(this.linear(`${p}.self_attn.k_proj`, x), c.numKvHeads);
     let v = heads(this.linear(`${p}.self_attn.v_proj`, x), c.numKvHeads);
-    const { cos, sin } = this.#rotaryAt(ctx);
+    const { cos, sin } = ctx.rotary as { cos: Tensor; sin: Tensor };
     q = applyRotary(q, cos, sin);
     k = applyRotary(k, cos, sin);
     if (ctx.cache) ({ k, v } = ctx.cache.update(layer, k, v));
@@ -81,19 +81,21 @@ export class LlamaModel extends TransformerModel {
     return afterAttention.add(this.linear(`${p}.mlp.down_proj`, gated));
   }
 
-  // The same positions serve every layer of one forward pass: look the tables up once.
-  #rotaryFor: Tensor | undefined;
-  #rotaryCache: { cos: Tensor; sin: Tensor } | undefined;
-  #rotaryAt(ctx: LayerContext): { cos: Tensor; sin: Tensor } {
-    if (this.#rotaryFor === ctx.positions && this.#rotaryCache && !this.#rotaryCache.cos.isDisposed)
-      return this.#rotaryCache;
-    const maxPosition = ctx.positions.amax().item();
-    this.rotary.ensure(maxPosition + 1);
-    const cos = embedding(this.rotary.cos, ctx.positions).unsqueeze(1);
-    const sin = embedding(this.rotary.sin, ctx.positions).unsqueeze(1);
-    this.#rotaryFor = ctx.positions;
-    this.#rotaryCache = { cos, sin };
-    return this.#rotaryCache;
+  /** The rotary tables at this pass's positions: a slice when they are contiguous, else a gather. */
+  protected override prepareContext(ctx: LayerContext): void {
+    if (!ctx.positions) {
+      this.rotary.ensure(ctx.past + ctx.steps);
+      ctx.rotary = {
+        cos: this.rotary.cos.narrow(0, ctx.past, ctx.steps),
+        sin: this.rotary.sin.narrow(0, ctx.past, ctx.steps),
+      };
+      return;
+    }
+    this.rotary.ensure(ctx.positions.amax().item() + 1);
+    ctx.rotary = {
+      cos: embedding(this.rotary.cos, ctx.positions).unsqueeze(1),
+      sin: embedding(this.rotary.sin, ctx.positions).unsqueeze(1),
+    };
   }
 
   protected finalNorm(h: Tensor): Tensor {

@@ -1,6 +1,6 @@
 // What every decoder-only model here shares: parameters by Hugging Face name, the layer loop, heads, caches,
 // and the hook through which LoRA adapters join every linear layer.
-import { type DType, embedding, linear, type Tensor } from "../engine/index.js";
+import { type DType, embedding, linear, type Tensor, tidy } from "../engine/index.js";
 import { blockedKeys, positionIds } from "./attention.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
@@ -20,8 +20,14 @@ export interface ForwardOptions {
 /** Per-forward values every layer needs. */
 export interface LayerContext {
   blocked: Tensor | undefined;
-  positions: Tensor;
+  /** Positions [B, T] when they must be gathered (padding, caller-given); undefined means past..past+T. */
+  positions: Tensor | undefined;
+  /** Positions already in the cache, and new positions in this pass. */
+  past: number;
+  steps: number;
   cache: KVCache | undefined;
+  /** Rotary tables at this pass's positions (Llama family), computed once for all layers. */
+  rotary?: { cos: Tensor; sin: Tensor };
 }
 
 /** Something that adds a low-rank update to named linear layers (LoRA). */
@@ -48,7 +54,7 @@ export abstract class TransformerModel {
 
   /** Names and shapes of every weight the architecture has, in Hugging Face's naming. */
   abstract paramSpecs(): ParamSpec[];
-  protected abstract embed(ids: Tensor, positions: Tensor): Tensor;
+  protected abstract embed(ids: Tensor, ctx: LayerContext): Tensor;
   protected abstract block(layer: number, h: Tensor, ctx: LayerContext): Tensor;
   protected abstract finalNorm(h: Tensor): Tensor;
   protected abstract embeddingWeightName(): string;
@@ -93,17 +99,27 @@ export abstract class TransformerModel {
     if (options.cache && options.cache.batch !== batch) {
       throw new ModelError(`KV cache holds batch ${options.cache.batch}, input has batch ${batch}`);
     }
-    const positions = options.positionIds ?? positionIds(batch, steps, past, options.attentionMask);
+    const mask = options.attentionMask;
     const ctx: LayerContext = {
-      blocked: blockedKeys(steps, past, options.attentionMask),
-      positions,
+      blocked: blockedKeys(steps, past, mask),
+      positions: options.positionIds ?? (mask ? positionIds(steps, mask) : undefined),
+      past,
+      steps,
       cache: options.cache,
     };
-    let h = this.embed(ids, positions);
-    for (let layer = 0; layer < this.config.numLayers; layer++) h = this.block(layer, h, ctx);
+    this.prepareContext(ctx);
+    let h = this.embed(ids, ctx);
+    // One scope per layer: its intermediates are freed as soon as it is done (autograd keeps what it saved).
+    for (let layer = 0; layer < this.config.numLayers; layer++) {
+      const input = h;
+      h = tidy(() => this.block(layer, input, ctx));
+    }
     options.cache?.advance(steps);
     return this.finalNorm(h);
   }
+
+  /** Per-pass values shared by all layers (e.g. rotary tables at the positions). */
+  protected prepareContext(_ctx: LayerContext): void {}
 
   /** Head outputs: next-token logits [B, T, V], or per-position scores [B, T, labels] for classifiers. */
   forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
