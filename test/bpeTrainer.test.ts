@@ -11,20 +11,11 @@ import {
 } from "../src/tokenize/bpeTrainer.js";
 import { PLAIN_TEMPLATES } from "../src/tokenize/chatTemplate.js";
 import { loadTokenizer, StreamDecoder, type Tokenizer } from "../src/tokenize/tokenizer.js";
+import { mulberry32 } from "../src/util/random.js";
 
 const SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"];
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const COMMON = [
   "the",

@@ -14,6 +14,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from "../src/model/safetensors.js";
+import { mulberry32 } from "../src/util/random.js";
 
 const FIXTURES = "/work/shared/fixtures/models";
 const FIXTURE_FILES = [
@@ -507,18 +508,6 @@ test("DTYPE_BYTES covers every dtype with its width", () => {
 });
 
 // --- fuzz --------------------------------------------------------------------------------------
-
-/** Tiny seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const JSON_BYTES = new TextEncoder().encode('{}[]":,-.0123456789eE ntfx\\');
 const WEIRD_VALUES: unknown[] = [
