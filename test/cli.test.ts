@@ -50,6 +50,29 @@ test("generate --prompt-ids --json prints the reference greedy tokens (no tokeni
   }
 });
 
+test("generate --dtype: bfloat16 compute works on the CPU; float16 works or says why in one line", () => {
+  const base = [
+    "generate",
+    "--model",
+    fixtureDir("llama"),
+    "--prompt-ids",
+    "157,246,208",
+    "--max-new-tokens",
+    "4",
+    "--json",
+  ];
+  const bf16 = cli([...base, "--dtype", "bfloat16"]);
+  assert.equal(bf16.code, 0, bf16.stderr);
+  assert.equal(JSON.parse(bf16.stdout).tokens.length, 4);
+  const f16 = cli([...base, "--dtype", "float16"]);
+  if (f16.code !== 0)
+    assertCleanFailure(
+      f16,
+      /float16 compute is not supported by this libtorch on cpu: use bfloat16 or float32/,
+    );
+  assertCleanFailure(cli([...base, "--dtype", "int8"]), /--dtype: expected float32, bfloat16 or float16/);
+});
+
 test("create-model, inspect and generate --prompt work end to end on a model built from scratch", (t) => {
   const dir = join(tmpDir(t), "tiny");
   const created = cli(["create-model", "--out", dir, "--vocab-size", "800", "--seed", "2"]);

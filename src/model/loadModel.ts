@@ -1,7 +1,7 @@
 // Hugging Face model folder -> model: config.json, then every weight the config implies, checked by name and shape.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type DType, fromBytes, keep, noGrad, type Tensor } from "../engine/index.js";
+import { type DType, fromBytes, keep, noGrad, type Tensor, tidy, zeros } from "../engine/index.js";
 import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { readCheckpoint, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
@@ -49,8 +49,27 @@ export function readModelConfig(dir: string): ModelConfig {
   return parseConfig(raw, path);
 }
 
+/** Whether this libtorch multiplies matrices of `dtype` on `device` (1.13 has no float16 matmul on the CPU). */
+function supportsMatmul(dtype: DType, device: string): boolean {
+  const probe = zeros([2, 2], { dtype, device }); // outside the try: a missing engine must surface as itself
+  try {
+    tidy(() => probe.matmul(probe));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.dispose();
+  }
+}
+
 export function loadModel(dir: string, options: LoadModelOptions = {}): TransformerModel {
   const config = readModelConfig(dir);
+  const computeDtype = options.dtype ?? "float32";
+  if (!supportsMatmul(computeDtype, options.device ?? "cpu")) {
+    throw new ModelError(
+      `${computeDtype} compute is not supported by this libtorch on ${options.device ?? "cpu"}: use bfloat16 or float32${options.device?.startsWith("cuda") ? "" : ", or a CUDA device"}`,
+    );
+  }
   const checkpoint = readCheckpoint(dir);
   const family = config.family;
   // Old GPT-2 checkpoints name weights without the "transformer." prefix.
