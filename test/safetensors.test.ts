@@ -15,8 +15,8 @@ import {
   writeSafetensorsFile,
 } from "../src/model/safetensors.js";
 import { mulberry32 } from "../src/util/random.js";
+import { FIXTURES } from "./helpers/fixtures.js";
 
-const FIXTURES = "/work/shared/fixtures/models";
 const FIXTURE_FILES = [
   "gpt2/model.safetensors",
   "gpt2/expected.safetensors",

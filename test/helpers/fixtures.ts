@@ -10,8 +10,11 @@ import { readSafetensorsFile } from "../../src/model/safetensors.js";
 /** The repository root (two levels above this file). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** The shared fixtures and datasets beside the checkout (SAFETUNE_SHARED overrides where they are). */
+export const SHARED = process.env.SAFETUNE_SHARED ?? resolve(REPO_ROOT, "../shared");
+
 /** Tiny Hugging Face-layout checkpoints with reference outputs (see ../shared/fixtures/README.md). */
-export const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures/models");
+export const FIXTURES = resolve(SHARED, "fixtures/models");
 
 /** The folder of one fixture model, e.g. fixtureDir("llama"). */
 export function fixtureDir(name: string): string {
