@@ -53,7 +53,9 @@ export function readModelConfig(dir: string): ModelConfig {
 function supportsMatmul(dtype: DType, device: string): boolean {
   const probe = zeros([2, 2], { dtype, device }); // outside the try: a missing engine must surface as itself
   try {
-    tidy(() => probe.matmul(probe));
+    tidy(() => {
+      probe.matmul(probe);
+    });
     return true;
   } catch {
     return false;
