@@ -1,0 +1,245 @@
+// The one training loop every trainer shares: seeded data order, gradient accumulation, AdamW with a schedule,
+// clipping, evaluation and atomic checkpoints, exact resume, metrics.jsonl, progress, Ctrl-C and NaN handling.
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { AdamW, clipGradNorm, manualSeed, type Tensor, tidy, weightDecayGroups } from "../engine/index.js";
+import { mulberry32 } from "../util/random.js";
+import { type CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import { Progress } from "./progress.js";
+import { learningRate, type ScheduleKind } from "./schedule.js";
+
+export interface LoopOptions {
+  /** Run folder: checkpoints/, metrics.jsonl. */
+  outDir: string;
+  seed: number;
+  epochs: number;
+  /** Stop after this many optimizer steps (default: the epochs' worth). */
+  maxSteps?: number;
+  /** Examples per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradientAccumulation: number;
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  schedule: ScheduleKind;
+  /** Warm-up as a fraction of all steps (used when warmupSteps is 0). */
+  warmupRatio: number;
+  warmupSteps: number;
+  /** Clip the global gradient norm to this (0: off). */
+  maxGradNorm: number;
+  /** Evaluate every N optimizer steps (0: only at the end). */
+  evalEvery: number;
+  /** Checkpoint every N optimizer steps (0: only on Ctrl-C). */
+  saveEvery: number;
+  /** Checkpoints kept on disk. */
+  keepCheckpoints: number;
+  /** Plain progress lines every N steps when not on a terminal. */
+  logEvery: number;
+}
+
+export interface StepResult {
+  /** Scalar loss of this micro-batch (the loop scales it for accumulation). */
+  loss: Tensor;
+  /** Tokens processed, for throughput. */
+  tokens: number;
+  /** Figures to average over the step and log. */
+  metrics?: Record<string, number>;
+}
+
+export interface TrainingTask {
+  /** Examples per epoch. */
+  size: number;
+  /** Forward pass of a micro-batch of example indices; runs inside tidy(), with gradients on. */
+  step(indices: number[]): StepResult;
+  /** Held-out figures (run under noGrad by the task). */
+  evaluate?(): Record<string, number>;
+}
+
+export interface TrainingSummary {
+  steps: number;
+  tokens: number;
+  seconds: number;
+  final: Record<string, number>;
+  eval: Record<string, number>;
+  resumedFrom?: string;
+}
+
+/** A run stopped on purpose (Ctrl-C) after saving a checkpoint. */
+export class TrainingInterrupted extends Error {
+  override readonly name = "TrainingInterrupted";
+}
+
+/** The run cannot continue (NaN loss, incompatible resume). */
+export class TrainingError extends Error {
+  override readonly name = "TrainingError";
+}
+
+/** Examples of epoch `epoch` in their seeded order. */
+export function epochOrder(size: number, seed: number, epoch: number): number[] {
+  const order = Array.from({ length: size }, (_, i) => i);
+  const random = mulberry32(seed * 1000003 + epoch);
+  for (let i = size - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  return order;
+}
+
+export function totalSteps(
+  size: number,
+  o: Pick<LoopOptions, "epochs" | "maxSteps" | "batchSize" | "gradientAccumulation">,
+): number {
+  const perEpoch = Math.ceil(size / (o.batchSize * o.gradientAccumulation));
+  return o.maxSteps ?? perEpoch * o.epochs;
+}
+
+export async function runTrainingLoop(
+  trainable: [string, Tensor][],
+  task: TrainingTask,
+  o: LoopOptions,
+  run: { configHash: string; resume: boolean; label: string },
+): Promise<TrainingSummary> {
+  if (task.size === 0) throw new TrainingError("no training examples");
+  mkdirSync(o.outDir, { recursive: true });
+  const metricsPath = join(o.outDir, "metrics.jsonl");
+  const steps = totalSteps(task.size, o);
+  const warmup = o.warmupSteps > 0 ? o.warmupSteps : Math.floor(o.warmupRatio * steps);
+  const optimizer = new AdamW(weightDecayGroups(trainable, o.weightDecay), {
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+  });
+  const params = trainable.map(([, t]) => t);
+
+  let state: CheckpointState = { step: 0, epoch: 0, offset: 0, tokens: 0, configHash: run.configHash };
+  let resumedFrom: string | undefined;
+  manualSeed(o.seed); // a resumed run replaces this with the checkpoint's generator state
+  if (run.resume) {
+    const dir = latestCheckpoint(o.outDir);
+    if (dir) {
+      const saved = loadCheckpoint(dir, trainable, optimizer);
+      if (saved.configHash !== run.configHash) {
+        optimizer.dispose();
+        throw new TrainingError(
+          `--resume: ${dir} was written by another config (${saved.configHash} vs ${run.configHash}); use the same config or a new --out`,
+        );
+      }
+      state = saved;
+      resumedFrom = dir;
+    }
+  }
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onSigint);
+  const progress = new Progress(run.label, steps, { startAt: state.step, every: o.logEvery });
+  const started = performance.now();
+  const startTokens = state.tokens;
+  let lastCheckpoint = resumedFrom;
+  let order = epochOrder(task.size, o.seed, state.epoch);
+  let final: Record<string, number> = {};
+  let evalFigures: Record<string, number> = {};
+
+  try {
+    while (state.step < steps) {
+      optimizer.lr = learningRate(state.step, {
+        kind: o.schedule,
+        lr: o.lr,
+        warmupSteps: warmup,
+        totalSteps: steps,
+      });
+      const sums: Record<string, number> = {};
+      let micro = 0;
+      let stepTokens = 0;
+      for (let m = 0; m < o.gradientAccumulation; m++) {
+        if (state.offset >= task.size) {
+          state.epoch++;
+          state.offset = 0;
+          order = epochOrder(task.size, o.seed, state.epoch);
+        }
+        const indices = order.slice(state.offset, state.offset + o.batchSize);
+        state.offset += indices.length;
+        const { loss, tokens, metrics } = tidy(() => {
+          const r = task.step(indices);
+          const value = r.loss.item();
+          if (!Number.isFinite(value)) {
+            throw new TrainingError(
+              `step ${state.step + 1}: the loss is ${value}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
+            );
+          }
+          r.loss.div(o.gradientAccumulation).backward();
+          return { loss: value, tokens: r.tokens, metrics: r.metrics ?? {} };
+        });
+        for (const [k, v] of Object.entries({ loss, ...metrics })) sums[k] = (sums[k] ?? 0) + v;
+        micro++;
+        stepTokens += tokens;
+      }
+      const gradNorm = o.maxGradNorm > 0 ? clipGradNorm(params, o.maxGradNorm) : Number.NaN;
+      if (!Number.isFinite(gradNorm) && o.maxGradNorm > 0) {
+        optimizer.zeroGrad();
+        throw new TrainingError(
+          `step ${state.step + 1}: the gradient norm is ${gradNorm}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
+        );
+      }
+      optimizer.step();
+      optimizer.zeroGrad();
+      state.step++;
+      state.tokens += stepTokens;
+
+      const seconds = (performance.now() - started) / 1000;
+      const averages = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / micro]));
+      final = { ...averages, lr: optimizer.lr, ...(o.maxGradNorm > 0 ? { grad_norm: gradNorm } : {}) };
+      const record: Record<string, number> = {
+        step: state.step,
+        epoch: state.epoch,
+        ...final,
+        tokens_per_s: (state.tokens - startTokens) / seconds,
+      };
+      if (task.evaluate && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < steps) {
+        evalFigures = task.evaluate();
+        for (const [k, v] of Object.entries(evalFigures)) record[`eval_${k}`] = v;
+      }
+      appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+      progress.update(state.step, { loss: averages.loss, "tok/s": Math.round(record.tokens_per_s ?? 0) });
+
+      if ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || interrupted) {
+        lastCheckpoint = saveCheckpoint(
+          o.outDir,
+          trainable,
+          optimizer,
+          { ...state, configHash: run.configHash },
+          o.keepCheckpoints,
+        );
+      }
+      if (interrupted) {
+        throw new TrainingInterrupted(
+          `interrupted at step ${state.step}/${steps}; checkpoint saved to ${lastCheckpoint}; continue with --resume`,
+        );
+      }
+      // Let signals and I/O through between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (task.evaluate) {
+      evalFigures = task.evaluate();
+      appendFileSync(
+        metricsPath,
+        `${JSON.stringify({ step: state.step, ...Object.fromEntries(Object.entries(evalFigures).map(([k, v]) => [`eval_${k}`, v])) })}\n`,
+      );
+    }
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    optimizer.dispose();
+  }
+  return {
+    steps: state.step,
+    tokens: state.tokens,
+    seconds: (performance.now() - started) / 1000,
+    final,
+    eval: evalFigures,
+    resumedFrom,
+  };
+}
