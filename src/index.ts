@@ -1,4 +1,6 @@
 // safetune's library API.
+
+export * from "./data/index.js";
 export * from "./engine/index.js";
 export {
   type DecodeOptions,
@@ -47,3 +49,30 @@ export { createScratchModel } from "./model/scratchModel.js";
 export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";
 export { type ForwardOptions, TransformerModel } from "./model/transformer.js";
 export * from "./tokenize/index.js";
+export { collate } from "./train/collate.js";
+export {
+  cachedReferenceLogProbs,
+  computeReferenceLogProbs,
+  dpoTask,
+  preferenceEvaluation,
+} from "./train/dpo.js";
+export { nextTokenLoss, sequenceLogProbs } from "./train/logProbs.js";
+export { type PreferenceLossKind, preferenceLoss } from "./train/preferenceLoss.js";
+export {
+  type DpoConfig,
+  DpoConfigSchema,
+  resolveConfig,
+  type SftConfig,
+  SftConfigSchema,
+} from "./train/runConfig.js";
+export { runDpo } from "./train/runDpo.js";
+export { runSft } from "./train/runSft.js";
+export { learningRate, type ScheduleKind } from "./train/schedule.js";
+export { sftTask } from "./train/sft.js";
+export {
+  type LoopOptions,
+  runTrainingLoop,
+  TrainingError,
+  TrainingInterrupted,
+  type TrainingTask,
+} from "./train/trainingLoop.js";

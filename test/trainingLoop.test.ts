@@ -12,6 +12,7 @@ import {
   type LoopOptions,
   runTrainingLoop,
   TrainingError,
+  TrainingInterrupted,
   type TrainingTask,
 } from "../src/train/trainingLoop.js";
 import { tmpDir } from "./helpers/fixtures.js";
@@ -185,5 +186,36 @@ test("a NaN loss stops the run before the update and names the last good checkpo
     [...model.params.values()].every((p) => p.isfinite().all().item() === 1),
     "weights stay finite",
   );
+  model.dispose();
+});
+
+test("Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and stops; --resume continues", async (t) => {
+  const dir = tmpDir(t);
+  const model = createModel(CONFIG, { seed: 1 });
+  const trainable = [...model.params].map(([n, p]): [string, typeof p] => [n, p.requiresGrad_()]);
+  const task = countingTask(model);
+  let calls = 0;
+  const interrupting: TrainingTask = {
+    size: task.size,
+    step(indices) {
+      // The signal arrives in the middle of step 3's second micro-batch.
+      if (++calls === 6) process.emit("SIGINT");
+      return task.step(indices);
+    },
+  };
+  await assert.rejects(
+    runTrainingLoop(trainable, interrupting, options(dir), { configHash: "h", resume: false, label: "i" }),
+    (e: Error) =>
+      e instanceof TrainingInterrupted &&
+      /interrupted at step 3\/12; checkpoint saved to .*step-0000003/.test(e.message),
+  );
+  assert.equal(process.listenerCount("SIGINT"), 0, "the handler is removed");
+  const summary = await runTrainingLoop(trainable, countingTask(model), options(dir), {
+    configHash: "h",
+    resume: true,
+    label: "i",
+  });
+  assert.match(summary.resumedFrom ?? "", /step-0000003$/);
+  assert.equal(summary.steps, 12);
   model.dispose();
 });

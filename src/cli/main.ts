@@ -1,13 +1,19 @@
 #!/usr/bin/env node
+import { DataError } from "../data/errors.js";
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
 import { EngineUnavailableError } from "../engine/native.js";
 import { ModelError } from "../model/errors.js";
 import { SafetensorsError } from "../model/safetensors.js";
 import { ChatTemplateError } from "../tokenize/chatTemplate.js";
 import { TokenizerFileError } from "../tokenize/files.js";
+import { TrainingExampleError } from "../tokenize/trainingExample.js";
+import { ConfigError } from "../train/runConfig.js";
+import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
+import { dataCommand, dataHelp } from "./commands/data.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
+import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
 import { UsageError } from "./errors.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
@@ -18,6 +24,13 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
     help: createModelHelp,
     summary: "build a small model (tokenizer + random weights) from scratch",
   },
+  data: {
+    run: dataCommand,
+    help: dataHelp,
+    summary: "build SIT mixtures, split by prompt, dataset statistics",
+  },
+  sft: { run: sftCommand, help: sftHelp, summary: "supervised fine-tuning (SIT on a safety mixture)" },
+  dpo: { run: dpoCommand, help: dpoHelp, summary: "direct preference optimisation and its loss variants" },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
@@ -37,6 +50,11 @@ const EXPECTED = [
   TokenizerFileError,
   ChatTemplateError,
   EngineUnavailableError,
+  DataError,
+  ConfigError,
+  TrainingError,
+  TrainingInterrupted,
+  TrainingExampleError,
   RangeError,
 ];
 
@@ -61,7 +79,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (EXPECTED.some((E) => error instanceof E) || error.name === "SystemError")
       console.error(oneLine(error.message));
     else console.error(`${oneLine(error.message)} (run with --verbose for details)`);
-    return 1;
+    // 130: stopped by Ctrl-C, as shells report it.
+    return error instanceof TrainingInterrupted ? 130 : 1;
   }
 }
 
@@ -69,5 +88,11 @@ function oneLine(message: string): string {
   const first = message.split("\n")[0] ?? "";
   return first.startsWith("safetune") ? first : `safetune: ${first}`;
 }
+
+// `safetune ... | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 
 process.exitCode = await main(process.argv.slice(2));

@@ -53,7 +53,12 @@ export interface LabelledAnswerRecord extends RecordBase {
   safe: boolean;
 }
 
-export type DataRecord = InstructionRecord | ChatRecord | PreferenceRecord | PromptRecord | LabelledAnswerRecord;
+export type DataRecord =
+  | InstructionRecord
+  | ChatRecord
+  | PreferenceRecord
+  | PromptRecord
+  | LabelledAnswerRecord;
 export type RecordKind = DataRecord["kind"];
 
 /** A one-turn user prompt. */

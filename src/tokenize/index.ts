@@ -15,6 +15,7 @@ export {
   resolveChatTemplate,
 } from "./chatTemplate.js";
 export { TokenizerFileError } from "./files.js";
+export { type PackedRow, packExamples } from "./packing.js";
 export { StreamDecoder, type StreamDecoderOptions } from "./streamDecoder.js";
 export {
   type DecodeOptions,
@@ -24,3 +25,14 @@ export {
   Tokenizer,
   type TokenizerSources,
 } from "./tokenizer.js";
+export {
+  IGNORE_INDEX,
+  preferenceConversations,
+  recordMessages,
+  type TokenizeOptions,
+  type TrainingExample,
+  TrainingExampleError,
+  tokenizeConversation,
+  tokenizePreference,
+  tokenizeRecord,
+} from "./trainingExample.js";

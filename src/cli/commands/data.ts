@@ -1,0 +1,476 @@
+// `safetune data mix | split | stats`: build SIT mixtures, split by unique prompt, and check datasets.
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { DataError } from "../../data/errors.js";
+import { type LoadResult, loadRecords } from "../../data/loadRecords.js";
+import { MAPPING_HELP, MAPPING_NAMES, parseMappingSpec } from "../../data/mappings.js";
+import { mixRecords } from "../../data/mix.js";
+import type { DataRecord } from "../../data/records.js";
+import { splitByPrompt } from "../../data/split.js";
+import {
+  type LengthSummary,
+  type PromptOverlap,
+  promptOverlap,
+  type RecordStats,
+  recordStats,
+} from "../../data/stats.js";
+import { promptKey } from "../../data/text.js";
+import {
+  countKinds,
+  type DataManifest,
+  type ManifestSource,
+  manifestPathFor,
+  writeManifest,
+  writeRecordsJsonl,
+} from "../../data/writeRecords.js";
+import { loadTokenizer } from "../../tokenize/tokenizer.js";
+import { type OptionSpec, optionalNumber, type ParsedFlags, requireString } from "../args.js";
+import { UsageError } from "../errors.js";
+
+const FORMATS =
+  "Files: .jsonl, .json (a list of records or an object of columns), .csv, .parquet; each may be .gz.";
+
+/** `parts` joined by `separator` in lines of at most `width` characters, later lines indented by `indent`. */
+function wrapParts(parts: readonly string[], separator: string, indent: number, width = 104): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const part of parts) {
+    if (line && indent + line.length + separator.length + part.length > width) {
+      lines.push(line + separator.trimEnd());
+      line = part;
+    } else line = line ? `${line}${separator}${part}` : part;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
+}
+
+function wrap(text: string, indent: number): string {
+  return wrapParts(text.split(/\s+/), " ", indent);
+}
+
+const MAPPINGS = `Mappings (--mapping; detected from the first row's fields when not given):
+${MAPPING_NAMES.map((name) => `  ${name.padEnd(22)}${wrap(MAPPING_HELP[name], 24)}`).join("\n")}
+  KIND:KEY=FIELD,...    other field names, e.g. preference:prompt=question,chosen=good,rejected=bad
+                        (KIND: instruction, chat, preference, prompt, labelled; or the same as JSON)`;
+
+export const dataMixHelp = `safetune data mix --base FILE --safety FILE (--count N | --fraction F) --out FILE.jsonl [options]
+
+Builds a safety-instruction-tuning mixture: the base instruction data plus N safety demonstrations drawn
+with a seed, de-duplicated by normalised prompt and answer, shuffled, written as JSONL (safetune records,
+readable back by every data command) with FILE.manifest.json listing the sources, options and counts.
+
+  --base FILE             instruction data (repeatable: the files are concatenated)
+  --base-mapping M        mapping for the base files
+  --safety FILE           safety demonstrations (repeatable)
+  --safety-mapping M      mapping for the safety files
+  --count N               add N safety records
+  --fraction F            add F x (base records) safety records, e.g. 0.05
+  --seed S                seed for the draw and the shuffle (default 0); the same seed gives nested
+                          mixtures (the 100-record draw is part of the 300-record one)
+  --no-shuffle            keep the base records in order, then the safety records
+  --out FILE.jsonl        where to write the mixture
+  --skip-invalid          skip bad rows (counted in the summary) instead of stopping at the first
+  --verbose               show stack traces on errors
+
+${FORMATS}`;
+
+export const dataSplitHelp = `safetune data split FILE... --eval F --test F --out DIR [options]
+
+Splits records into DIR/train.jsonl, eval.jsonl and test.jsonl (plus DIR/manifest.json) so that all
+records with the same normalised prompt land in the same split: no prompt crosses train/eval/test.
+Several files are pooled first (e.g. to re-split subsets whose prompts overlap).
+
+  --eval F                fraction of the records for eval, in [0, 1)
+  --test F                fraction of the records for test, in [0, 1)
+  --seed S                seed for the order in which prompts are assigned (default 0)
+  --mapping M             mapping for the input files (default: detected)
+  --out DIR               output folder (created; the three files and manifest.json are replaced)
+  --skip-invalid          skip bad rows (counted in the summary) instead of stopping at the first
+  --verbose               show stack traces on errors
+
+${FORMATS}`;
+
+export const dataStatsHelp = `safetune data stats FILE... [options]
+
+Per file: records by kind and category, unique and repeated prompts, duplicate records, and lengths
+(characters, or tokens with --tokenizer) of prompts and answers. For two or more files: the unique prompts
+each pair shares (train/eval leakage), counting the prompts of skipped rows too.
+
+  --mapping M             mapping for every file (default: detected per file)
+  --tokenizer DIR         measure lengths in tokens of this tokenizer folder (tokenizer.json)
+  --json                  print one JSON object instead of text
+  --skip-invalid          skip bad rows (counted in the summary) instead of stopping at the first
+  --verbose               show stack traces on errors
+
+${FORMATS}`;
+
+export const dataHelp = `safetune data <mix | split | stats> [options]   (safetune data <subcommand> --help)
+
+Builds and checks training data.
+
+  mix      instruction data plus N safety demonstrations (SIT mixture), seeded and de-duplicated
+  split    train/eval/test split by unique prompt, so that no prompt crosses splits
+  stats    counts, lengths, duplicates, and prompt overlap between files
+
+${FORMATS}
+
+${MAPPINGS}`;
+
+const SUBCOMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  mix: { run: dataMix, help: dataMixHelp },
+  split: { run: dataSplit, help: dataSplitHelp },
+  stats: { run: dataStats, help: dataStatsHelp },
+};
+
+export async function dataCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined)
+    throw new UsageError("data: give a subcommand: mix, split or stats (see safetune data --help)");
+  if (sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(dataHelp);
+    return;
+  }
+  const command = SUBCOMMANDS[sub];
+  if (!command)
+    throw new UsageError(`data: unknown subcommand '${sub}' (mix, split, stats; see safetune data --help)`);
+  await command.run(rest);
+}
+
+/** parseCommandArgs with positional arguments allowed. */
+function parseDataArgs<T extends OptionSpec>(
+  argv: string[],
+  options: T,
+  command: string,
+): { values: ParsedFlags<T & { "skip-invalid": { type: "boolean" } }>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: {
+        ...options,
+        "skip-invalid": { type: "boolean" },
+        verbose: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    return {
+      values: parsed.values as ParsedFlags<T & { "skip-invalid": { type: "boolean" } }>,
+      positionals: parsed.positionals,
+    };
+  } catch (err) {
+    throw new UsageError(
+      `${command}: ${(err as Error).message.split("\n")[0]} (see safetune ${command} --help)`,
+    );
+  }
+}
+
+function n(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+function plural(count: number, word: string): string {
+  return `${n(count)} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** loadRecords, with a hint about --skip-invalid on a bad row. */
+async function load(path: string, mapping: string | undefined, skipInvalid: boolean): Promise<LoadResult> {
+  try {
+    return await loadRecords(path, {
+      mapping: mapping === undefined ? undefined : parseMappingSpec(mapping),
+      skipInvalid,
+    });
+  } catch (err) {
+    if (err instanceof DataError && err.rowProblem && !skipInvalid)
+      throw new DataError(`${err.message} (--skip-invalid skips and counts such rows)`);
+    throw err;
+  }
+}
+
+/** Loads files one after the other, so that the first bad row reported is the first in argument order. */
+async function loadAll(
+  paths: readonly string[],
+  mapping: string | undefined,
+  skipInvalid: boolean,
+): Promise<LoadResult[]> {
+  const out: LoadResult[] = [];
+  for (const path of paths) out.push(await load(path, mapping, skipInvalid));
+  return out;
+}
+
+function sourceOf(role: string, path: string, loaded: LoadResult): ManifestSource {
+  return {
+    role,
+    path: resolve(path),
+    mapping: loaded.mapping,
+    rows: loaded.rows,
+    records: loaded.records.length,
+    skipped: loaded.skipped.length,
+    filtered: loaded.filtered,
+  };
+}
+
+function skippedNote(results: readonly LoadResult[]): string {
+  const skipped = results.reduce((a, r) => a + r.skipped.length, 0);
+  const filtered = results.reduce((a, r) => a + r.filtered, 0);
+  const parts = [`${plural(skipped, "invalid row")} skipped`];
+  if (filtered) parts.push(`${plural(filtered, "row")} left out by the mapping`);
+  return parts.join(", ");
+}
+
+function fileList(values: string[] | undefined, flag: string, command: string): string[] {
+  if (!values || values.length === 0)
+    throw new UsageError(`${command}: --${flag} is required (see safetune ${command} --help)`);
+  return values;
+}
+
+async function dataMix(argv: string[]): Promise<void> {
+  const command = "data mix";
+  const { values, positionals } = parseDataArgs(
+    argv,
+    {
+      base: { type: "string", multiple: true },
+      "base-mapping": { type: "string" },
+      safety: { type: "string", multiple: true },
+      "safety-mapping": { type: "string" },
+      count: { type: "string" },
+      fraction: { type: "string" },
+      seed: { type: "string" },
+      "no-shuffle": { type: "boolean" },
+      out: { type: "string" },
+    },
+    command,
+  );
+  if (values.help) {
+    console.log(dataMixHelp);
+    return;
+  }
+  if (positionals.length)
+    throw new UsageError(`${command}: unexpected argument '${positionals[0]}' (use --base and --safety)`);
+  const basePaths = fileList(values.base, "base", command);
+  const safetyPaths = fileList(values.safety, "safety", command);
+  const out = requireString(values.out, "out", command);
+  if (!/\.jsonl$/i.test(out)) throw new UsageError(`${command}: --out must be a .jsonl file, got '${out}'`);
+  const count = optionalNumber(values.count, "count", { integer: true, min: 0 });
+  const fraction = optionalNumber(values.fraction, "fraction", { min: 0 });
+  if ((count === undefined) === (fraction === undefined))
+    throw new UsageError(`${command}: give exactly one of --count N or --fraction F`);
+  const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
+  const skipInvalid = values["skip-invalid"] === true;
+
+  const bases = await loadAll(basePaths, values["base-mapping"], skipInvalid);
+  const safeties = await loadAll(safetyPaths, values["safety-mapping"], skipInvalid);
+  const base = bases.flatMap((r) => r.records);
+  const safety = safeties.flatMap((r) => r.records);
+  const mix = mixRecords(base, safety, { count, fraction, seed, shuffle: values["no-shuffle"] !== true });
+
+  writeRecordsJsonl(out, mix.records);
+  const manifestPath = manifestPathFor(out);
+  const manifest: DataManifest = {
+    command,
+    createdAt: new Date().toISOString(),
+    seed,
+    options: { count, fraction, shuffle: values["no-shuffle"] !== true, skipInvalid },
+    sources: [
+      ...basePaths.map((p, i) => sourceOf("base", p, bases[i] as LoadResult)),
+      ...safetyPaths.map((p, i) => sourceOf("safety", p, safeties[i] as LoadResult)),
+    ],
+    outputs: [{ path: resolve(out), records: mix.records.length, byKind: countKinds(mix.records) }],
+    counts: { base: mix.base, safety: mix.extra },
+  };
+  writeManifest(manifestPath, manifest);
+  console.log(
+    `${command}: wrote ${out}: ${plural(mix.records.length, "record")} ` +
+      `(${n(mix.base.used)} base + ${n(mix.extra.used)} safety; seed ${seed})`,
+  );
+  console.log(
+    `  base: ${n(mix.base.given)} records, ${plural(mix.base.duplicates, "duplicate")} dropped; ` +
+      `safety: ${n(mix.extra.given)} records, ${plural(mix.extra.duplicates, "duplicate")} dropped, ` +
+      `${n(mix.extra.available)} unique available`,
+  );
+  console.log(`  ${skippedNote([...bases, ...safeties])}; manifest ${manifestPath}`);
+}
+
+async function dataSplit(argv: string[]): Promise<void> {
+  const command = "data split";
+  const { values, positionals } = parseDataArgs(
+    argv,
+    {
+      mapping: { type: "string" },
+      eval: { type: "string" },
+      test: { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+    },
+    command,
+  );
+  if (values.help) {
+    console.log(dataSplitHelp);
+    return;
+  }
+  if (positionals.length === 0)
+    throw new UsageError(`${command}: give the FILE to split (see safetune ${command} --help)`);
+  const out = requireString(values.out, "out", command);
+  const evalFraction = optionalNumber(requireString(values.eval, "eval", command), "eval", {
+    min: 0,
+    max: 1,
+  }) as number;
+  const testFraction = optionalNumber(requireString(values.test, "test", command), "test", {
+    min: 0,
+    max: 1,
+  }) as number;
+  const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
+  const skipInvalid = values["skip-invalid"] === true;
+
+  const loaded = await loadAll(positionals, values.mapping, skipInvalid);
+  const records = loaded.flatMap((r) => r.records);
+  let split: ReturnType<typeof splitByPrompt>;
+  try {
+    split = splitByPrompt(records, { eval: evalFraction, test: testFraction, seed });
+  } catch (err) {
+    if (err instanceof DataError) throw new UsageError(err.message);
+    throw err;
+  }
+  const names = ["train", "eval", "test"] as const;
+  const outputs = names.map((name) => {
+    const path = join(out, `${name}.jsonl`);
+    writeRecordsJsonl(path, split[name]);
+    return {
+      path: resolve(path),
+      records: split[name].length,
+      byKind: countKinds(split[name]),
+      uniquePrompts: split.prompts[name],
+    };
+  });
+  const crossing = countCrossing(split);
+  writeManifest(join(out, "manifest.json"), {
+    command,
+    createdAt: new Date().toISOString(),
+    seed,
+    options: { eval: evalFraction, test: testFraction, skipInvalid },
+    sources: positionals.map((p, i) => sourceOf("input", p, loaded[i] as LoadResult)),
+    outputs,
+    counts: { promptsCrossingSplits: crossing },
+  });
+  console.log(`${command}: wrote ${join(out, "{train,eval,test}.jsonl")} and manifest.json (seed ${seed})`);
+  for (const name of names) {
+    console.log(
+      `  ${name.padEnd(5)} ${plural(split[name].length, "record").padEnd(16)} ${plural(split.prompts[name], "unique prompt")}`,
+    );
+  }
+  console.log(`  ${skippedNote(loaded)}; prompts crossing splits: ${crossing}`);
+}
+
+/** Prompts found in more than one split (0 by construction; written to the manifest as a check). */
+function countCrossing(split: { train: DataRecord[]; eval: DataRecord[]; test: DataRecord[] }): number {
+  const where = new Map<string, Set<string>>();
+  for (const name of ["train", "eval", "test"] as const) {
+    for (const r of split[name]) {
+      const key = promptKey(r);
+      const set = where.get(key) ?? new Set<string>();
+      set.add(name);
+      where.set(key, set);
+    }
+  }
+  return [...where.values()].filter((s) => s.size > 1).length;
+}
+
+interface FileStats {
+  path: string;
+  mapping: string;
+  rows: number;
+  skipped: number;
+  filtered: number;
+  firstProblems: string[];
+  stats: RecordStats;
+}
+
+async function dataStats(argv: string[]): Promise<void> {
+  const command = "data stats";
+  const { values, positionals } = parseDataArgs(
+    argv,
+    { mapping: { type: "string" }, tokenizer: { type: "string" }, json: { type: "boolean" } },
+    command,
+  );
+  if (values.help) {
+    console.log(dataStatsHelp);
+    return;
+  }
+  if (positionals.length === 0)
+    throw new UsageError(`${command}: give one or more FILEs (see safetune ${command} --help)`);
+  const skipInvalid = values["skip-invalid"] === true;
+  const tokenizer = values.tokenizer === undefined ? undefined : await loadTokenizer(values.tokenizer);
+  const loaded = await loadAll(positionals, values.mapping, skipInvalid);
+  const files: FileStats[] = loaded.map((r, i) => ({
+    path: positionals[i] as string,
+    mapping: r.mapping,
+    rows: r.rows,
+    skipped: r.skipped.length,
+    filtered: r.filtered,
+    firstProblems: r.skipped.slice(0, 3).map((s) => `${s.source}: ${s.problem}`),
+    stats: recordStats(r.records, tokenizer),
+  }));
+  // A prompt leaks whatever is wrong with its answers: the overlap counts the prompts of skipped rows too.
+  const withSkipped = loaded.map((r) => [
+    ...r.records,
+    ...r.skipped.flatMap((s) => (s.record ? [s.record] : [])),
+  ]);
+  const overlaps: ({ a: string; b: string } & PromptOverlap)[] = [];
+  for (let i = 0; i < positionals.length; i++) {
+    for (let j = i + 1; j < positionals.length; j++) {
+      overlaps.push({
+        a: positionals[i] as string,
+        b: positionals[j] as string,
+        ...promptOverlap(withSkipped[i] as DataRecord[], withSkipped[j] as DataRecord[]),
+      });
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ files, overlaps }, null, 2));
+    return;
+  }
+  for (const f of files) printFileStats(f);
+  if (overlaps.length) {
+    console.log("prompt overlap (unique normalised prompts in both files):");
+    for (const o of overlaps) {
+      console.log(
+        `  ${basename(o.a)} & ${basename(o.b)}: ${n(o.shared)} shared prompts ` +
+          `(${percent(o.shared, o.aPrompts)} of ${n(o.aPrompts)}; ${percent(o.shared, o.bPrompts)} of ${n(o.bPrompts)}); ` +
+          `${n(o.aRecords)} and ${n(o.bRecords)} records`,
+      );
+    }
+  }
+}
+
+function percent(part: number, whole: number): string {
+  return whole ? `${((100 * part) / whole).toFixed(1)}%` : "0%";
+}
+
+function counts(map: Record<string, number>, indent: number): string {
+  const parts = Object.entries(map)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${n(v)}`);
+  return wrapParts(parts, ", ", indent);
+}
+
+function lengthLine(name: string, s: LengthSummary): string {
+  return `${name} p50 ${n(s.p50)}, p90 ${n(s.p90)}, p99 ${n(s.p99)}, max ${n(s.max)} (mean ${s.mean})`;
+}
+
+function printFileStats(f: FileStats): void {
+  const s = f.stats;
+  console.log(`${f.path} (${f.mapping})`);
+  let line = `  ${plural(s.records, "record")} from ${plural(f.rows, "row")}; ${plural(f.skipped, "invalid row")} skipped`;
+  if (f.filtered) line += `; ${plural(f.filtered, "row")} left out by the mapping`;
+  console.log(line);
+  for (const p of f.firstProblems) console.log(`    ${p}`);
+  console.log(`  kinds: ${counts(s.byKind, 4) || "none"}`);
+  if (Object.keys(s.byCategory).length) console.log(`  categories: ${counts(s.byCategory, 4)}`);
+  console.log(
+    `  prompts: ${n(s.uniquePrompts)} unique, ${n(s.repeatedPrompts)} records repeat an earlier prompt; ` +
+      `${plural(s.duplicateRecords, "duplicate record")}`,
+  );
+  console.log(`  lengths in ${s.lengthUnit}:`);
+  for (const [part, summary] of Object.entries(s.lengths))
+    if (summary.count) console.log(`    ${lengthLine(part, summary)}`);
+}

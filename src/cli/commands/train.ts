@@ -1,0 +1,113 @@
+// `safetune sft` and `safetune dpo`: a YAML config (--config) plus flag overrides, validated, then the run.
+import type { z } from "zod";
+import { DpoConfigSchema, parseValue, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
+import { runDpo } from "../../train/runDpo.js";
+import { runSft } from "../../train/runSft.js";
+import { parseCommandArgs } from "../args.js";
+import { UsageError } from "../errors.js";
+
+/** Flags shared by every trainer and the config path each one sets. */
+const COMMON_FLAGS: Record<string, string> = {
+  model: "model",
+  out: "out",
+  data: "data.train",
+  "eval-data": "data.eval",
+  mapping: "data.mapping",
+  limit: "data.limit",
+  template: "template",
+  "max-length": "maxLength",
+  epochs: "training.epochs",
+  "max-steps": "training.maxSteps",
+  "batch-size": "training.batchSize",
+  "grad-accum": "training.gradientAccumulation",
+  lr: "training.lr",
+  "weight-decay": "training.weightDecay",
+  schedule: "training.schedule",
+  "warmup-ratio": "training.warmupRatio",
+  "max-grad-norm": "training.maxGradNorm",
+  "eval-every": "training.evalEvery",
+  "save-every": "training.saveEvery",
+  seed: "training.seed",
+  "lora-r": "lora.r",
+  "lora-alpha": "lora.alpha",
+};
+
+const DPO_FLAGS: Record<string, string> = {
+  loss: "dpo.loss",
+  beta: "dpo.beta",
+  "label-smoothing": "dpo.labelSmoothing",
+  "simpo-gamma": "dpo.simpoGamma",
+  "sft-weight": "dpo.sftWeight",
+};
+
+function help(command: string, extra: Record<string, string>): string {
+  const flags = { ...COMMON_FLAGS, ...extra };
+  return `safetune ${command} [--config run.yaml] [flags]
+
+${command === "sft" ? "Supervised fine-tuning (SIT: on a mixture of instruction data and safety demonstrations)." : "Direct preference optimisation on chosen/rejected pairs (sigmoid, ipo, hinge, robust, simpo)."}
+Options come from the YAML config (see docs/training.md), then the flags below override them:
+
+${Object.entries(flags)
+  .map(([flag, path]) => `  --${flag.padEnd(16)} ${path}`)
+  .join("\n")}
+  --lora              train a LoRA adapter (r 8, alpha 16, q/k/v unless set)
+  --skip-invalid      skip bad data rows and count them instead of stopping
+  --set PATH=VALUE    set any config field, e.g. --set training.beta2=0.95 (repeatable)
+  --resume            continue the run in --out from its last checkpoint`;
+}
+
+async function trainCommand<S extends z.ZodType>(
+  argv: string[],
+  command: string,
+  schema: S,
+  extra: Record<string, string>,
+  run: (
+    config: z.infer<S>,
+    options: { resume: boolean; log: (line: string) => void },
+  ) => Promise<{ modelDir: string; summary: { steps: number } }>,
+): Promise<void> {
+  const flags = { ...COMMON_FLAGS, ...extra };
+  const spec = Object.fromEntries(Object.keys(flags).map((f) => [f, { type: "string" as const }]));
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      ...spec,
+      config: { type: "string" },
+      lora: { type: "boolean" },
+      "skip-invalid": { type: "boolean" },
+      resume: { type: "boolean" },
+      set: { type: "string", multiple: true },
+    },
+    command,
+  );
+  if (values.help) {
+    console.log(help(command, extra));
+    return;
+  }
+  const all = values as Record<string, unknown>;
+  const overrides: [string, unknown][] = Object.entries(flags).map(([flag, path]) => [
+    path,
+    typeof all[flag] === "string" ? parseValue(all[flag] as string) : undefined,
+  ]);
+  if (values.lora && all["lora-r"] === undefined) overrides.push(["lora.r", 8]);
+  if (values["skip-invalid"]) overrides.push(["data.skipInvalid", true]);
+  for (const assignment of (all.set as string[] | undefined) ?? []) {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--set: expected PATH=VALUE, got '${assignment}'`);
+    overrides.push([assignment.slice(0, eq), parseValue(assignment.slice(eq + 1))]);
+  }
+  const config = resolveConfig(schema, values.config as string | undefined, overrides);
+  const result = await run(config, { resume: values.resume === true, log: (line) => console.error(line) });
+  console.log(`${command}: ${result.summary.steps} steps; model written to ${result.modelDir}`);
+}
+
+export const sftHelp = help("sft", {});
+export const dpoHelp = help("dpo", DPO_FLAGS);
+
+export async function sftCommand(argv: string[]): Promise<void> {
+  await trainCommand(argv, "sft", SftConfigSchema, {}, (config, o) => runSft(config, o));
+}
+
+export async function dpoCommand(argv: string[]): Promise<void> {
+  await trainCommand(argv, "dpo", DpoConfigSchema, DPO_FLAGS, (config, o) => runDpo(config, o));
+}

@@ -1,0 +1,158 @@
+// A training run's configuration: one zod schema per trainer, each option documented where it is declared.
+// `--config run.yaml` is read first, then flags override it; the resolved config is saved in the run folder.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const LoraSchema = z.object({
+  /** Rank of the update matrices. */
+  r: z.number().int().positive().default(8),
+  /** Scaling numerator (update × alpha / r). */
+  alpha: z.number().positive().default(16),
+  dropout: z.number().min(0).max(1).default(0),
+  /** Module names or suffixes to adapt (the paper: q/k/v). */
+  targetModules: z.union([z.array(z.string()).min(1), z.string()]).default(["q_proj", "k_proj", "v_proj"]),
+  /** Rank-stabilised scaling alpha / √r. */
+  rslora: z.boolean().default(false),
+});
+
+const TrainingSchema = z.object({
+  seed: z.number().int().nonnegative().default(0),
+  epochs: z.number().int().positive().default(1),
+  /** Stop after this many optimizer steps (overrides epochs). */
+  maxSteps: z.number().int().positive().optional(),
+  /** Examples per micro-batch. */
+  batchSize: z.number().int().positive().default(4),
+  /** Micro-batches per optimizer step. */
+  gradientAccumulation: z.number().int().positive().default(1),
+  lr: z.number().positive().default(5e-5),
+  weightDecay: z.number().min(0).default(0),
+  beta1: z.number().min(0).max(1).default(0.9),
+  beta2: z.number().min(0).max(1).default(0.999),
+  schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
+  /** Warm-up as a fraction of the steps (when warmupSteps is 0). */
+  warmupRatio: z.number().min(0).max(1).default(0),
+  warmupSteps: z.number().int().nonnegative().default(0),
+  /** Clip the global gradient norm (0: off). */
+  maxGradNorm: z.number().min(0).default(1),
+  /** Evaluate every N steps (0: at the end only). */
+  evalEvery: z.number().int().nonnegative().default(0),
+  /** Checkpoint every N steps (0: only on Ctrl-C). */
+  saveEvery: z.number().int().nonnegative().default(100),
+  keepCheckpoints: z.number().int().positive().default(2),
+  /** Progress lines every N steps when not on a terminal. */
+  logEvery: z.number().int().positive().default(10),
+});
+
+const DataSchema = z.object({
+  /** Training records: JSONL, JSON, CSV or Parquet, optionally gzipped. */
+  train: z.string().min(1),
+  /** Held-out records for evaluation during training. */
+  eval: z.string().min(1).optional(),
+  /** A built-in mapping (alpaca, chat, preference, pku-dpo, pku-raw, hh-rlhf, ...); auto-detected when absent. */
+  mapping: z.string().optional(),
+  /** Skip invalid rows (counted in the summary) instead of stopping at the first. */
+  skipInvalid: z.boolean().default(false),
+  /** Use at most this many training records. */
+  limit: z.number().int().positive().optional(),
+  /** Use at most this many eval records. */
+  evalLimit: z.number().int().positive().optional(),
+});
+
+const CommonSchema = z.object({
+  /** Hugging Face model folder to start from. */
+  model: z.string().min(1),
+  /** Run folder: checkpoints, metrics.jsonl, and the trained model. */
+  out: z.string().min(1),
+  data: DataSchema,
+  /** Chat template name or jinja source when the tokenizer has none (e.g. alpaca). */
+  template: z.string().optional(),
+  /** Longest training sequence in tokens; prompts are cut first. */
+  maxLength: z.number().int().positive().default(512),
+  /** Train a LoRA adapter instead of all weights (false: full fine-tuning). */
+  lora: z.union([LoraSchema, z.literal(false)]).default(false),
+  training: TrainingSchema.default(TrainingSchema.parse({})),
+});
+
+export const SftConfigSchema = CommonSchema.strict();
+
+export const DpoConfigSchema = CommonSchema.extend({
+  dpo: z
+    .object({
+      /** sigmoid (DPO), ipo (length-normalised), hinge (SLiC), robust (label smoothing), simpo. */
+      loss: z.enum(["sigmoid", "ipo", "hinge", "robust", "simpo"]).default("sigmoid"),
+      /** KL strength β (the paper: 0.1). */
+      beta: z.number().positive().default(0.1),
+      labelSmoothing: z.number().min(0).max(0.49).default(0),
+      simpoGamma: z.number().default(0.5),
+      /** Weight of an SFT term on the chosen answers (0: off). */
+      sftWeight: z.number().min(0).default(0),
+      /** Where reference log-probs are cached (default: <out>/cache). */
+      referenceCache: z.string().optional(),
+    })
+    .strict()
+    .default({ loss: "sigmoid", beta: 0.1, labelSmoothing: 0, simpoGamma: 0.5, sftWeight: 0 }),
+}).strict();
+
+export type SftConfig = z.infer<typeof SftConfigSchema>;
+export type DpoConfig = z.infer<typeof DpoConfigSchema>;
+
+/** A configuration problem: one line naming the file or flag and the field. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Sets `path` ("training.lr") in a nested object, creating objects on the way. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+/** Reads a flag's text as the value YAML would give it (numbers, booleans, lists). */
+export function parseValue(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The config file (if any) with overrides applied, validated by `schema`. */
+export function resolveConfig<S extends z.ZodType>(
+  schema: S,
+  file: string | undefined,
+  overrides: [string, unknown][],
+): z.infer<S> {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
+    }
+    if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed)))
+      throw new ConfigError(`${file}: expected a mapping of options`);
+    raw = (parsed ?? {}) as Record<string, unknown>;
+  }
+  for (const [path, value] of overrides) if (value !== undefined) setPath(raw, path, value);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.join(".") || "(top level)";
+    throw new ConfigError(`${file ?? "config"}: ${where}: ${issue?.message ?? "invalid"}`);
+  }
+  return result.data;
+}
+
+/** A short stable hash of a resolved config (which checkpoints belong to which run). */
+export function configHash(config: unknown): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+}

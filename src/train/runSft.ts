@@ -1,0 +1,27 @@
+// `safetune sft`: supervised fine-tuning on instruction or chat records (SIT is SFT on a safety mixture).
+import type { ChatRecord, InstructionRecord } from "../data/records.js";
+import { tokenizeRecord } from "../tokenize/trainingExample.js";
+import type { SftConfig } from "./runConfig.js";
+import { prepareRun, trainAndSave } from "./runTrainer.js";
+import { sftTask } from "./sft.js";
+
+export async function runSft(config: SftConfig, options: { resume?: boolean } = {}) {
+  const run = await prepareRun(config, "chat");
+  const tokenize = (records: typeof run.train) =>
+    records.map((r) =>
+      tokenizeRecord(run.tokenizer, r as InstructionRecord | ChatRecord, {
+        maxLength: config.maxLength,
+        template: config.template,
+      }),
+    );
+  const examples = tokenize(run.train);
+  const evalExamples = tokenize(run.evalRecords);
+  const task = sftTask(
+    run.model,
+    examples,
+    { padTokenId: run.padTokenId },
+    evalExamples.length ? { examples: evalExamples, batchSize: config.training.batchSize } : undefined,
+  );
+  const result = await trainAndSave(run, config, task, "SFT", { resume: options.resume ?? false });
+  return { ...result, model: run.model, tokenizer: run.tokenizer, examples: examples.length };
+}

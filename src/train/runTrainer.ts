@@ -1,0 +1,144 @@
+// What every trainer command does around its task: load the model, tokenizer and data, attach LoRA if asked,
+// run the shared loop, and leave a usable folder (weights or adapter, tokenizer files, config, model card).
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import { loadRecords } from "../data/loadRecords.js";
+import type { DataRecord, RecordKind } from "../data/records.js";
+import type { Tensor } from "../engine/index.js";
+import { loadModel } from "../model/loadModel.js";
+import { attachAdapter, createLora, type LoraAdapter } from "../model/lora.js";
+import { saveAdapter } from "../model/loraFiles.js";
+import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
+import type { TransformerModel } from "../model/transformer.js";
+import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
+import { modelCard } from "./modelCard.js";
+import type { SftConfig } from "./runConfig.js";
+import { configHash } from "./runConfig.js";
+import {
+  type LoopOptions,
+  runTrainingLoop,
+  type TrainingSummary,
+  type TrainingTask,
+} from "./trainingLoop.js";
+
+type CommonConfig = SftConfig;
+
+export interface PreparedRun {
+  model: TransformerModel;
+  tokenizer: Tokenizer;
+  adapter: LoraAdapter | undefined;
+  trainable: [string, Tensor][];
+  train: DataRecord[];
+  evalRecords: DataRecord[];
+  skipped: number;
+  padTokenId: number;
+}
+
+/** Loads everything a run needs and marks what it trains. */
+export async function prepareRun(config: CommonConfig, kind: RecordKind): Promise<PreparedRun> {
+  mkdirSync(config.out, { recursive: true });
+  writeFileSync(join(config.out, "config.yaml"), toYaml(config));
+  const model = loadModel(config.model);
+  const tokenizer = await loadTokenizer(config.model);
+  const data = config.data;
+  const train = await loadRecords(data.train, {
+    mapping: data.mapping,
+    kind,
+    skipInvalid: data.skipInvalid,
+    limit: data.limit,
+  });
+  const evaluation = data.eval
+    ? await loadRecords(data.eval, {
+        mapping: data.mapping,
+        kind,
+        skipInvalid: data.skipInvalid,
+        limit: data.evalLimit,
+      })
+    : undefined;
+  let adapter: LoraAdapter | undefined;
+  let trainable: [string, Tensor][];
+  if (config.lora) {
+    adapter = createLora(model, {
+      r: config.lora.r,
+      alpha: config.lora.alpha,
+      dropout: config.lora.dropout,
+      targetModules: config.lora.targetModules,
+      useRslora: config.lora.rslora,
+    });
+    attachAdapter(model, adapter);
+    adapter.training = true;
+    trainable = adapter.namedParameters();
+  } else {
+    trainable = [...model.params].map(([name, t]): [string, Tensor] => [name, t.requiresGrad_()]);
+  }
+  const padTokenId = tokenizer.padTokenId ?? model.config.padTokenId ?? tokenizer.eosTokenId ?? 0;
+  return {
+    model,
+    tokenizer,
+    adapter,
+    trainable,
+    train: train.records,
+    evalRecords: evaluation?.records ?? [],
+    skipped: train.skipped.length + (evaluation?.skipped.length ?? 0),
+    padTokenId,
+  };
+}
+
+/** The loop options of a config. */
+export function loopOptions(config: CommonConfig): LoopOptions {
+  return { outDir: config.out, ...config.training };
+}
+
+/** Fields that change how a run reports, not what it computes: they may differ on --resume. */
+function computeRelevant(config: CommonConfig): unknown {
+  const { logEvery: _l, saveEvery: _s, keepCheckpoints: _k, evalEvery: _e, ...training } = config.training;
+  return { ...config, training };
+}
+
+/** Runs the loop, then writes the trained model (or adapter) with its tokenizer files and model card. */
+export async function trainAndSave(
+  run: PreparedRun,
+  config: CommonConfig,
+  task: TrainingTask,
+  method: string,
+  options: { resume: boolean },
+): Promise<{ summary: TrainingSummary; modelDir: string }> {
+  const summary = await runTrainingLoop(run.trainable, task, loopOptions(config), {
+    configHash: configHash(computeRelevant(config)),
+    resume: options.resume,
+    label: method,
+  });
+  const modelDir = join(config.out, "model");
+  if (run.adapter) {
+    run.adapter.training = false;
+    saveAdapter(run.adapter, modelDir, { baseModel: config.model });
+    for (const f of TOKENIZER_FILES)
+      if (existsSync(join(config.model, f))) copyFileSync(join(config.model, f), join(modelDir, f));
+  } else {
+    saveModel(run.model, modelDir);
+  }
+  writeFileSync(
+    join(modelDir, "README.md"),
+    modelCard({
+      method,
+      baseModel: config.model,
+      adapter: run.adapter !== undefined,
+      data: {
+        train: config.data.train,
+        eval: config.data.eval,
+        mapping: config.data.mapping,
+        examples: run.train.length,
+        evalExamples: run.evalRecords.length,
+        skipped: run.skipped,
+      },
+      config,
+      summary,
+      date: new Date().toISOString().slice(0, 10),
+    }),
+  );
+  writeFileSync(join(modelDir, "training_config.yaml"), toYaml(config));
+  if (existsSync(join(config.out, "metrics.jsonl")))
+    copyFileSync(join(config.out, "metrics.jsonl"), join(modelDir, "metrics.jsonl"));
+  return { summary, modelDir };
+}
