@@ -1,5 +1,6 @@
 // `safetune sft` and `safetune dpo`: a YAML config (--config) plus flag overrides, validated, then the run.
 import type { z } from "zod";
+import { latestCheckpoint } from "../../train/checkpoints.js";
 import { DpoConfigSchema, parseValue, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
 import { runDpo } from "../../train/runDpo.js";
 import { runSft } from "../../train/runSft.js";
@@ -97,6 +98,9 @@ async function trainCommand<S extends z.ZodType>(
     overrides.push([assignment.slice(0, eq), parseValue(assignment.slice(eq + 1))]);
   }
   const config = resolveConfig(schema, values.config as string | undefined, overrides);
+  const out = (config as { out: string }).out;
+  if (values.resume && !latestCheckpoint(out))
+    console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
   const result = await run(config, { resume: values.resume === true, log: (line) => console.error(line) });
   console.log(`${command}: ${result.summary.steps} steps; model written to ${result.modelDir}`);
 }
