@@ -33,6 +33,7 @@ export {
 } from "./model/lora.js";
 export { loadAdapter, saveAdapter } from "./model/loraFiles.js";
 export { type PresetName, presetConfig } from "./model/presets.js";
+export { rewardModelFrom } from "./model/rewardModel.js";
 export {
   parseSafetensors,
   readSafetensorsFile,
@@ -50,6 +51,7 @@ export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";
 export { type ForwardOptions, TransformerModel } from "./model/transformer.js";
 export * from "./tokenize/index.js";
 export { collate } from "./train/collate.js";
+export { degenerateReason } from "./train/degenerate.js";
 export {
   cachedReferenceLogProbs,
   computeReferenceLogProbs,
@@ -58,6 +60,8 @@ export {
 } from "./train/dpo.js";
 export { nextTokenLoss, sequenceLogProbs } from "./train/logProbs.js";
 export { type PreferenceLossKind, preferenceLoss } from "./train/preferenceLoss.js";
+export { functionScorer, modelScorer, sampleAnswers, scoreAnswers, selectSamples } from "./train/raft.js";
+export { bradleyTerryLoss, costLoss } from "./train/reward.js";
 export {
   type DpoConfig,
   DpoConfigSchema,
@@ -66,6 +70,8 @@ export {
   SftConfigSchema,
 } from "./train/runConfig.js";
 export { runDpo } from "./train/runDpo.js";
+export { runRaft } from "./train/runRaft.js";
+export { runReward } from "./train/runReward.js";
 export { runSft } from "./train/runSft.js";
 export { learningRate, type ScheduleKind } from "./train/schedule.js";
 export { sftTask } from "./train/sft.js";

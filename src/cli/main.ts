@@ -13,6 +13,8 @@ import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
+import { raftCommand, raftHelp } from "./commands/raft.js";
+import { rewardCommand, rewardHelp } from "./commands/reward.js";
 import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
 import { UsageError } from "./errors.js";
 
@@ -31,6 +33,16 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   },
   sft: { run: sftCommand, help: sftHelp, summary: "supervised fine-tuning (SIT on a safety mixture)" },
   dpo: { run: dpoCommand, help: dpoHelp, summary: "direct preference optimisation and its loss variants" },
+  raft: {
+    run: raftCommand,
+    help: raftHelp,
+    summary: "reward-ranked fine-tuning: sample K, score, keep the best, fine-tune",
+  },
+  reward: {
+    run: rewardCommand,
+    help: rewardHelp,
+    summary: "reward model (Bradley-Terry) or safety cost model on preference pairs",
+  },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them

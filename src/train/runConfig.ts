@@ -95,8 +95,66 @@ export const DpoConfigSchema = CommonSchema.extend({
     .default({ loss: "sigmoid", beta: 0.1, labelSmoothing: 0, simpoGamma: 0.5, sftWeight: 0 }),
 }).strict();
 
+export const RewardConfigSchema = CommonSchema.extend({
+  reward: z
+    .object({
+      /** reward: Bradley-Terry on chosen/rejected; cost: safe-rlhf cost model (needs chosenSafe/rejectedSafe). */
+      objective: z.enum(["reward", "cost"]).default("reward"),
+      /** Bradley-Terry margin: the loss is -logsigmoid(r_c - r_r - margin) (reward objective). */
+      margin: z.number().default(0),
+      /** Centre-rewards coefficient: adds centre × (r_c + r_r)² (reward objective; TRL suggests 0.01). */
+      centre: z.number().min(0).default(0),
+    })
+    .strict()
+    .default({ objective: "reward", margin: 0, centre: 0 }),
+}).strict();
+
+const RaftSchema = z
+  .object({
+    /** Sample → score → select → fine-tune rounds. */
+    iterations: z.number().int().positive().default(4),
+    /** Prompts drawn (seeded, without repeats until all are used) per iteration. */
+    promptsPerIteration: z.number().int().positive().default(16),
+    /** Answers sampled per prompt. */
+    k: z.number().int().positive().default(4),
+    maxNewTokens: z.number().int().positive().default(128),
+    temperature: z.number().positive().default(1),
+    topP: z.number().gt(0).max(1).default(1),
+    /** Rows decoded together while sampling. */
+    generationBatchSize: z.number().int().positive().default(64),
+    /** best-of-k: the best answer of each prompt; top-fraction: the best topFraction of all answers. */
+    selection: z.enum(["best-of-k", "top-fraction"]).default("best-of-k"),
+    topFraction: z.number().gt(0).max(1).default(0.25),
+    /**
+     * Reward model folder (*ForSequenceClassification; its own tokenizer and chat template score the text).
+     * Required by `safetune raft`; library callers may pass a reward function to runRaft instead.
+     */
+    rewardModel: z.string().min(1).optional(),
+    /** Chat template of the reward model's tokenizer when it has none (name or jinja). */
+    rewardTemplate: z.string().optional(),
+    /** Cost model folder: the ranked score is reward - costLambda × cost. */
+    costModel: z.string().min(1).optional(),
+    costLambda: z.number().min(0).default(1),
+    /** Answers shorter than this (trimmed characters) are dropped as degenerate. */
+    minChars: z.number().int().nonnegative().default(8),
+    /** Most one character or word may make up of an answer before it is dropped as degenerate. */
+    maxRepeatFraction: z.number().gt(0).max(1).default(0.5),
+    /** Fewest distinct word 3-grams per 3-gram before an answer is dropped as repetitive. */
+    minDistinctRatio: z.number().min(0).max(1).default(0.5),
+    /** Optimizer steps on each iteration's selection (default: training.epochs over it). */
+    stepsPerIteration: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const RaftConfigSchema = CommonSchema.extend({
+  raft: RaftSchema.default(RaftSchema.parse({})),
+}).strict();
+
+export type RaftConfig = z.infer<typeof RaftConfigSchema>;
+
 export type SftConfig = z.infer<typeof SftConfigSchema>;
 export type DpoConfig = z.infer<typeof DpoConfigSchema>;
+export type RewardConfig = z.infer<typeof RewardConfigSchema>;
 
 /** A configuration problem: one line naming the file or flag and the field. */
 export class ConfigError extends Error {

@@ -36,11 +36,18 @@ export interface PreparedRun {
 }
 
 /** Loads everything a run needs and marks what it trains. */
-export async function prepareRun(config: CommonConfig, kind: RecordKind): Promise<PreparedRun> {
+export async function prepareRun(
+  config: CommonConfig,
+  kind: RecordKind,
+  options: {
+    /** Builds the trained model instead of loading config.model as is (e.g. a reward model from a causal LM). */
+    model?: (tokenizer: Tokenizer) => TransformerModel;
+  } = {},
+): Promise<PreparedRun> {
   mkdirSync(config.out, { recursive: true });
   writeFileSync(join(config.out, "config.yaml"), toYaml(config));
-  const model = loadModel(config.model);
   const tokenizer = await loadTokenizer(config.model);
+  const model = options.model ? options.model(tokenizer) : loadModel(config.model);
   const data = config.data;
   const train = await loadRecords(data.train, {
     mapping: data.mapping,
@@ -109,14 +116,32 @@ export async function trainAndSave(
     resume: options.resume,
     label: method,
   });
+  const modelDir = saveTrainedModel(run, config, summary, method, { logs: ["metrics.jsonl"] });
+  return { summary, modelDir };
+}
+
+/**
+ * Writes `<out>/model`: the weights (or the PEFT adapter), the tokenizer files, the model card, the resolved
+ * config, and the run's logs named in `logs` (files in `<out>`).
+ */
+export function saveTrainedModel(
+  run: PreparedRun,
+  config: CommonConfig,
+  summary: TrainingSummary,
+  method: string,
+  options: { logs: string[]; examples?: number },
+): string {
   const modelDir = join(config.out, "model");
   if (run.adapter) {
     run.adapter.training = false;
     saveAdapter(run.adapter, modelDir, { baseModel: config.model });
-    for (const f of TOKENIZER_FILES)
-      if (existsSync(join(config.model, f))) copyFileSync(join(config.model, f), join(modelDir, f));
   } else {
     saveModel(run.model, modelDir);
+  }
+  // The folder must be usable on its own, also for models that were built rather than loaded.
+  for (const f of TOKENIZER_FILES) {
+    const from = join(config.model, f);
+    if (existsSync(from) && !existsSync(join(modelDir, f))) copyFileSync(from, join(modelDir, f));
   }
   writeFileSync(
     join(modelDir, "README.md"),
@@ -128,7 +153,7 @@ export async function trainAndSave(
         train: config.data.train,
         eval: config.data.eval,
         mapping: config.data.mapping,
-        examples: run.train.length,
+        examples: options.examples ?? run.train.length,
         evalExamples: run.evalRecords.length,
         skipped: run.skipped,
       },
@@ -138,7 +163,8 @@ export async function trainAndSave(
     }),
   );
   writeFileSync(join(modelDir, "training_config.yaml"), toYaml(config));
-  if (existsSync(join(config.out, "metrics.jsonl")))
-    copyFileSync(join(config.out, "metrics.jsonl"), join(modelDir, "metrics.jsonl"));
-  return { summary, modelDir };
+  for (const log of options.logs) {
+    if (existsSync(join(config.out, log))) copyFileSync(join(config.out, log), join(modelDir, log));
+  }
+  return modelDir;
 }

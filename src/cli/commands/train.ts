@@ -8,7 +8,7 @@ import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
 /** Flags shared by every trainer and the config path each one sets. */
-const COMMON_FLAGS: Record<string, string> = {
+export const COMMON_FLAGS: Record<string, string> = {
   model: "model",
   out: "out",
   data: "data.train",
@@ -41,11 +41,11 @@ const DPO_FLAGS: Record<string, string> = {
   "sft-weight": "dpo.sftWeight",
 };
 
-function help(command: string, extra: Record<string, string>): string {
+export function trainerHelp(command: string, description: string, extra: Record<string, string>): string {
   const flags = { ...COMMON_FLAGS, ...extra };
   return `safetune ${command} [--config run.yaml] [flags]
 
-${command === "sft" ? "Supervised fine-tuning (SIT: on a mixture of instruction data and safety demonstrations)." : "Direct preference optimisation on chosen/rejected pairs (sigmoid, ipo, hinge, robust, simpo)."}
+${description}
 Options come from the YAML config (see docs/training.md), then the flags below override them:
 
 ${Object.entries(flags)
@@ -57,15 +57,17 @@ ${Object.entries(flags)
   --resume            continue the run in --out from its last checkpoint`;
 }
 
-async function trainCommand<S extends z.ZodType>(
+/** Parses a trainer's flags over its YAML config, validates, runs, and reports where the model went. */
+export async function trainCommand<S extends z.ZodType>(
   argv: string[],
   command: string,
+  description: string,
   schema: S,
   extra: Record<string, string>,
   run: (
     config: z.infer<S>,
     options: { resume: boolean; log: (line: string) => void },
-  ) => Promise<{ modelDir: string; summary: { steps: number } }>,
+  ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
 ): Promise<void> {
   const flags = { ...COMMON_FLAGS, ...extra };
   const spec = Object.fromEntries(Object.keys(flags).map((f) => [f, { type: "string" as const }]));
@@ -82,7 +84,7 @@ async function trainCommand<S extends z.ZodType>(
     command,
   );
   if (values.help) {
-    console.log(help(command, extra));
+    console.log(trainerHelp(command, description, extra));
     return;
   }
   const all = values as Record<string, unknown>;
@@ -102,16 +104,27 @@ async function trainCommand<S extends z.ZodType>(
   if (values.resume && !latestCheckpoint(out))
     console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
   const result = await run(config, { resume: values.resume === true, log: (line) => console.error(line) });
-  console.log(`${command}: ${result.summary.steps} steps; model written to ${result.modelDir}`);
+  const evalText = Object.entries(result.summary.eval ?? {})
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
+    .join(", ");
+  console.log(
+    `${command}: ${result.summary.steps} steps; ${evalText ? `eval ${evalText}; ` : ""}model written to ${result.modelDir}`,
+  );
 }
 
-export const sftHelp = help("sft", {});
-export const dpoHelp = help("dpo", DPO_FLAGS);
+const SFT_DESCRIPTION =
+  "Supervised fine-tuning (SIT: on a mixture of instruction data and safety demonstrations).";
+const DPO_DESCRIPTION =
+  "Direct preference optimisation on chosen/rejected pairs (sigmoid, ipo, hinge, robust, simpo).";
+export const sftHelp = trainerHelp("sft", SFT_DESCRIPTION, {});
+export const dpoHelp = trainerHelp("dpo", DPO_DESCRIPTION, DPO_FLAGS);
 
 export async function sftCommand(argv: string[]): Promise<void> {
-  await trainCommand(argv, "sft", SftConfigSchema, {}, (config, o) => runSft(config, o));
+  await trainCommand(argv, "sft", SFT_DESCRIPTION, SftConfigSchema, {}, (config, o) => runSft(config, o));
 }
 
 export async function dpoCommand(argv: string[]): Promise<void> {
-  await trainCommand(argv, "dpo", DpoConfigSchema, DPO_FLAGS, (config, o) => runDpo(config, o));
+  await trainCommand(argv, "dpo", DPO_DESCRIPTION, DpoConfigSchema, DPO_FLAGS, (config, o) =>
+    runDpo(config, o),
+  );
 }

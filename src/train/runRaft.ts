@@ -1,0 +1,241 @@
+// `safetune raft`: iterations of sample K answers per prompt → score (reward - λ·cost) → drop degenerate answers →
+// select (best of K or global top fraction) → fine-tune on the selection with the SFT task and the shared loop.
+// Every sample of iteration N is kept in <out>/iterations/iter-000N.jsonl; per-iteration figures in <out>/raft.jsonl.
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChatMessage, PromptRecord } from "../data/records.js";
+import {
+  type TrainingExample,
+  TrainingExampleError,
+  tokenizeConversation,
+} from "../tokenize/trainingExample.js";
+import {
+  iterationFigures,
+  modelScorer,
+  type RankedSample,
+  type RewardFunction,
+  type Scorer,
+  sampleAnswers,
+  scoreAnswers,
+  selectSamples,
+} from "./raft.js";
+import { ConfigError, configHash, type RaftConfig } from "./runConfig.js";
+import { loopOptions, prepareRun, saveTrainedModel } from "./runTrainer.js";
+import { sftTask } from "./sft.js";
+import { epochOrder, runTrainingLoop, TrainingError, type TrainingSummary } from "./trainingLoop.js";
+
+export interface RaftRunOptions {
+  log?: (line: string) => void;
+  /** A reward to use instead of config.raft.rewardModel: a scorer or a function of the answer text. */
+  reward?: Scorer | RewardFunction;
+  /** A cost to use instead of config.raft.costModel (weighted by config.raft.costLambda). */
+  cost?: Scorer | RewardFunction;
+}
+
+/** One line of <out>/raft.jsonl. */
+export interface RaftIterationRecord {
+  iteration: number;
+  mean_reward: number;
+  best_reward: number;
+  mean_selected_reward: number;
+  selected: number;
+  dropped: number;
+  samples: number;
+  /** Optimizer steps of this iteration's fine-tuning (0 when nothing was selected). */
+  steps: number;
+  /** Last training loss of the iteration (absent when nothing was trained). */
+  loss?: number;
+}
+
+/**
+ * Dataset indices of iteration `iteration`'s prompts (0-based): consecutive slices of seeded epoch orders, so every
+ * prompt is used once before any repeats.
+ */
+export function promptBatch(count: number, size: number, seed: number, iteration: number): number[] {
+  const out: number[] = [];
+  let cachedEpoch = -1;
+  let order: number[] = [];
+  for (let j = 0; j < size; j++) {
+    const position = iteration * size + j;
+    const epoch = Math.floor(position / count);
+    if (epoch !== cachedEpoch) {
+      order = epochOrder(count, seed, epoch);
+      cachedEpoch = epoch;
+    }
+    out.push(order[position % count] as number);
+  }
+  return out;
+}
+
+function iterationName(iteration: number): string {
+  return `iter-${String(iteration).padStart(4, "0")}`;
+}
+
+export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) {
+  const raft = config.raft;
+  if (!options.reward && !raft.rewardModel)
+    throw new ConfigError("raft: raft.rewardModel (--reward-model) is required");
+  const run = await prepareRun(config, "prompt");
+  const prompts = run.train.map((r) => (r as PromptRecord).prompt);
+  if (prompts.length === 0) throw new TrainingError("raft: no prompts in the data");
+  const owned: Scorer[] = [];
+  const log = options.log ?? (() => {});
+  const iterationsDir = join(config.out, "iterations");
+  mkdirSync(iterationsDir, { recursive: true });
+  const logPath = join(config.out, "raft.jsonl");
+  writeFileSync(logPath, "");
+  const seed = config.training.seed;
+  const hash = configHash(config);
+  const history: RaftIterationRecord[] = [];
+  const total: TrainingSummary = { steps: 0, tokens: 0, seconds: 0, final: {}, eval: {} };
+  let trainedExamples = 0;
+  try {
+    const scorerOptions = { maxLength: config.maxLength, batchSize: config.training.batchSize };
+    const reward =
+      options.reward ??
+      (await modelScorer(raft.rewardModel as string, { ...scorerOptions, template: raft.rewardTemplate }));
+    if (!options.reward) owned.push(reward as Scorer);
+    let cost = options.cost;
+    if (!cost && raft.costModel) {
+      cost = await modelScorer(raft.costModel, { ...scorerOptions, template: raft.rewardTemplate });
+      owned.push(cost);
+    }
+    for (let iteration = 1; iteration <= raft.iterations; iteration++) {
+      const indices = promptBatch(prompts.length, raft.promptsPerIteration, seed, iteration - 1);
+      const batch = indices.map((i) => prompts[i] as ChatMessage[]);
+      // Sample with the model as it is now (adapter dropout off), then score and select.
+      if (run.adapter) run.adapter.training = false;
+      const answers = sampleAnswers(run.model, run.tokenizer, batch, {
+        k: raft.k,
+        maxNewTokens: raft.maxNewTokens,
+        temperature: raft.temperature,
+        topP: raft.topP,
+        seed: seed * 7919 + iteration * 1_000_003,
+        template: config.template,
+        batchSize: raft.generationBatchSize,
+      });
+      const scored = scoreAnswers(
+        reward,
+        batch,
+        answers,
+        cost ? { scorer: cost, lambda: raft.costLambda } : undefined,
+      );
+      const ranked = selectSamples(scored, {
+        mode: raft.selection,
+        fraction: raft.topFraction,
+        degenerate: {
+          minChars: raft.minChars,
+          maxRepeatFraction: raft.maxRepeatFraction,
+          minDistinctRatio: raft.minDistinctRatio,
+        },
+      });
+      const examples = trainingExamples(run.tokenizer, ranked, config);
+      writeIterationFile(
+        join(iterationsDir, `${iterationName(iteration)}.jsonl`),
+        iteration,
+        ranked,
+        indices,
+      );
+      const figures = iterationFigures(ranked);
+
+      let summary: TrainingSummary | undefined;
+      if (examples.length > 0) {
+        if (run.adapter) run.adapter.training = true;
+        summary = await runTrainingLoop(
+          run.trainable,
+          sftTask(run.model, examples, { padTokenId: run.padTokenId }),
+          {
+            ...loopOptions(config),
+            outDir: join(config.out, "finetune", iterationName(iteration)),
+            seed: seed + iteration,
+            maxSteps: raft.stepsPerIteration,
+            saveEvery: 0,
+          },
+          { configHash: hash, resume: false, label: `RAFT ${iteration}/${raft.iterations}` },
+        );
+        total.steps += summary.steps;
+        total.tokens += summary.tokens;
+        total.seconds += summary.seconds;
+        total.final = summary.final;
+        trainedExamples += examples.length;
+      }
+      const record: RaftIterationRecord = {
+        iteration,
+        ...figures,
+        steps: summary?.steps ?? 0,
+        ...(summary?.final.loss === undefined ? {} : { loss: summary.final.loss }),
+      };
+      history.push(record);
+      appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      log(
+        `raft iteration ${iteration}/${raft.iterations}: mean reward ${fmt(record.mean_reward)}, best ${fmt(record.best_reward)}, ` +
+          `selected ${record.selected}/${record.samples}, dropped ${record.dropped}` +
+          (record.loss === undefined
+            ? ", nothing to train"
+            : `, ${record.steps} steps, loss ${fmt(record.loss)}`),
+      );
+    }
+  } finally {
+    for (const s of owned) s.dispose?.();
+  }
+  if (run.adapter) run.adapter.training = false;
+  if (run.adapter) run.adapter.training = false;
+  const modelDir = saveTrainedModel(run, config, total, "RAFT", {
+    logs: ["raft.jsonl"],
+    examples: trainedExamples,
+  });
+  return { modelDir, summary: total, history, model: run.model, tokenizer: run.tokenizer };
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toPrecision(4) : String(x);
+}
+
+/** Tokenized (prompt + answer) conversations of the selected samples; untokenizable ones are marked dropped. */
+function trainingExamples(
+  tokenizer: Awaited<ReturnType<typeof prepareRun>>["tokenizer"],
+  ranked: RankedSample[],
+  config: RaftConfig,
+): TrainingExample[] {
+  const examples: TrainingExample[] = [];
+  for (const s of ranked) {
+    if (!s.selected) continue;
+    try {
+      examples.push(
+        tokenizeConversation(tokenizer, [...s.prompt, { role: "assistant", content: s.answer }], {
+          maxLength: config.maxLength,
+          template: config.template,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof TrainingExampleError)) throw err;
+      s.selected = false;
+      s.dropped = `not trainable: ${err.message}`;
+    }
+  }
+  return examples;
+}
+
+function writeIterationFile(
+  path: string,
+  iteration: number,
+  ranked: RankedSample[],
+  indices: number[],
+): void {
+  const lines = ranked.map((s) =>
+    JSON.stringify({
+      iteration,
+      prompt_index: indices[s.promptIndex],
+      sample: s.sampleIndex,
+      prompt: s.prompt,
+      answer: s.answer,
+      finish_reason: s.finishReason,
+      reward: s.reward,
+      ...(s.cost === undefined ? {} : { cost: s.cost }),
+      score: s.score,
+      selected: s.selected,
+      ...(s.dropped === undefined ? {} : { dropped: s.dropped }),
+    }),
+  );
+  writeFileSync(path, lines.length ? `${lines.join("\n")}\n` : "");
+}
