@@ -231,3 +231,24 @@ test("runs on real data through the built-in mappings: SFT on the Safety-Tuned L
   assert.ok(Number.isFinite(dpo.summary.final.loss));
   dpo.model.dispose();
 });
+
+test("SFT with packing: short examples share rows, and the model still learns its answers", async () => {
+  const result = await runSft(
+    SftConfigSchema.parse({
+      model: BASE,
+      out: join(ROOT, "sft-packed"),
+      data: { train: join(ROOT, "chat.jsonl") },
+      maxLength: 96,
+      packing: true,
+      training: training({ epochs: 60, batchSize: 1, lr: 3e-3 }),
+    }),
+  );
+  assert.equal(result.examples, 3);
+  assert.ok(result.rows < 3, `3 examples packed into ${result.rows} rows`);
+  const answer = await generate(result.model, result.tokenizer, "Add 2 and 3.", {
+    chat: true,
+    maxNewTokens: 20,
+  });
+  assert.equal(answer.text, "2 plus 3 is 5.");
+  result.model.dispose();
+});

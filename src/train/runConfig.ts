@@ -75,7 +75,13 @@ const CommonSchema = z.object({
   training: TrainingSchema.default(TrainingSchema.parse({})),
 });
 
-export const SftConfigSchema = CommonSchema.strict();
+export const SftConfigSchema = CommonSchema.extend({
+  /**
+   * Pack several short examples into each maxLength row (fewer padding tokens). Documents in a row see each
+   * other through causal attention; no loss crosses a boundary.
+   */
+  packing: z.boolean().default(false),
+}).strict();
 
 export const DpoConfigSchema = CommonSchema.extend({
   dpo: z
@@ -152,6 +158,8 @@ export const RaftConfigSchema = CommonSchema.extend({
 
 export type RaftConfig = z.infer<typeof RaftConfigSchema>;
 
+/** What every trainer's config has. */
+export type CommonConfig = z.infer<typeof CommonSchema>;
 export type SftConfig = z.infer<typeof SftConfigSchema>;
 export type DpoConfig = z.infer<typeof DpoConfigSchema>;
 export type RewardConfig = z.infer<typeof RewardConfigSchema>;

@@ -1,5 +1,6 @@
 // `safetune sft`: supervised fine-tuning on instruction or chat records (SIT is SFT on a safety mixture).
 import type { ChatRecord, InstructionRecord } from "../data/records.js";
+import { packExamples } from "../tokenize/packing.js";
 import { tokenizeRecord } from "../tokenize/trainingExample.js";
 import type { SftConfig } from "./runConfig.js";
 import { prepareRun, trainAndSave } from "./runTrainer.js";
@@ -14,7 +15,8 @@ export async function runSft(config: SftConfig, options: { resume?: boolean } = 
         template: config.template,
       }),
     );
-  const examples = tokenize(run.train);
+  const tokenized = tokenize(run.train);
+  const examples = config.packing ? packExamples(tokenized, config.maxLength) : tokenized;
   const evalExamples = tokenize(run.evalRecords);
   const task = sftTask(
     run.model,
@@ -23,5 +25,11 @@ export async function runSft(config: SftConfig, options: { resume?: boolean } = 
     evalExamples.length ? { examples: evalExamples, batchSize: config.training.batchSize } : undefined,
   );
   const result = await trainAndSave(run, config, task, "SFT", { resume: options.resume ?? false });
-  return { ...result, model: run.model, tokenizer: run.tokenizer, examples: examples.length };
+  return {
+    ...result,
+    model: run.model,
+    tokenizer: run.tokenizer,
+    examples: tokenized.length,
+    rows: examples.length,
+  };
 }

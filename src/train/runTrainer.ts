@@ -13,16 +13,13 @@ import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
 import { modelCard } from "./modelCard.js";
-import type { SftConfig } from "./runConfig.js";
-import { configHash } from "./runConfig.js";
+import { type CommonConfig, configHash } from "./runConfig.js";
 import {
   type LoopOptions,
   runTrainingLoop,
   type TrainingSummary,
   type TrainingTask,
 } from "./trainingLoop.js";
-
-type CommonConfig = SftConfig;
 
 export interface PreparedRun {
   model: TransformerModel;

@@ -116,11 +116,13 @@ const SFT_DESCRIPTION =
   "Supervised fine-tuning (SIT: on a mixture of instruction data and safety demonstrations).";
 const DPO_DESCRIPTION =
   "Direct preference optimisation on chosen/rejected pairs (sigmoid, ipo, hinge, robust, simpo).";
-export const sftHelp = trainerHelp("sft", SFT_DESCRIPTION, {});
+export const sftHelp = trainerHelp("sft", SFT_DESCRIPTION, { packing: "packing" });
 export const dpoHelp = trainerHelp("dpo", DPO_DESCRIPTION, DPO_FLAGS);
 
 export async function sftCommand(argv: string[]): Promise<void> {
-  await trainCommand(argv, "sft", SFT_DESCRIPTION, SftConfigSchema, {}, (config, o) => runSft(config, o));
+  await trainCommand(argv, "sft", SFT_DESCRIPTION, SftConfigSchema, { packing: "packing" }, (config, o) =>
+    runSft(config, o),
+  );
 }
 
 export async function dpoCommand(argv: string[]): Promise<void> {
