@@ -4,9 +4,11 @@
 // bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--rounds N] [--no-torch] [--write-docs]
+//                         [--rounds N] [--no-torch] [--write-docs] [--trainers]
 // --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
 // round: on a shared machine, other processes only ever make a run slower.
+// --trainers also runs bench/trainerBench.ts (DPO pairs/s and SFT tokens/s on llama-bench) in its own process with
+// the same --steps, --warmup, --threads, --rounds, --no-torch and --write-docs, and prints its table.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -43,6 +45,7 @@ interface Options {
   rounds: number;
   noTorch: boolean;
   writeDocs: boolean;
+  trainers: boolean;
 }
 
 interface Machine {
@@ -91,6 +94,7 @@ function parseOptions(): Options {
       rounds: { type: "string", default: "1" },
       "no-torch": { type: "boolean", default: false },
       "write-docs": { type: "boolean", default: false },
+      trainers: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -98,7 +102,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers]\n",
     );
     process.exit(0);
   }
@@ -127,6 +131,7 @@ function parseOptions(): Options {
     rounds: int("rounds", values.rounds, 1),
     noTorch: values["no-torch"],
     writeDocs: values["write-docs"],
+    trainers: values.trainers,
   };
 }
 
@@ -554,6 +559,23 @@ function writeDocs(report: Report): void {
   log(`wrote the figures to ${DOCS}`);
 }
 
+/** The trainer benchmark in its own process (it spawns one process per configuration); its table goes to stdout. */
+function runTrainers(options: Options): void {
+  const args = ["--steps", String(options.steps), "--warmup", String(options.warmup)];
+  args.push("--rounds", String(options.rounds));
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
+  if (options.noTorch) args.push("--no-torch");
+  if (options.writeDocs) args.push("--write-docs");
+  log("trainers: bench/trainerBench.ts...");
+  const r = spawnSync(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), join(here, "trainerBench.ts"), ...args],
+    { cwd: root, stdio: "inherit" },
+  );
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`bench/trainerBench.ts exited with ${r.status ?? r.signal}`);
+}
+
 function main(): void {
   let options: Options;
   try {
@@ -577,6 +599,7 @@ function main(): void {
   const report = benchmark(options, machine);
   printReport(report);
   if (options.writeDocs) writeDocs(report);
+  if (options.trainers) runTrainers(options);
 }
 
 main();
