@@ -267,7 +267,10 @@ test("safetune raft: a reward-model folder (and a cost model) end to end from th
   ];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /raft: 2 iterations, \d+ steps; last mean reward .*model written to/);
+  assert.match(
+    r.stdout,
+    /raft: \d+ steps; eval iterations 2, mean_reward -?[\d.]+, best_reward -?[\d.]+; model written to/,
+  );
   assert.match(r.stderr, /raft iteration 2\/2: mean reward/);
   const samples = readFileSync(join(out, "iterations", "iter-0002.jsonl"), "utf8")
     .trim()
@@ -285,4 +288,40 @@ test("safetune raft: a reward-model folder (and a cost model) end to end from th
   );
   assert.equal(missing.status, 1, missing.stderr);
   assert.match(missing.stderr, /--reward-model/);
+});
+
+test("RAFT --resume continues after the last finished iteration and ends with the weights of an uninterrupted run", async () => {
+  const reward = (answer: string) => [...answer].filter((c) => c === "e").length / Math.max(1, answer.length);
+  const configFor = (out: string) =>
+    RaftConfigSchema.parse({
+      model: BASE,
+      out,
+      data: { train: join(ROOT, "prompts.jsonl") },
+      maxLength: 64,
+      training: { saveEvery: 0, logEvery: 1000, lr: 3e-3, batchSize: 4, schedule: "constant", seed: 0 },
+      raft: {
+        iterations: 3,
+        promptsPerIteration: 3,
+        k: 2,
+        maxNewTokens: 6,
+        minChars: 1,
+        stepsPerIteration: 3,
+      },
+    });
+  const straight = await runRaft(configFor(join(ROOT, "raft-straight")), { reward });
+  const dir = join(ROOT, "raft-resumed");
+  let calls = 0;
+  const crashing = (answer: string) => {
+    // 6 samples per iteration: the crash comes while scoring iteration 3, after iteration 2's checkpoint.
+    if (++calls > 12) throw new Error("simulated crash");
+    return reward(answer);
+  };
+  await assert.rejects(runRaft(configFor(dir), { reward: crashing }), /simulated crash/);
+  const resumed = await runRaft(configFor(dir), { reward, resume: true });
+  assert.equal(resumed.history.length, 3);
+  const bytes = (m: typeof straight.model) => [...m.params.values()].map((t) => t.toBytes());
+  assert.deepEqual(bytes(resumed.model), bytes(straight.model));
+  assert.equal(readFileSync(join(dir, "raft.jsonl"), "utf8").trim().split("\n").length, 3);
+  straight.model.dispose();
+  resumed.model.dispose();
 });

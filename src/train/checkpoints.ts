@@ -54,18 +54,21 @@ function tensorEntries(named: [string, Tensor][]) {
   );
 }
 
-/** Writes a checkpoint for `state.step` and keeps only the newest `keep` of them. */
+/**
+ * Writes a checkpoint for `state.step` and keeps only the newest `keep` of them. Without an optimizer (RAFT
+ * restarts its optimizer every iteration) only weights, RNG and state are written.
+ */
 export function saveCheckpoint(
   outDir: string,
   trainable: [string, Tensor][],
-  optimizer: AdamW,
+  optimizer: AdamW | undefined,
   state: CheckpointState,
   keep: number,
 ): string {
   const dir = checkpointDir(outDir, state.step);
   const moments: [string, Tensor][] = [];
   const names = trainable.map(([n]) => n);
-  optimizer.groups.forEach((g) => {
+  optimizer?.groups.forEach((g) => {
     g.params.forEach((p, i) => {
       const name = names[trainable.findIndex(([, t]) => t === p)] ?? `param.${i}`;
       moments.push(
@@ -77,9 +80,11 @@ export function saveCheckpoint(
   const rng = tidy(() => getRngState().toBytes());
   writeFolderAtomically(dir, (tmp) => {
     writeSafetensorsFile(join(tmp, "trainable.safetensors"), tensorEntries(trainable));
-    writeSafetensorsFile(join(tmp, "optimizer.safetensors"), tensorEntries(moments), {
-      step: String(optimizer.stepCount),
-    });
+    if (optimizer) {
+      writeSafetensorsFile(join(tmp, "optimizer.safetensors"), tensorEntries(moments), {
+        step: String(optimizer.stepCount),
+      });
+    }
     writeSafetensorsFile(join(tmp, "rng.safetensors"), [
       { name: "torch_cpu", dtype: "U8", shape: [rng.length], data: rng },
     ]);
@@ -98,11 +103,11 @@ export function saveCheckpoint(
 export function loadCheckpoint(
   dir: string,
   trainable: [string, Tensor][],
-  optimizer: AdamW,
+  optimizer: AdamW | undefined,
 ): CheckpointState {
   const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as CheckpointState;
   const weights = readSafetensorsFile(join(dir, "trainable.safetensors")).tensors;
-  const moments = readSafetensorsFile(join(dir, "optimizer.safetensors"));
+  const moments = optimizer ? readSafetensorsFile(join(dir, "optimizer.safetensors")) : undefined;
   const restore = (target: Tensor, name: string, from: typeof weights) => {
     const entry = from.get(name);
     if (!entry) throw new Error(`${dir}: checkpoint has no '${name}'`);
@@ -112,6 +117,7 @@ export function loadCheckpoint(
   };
   noGrad(() => {
     for (const [name, t] of trainable) restore(t, name, weights);
+    if (!optimizer || !moments) return;
     optimizer.groups.forEach((g) => {
       g.params.forEach((p, i) => {
         const name = trainable.find(([, t]) => t === p)?.[0] ?? `param.${i}`;
@@ -119,8 +125,8 @@ export function loadCheckpoint(
         restore(g.expAvgSq[i] as Tensor, `exp_avg_sq.${name}`, moments.tensors);
       });
     });
+    optimizer.stepCount = Number(moments.metadata.step ?? state.step);
   });
-  optimizer.stepCount = Number(moments.metadata.step ?? state.step);
   const rng = readSafetensorsFile(join(dir, "rng.safetensors")).tensors.get("torch_cpu");
   if (rng) tidy(() => setRngState(fromBytes(rng.data, rng.shape, "uint8")));
   return state;

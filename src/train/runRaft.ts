@@ -9,6 +9,7 @@ import {
   TrainingExampleError,
   tokenizeConversation,
 } from "../tokenize/trainingExample.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
 import {
   iterationFigures,
   modelScorer,
@@ -30,6 +31,15 @@ export interface RaftRunOptions {
   reward?: Scorer | RewardFunction;
   /** A cost to use instead of config.raft.costModel (weighted by config.raft.costLambda). */
   cost?: Scorer | RewardFunction;
+  /** Continue after the last finished iteration saved in <out>/checkpoints. */
+  resume?: boolean;
+}
+
+/** What RAFT keeps between iterations besides the weights. */
+interface RaftProgress {
+  history: RaftIterationRecord[];
+  total: TrainingSummary;
+  trainedExamples: number;
 }
 
 /** One line of <out>/raft.jsonl. */
@@ -83,12 +93,26 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   const iterationsDir = join(config.out, "iterations");
   mkdirSync(iterationsDir, { recursive: true });
   const logPath = join(config.out, "raft.jsonl");
-  writeFileSync(logPath, "");
   const seed = config.training.seed;
   const hash = configHash(config);
-  const history: RaftIterationRecord[] = [];
-  const total: TrainingSummary = { steps: 0, tokens: 0, seconds: 0, final: {}, eval: {} };
+  let history: RaftIterationRecord[] = [];
+  let total: TrainingSummary = { steps: 0, tokens: 0, seconds: 0, final: {}, eval: {} };
   let trainedExamples = 0;
+  let start = 1;
+  // Every iteration's randomness derives from the seed and its index, so the weights are all a resume needs.
+  const checkpoint = options.resume ? latestCheckpoint(config.out) : undefined;
+  if (checkpoint) {
+    const state = loadCheckpoint(checkpoint, run.trainable, undefined);
+    if (state.configHash !== hash) {
+      throw new TrainingError(
+        `--resume: ${checkpoint} was written by another config (${state.configHash} vs ${hash}); use the same config or a new --out`,
+      );
+    }
+    ({ history, total, trainedExamples } = state.extra as unknown as RaftProgress);
+    start = state.step + 1;
+    log(`raft: resuming after iteration ${state.step} from ${checkpoint}`);
+  }
+  writeFileSync(logPath, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
   try {
     const scorerOptions = { maxLength: config.maxLength, batchSize: config.training.batchSize };
     const reward =
@@ -100,7 +124,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       cost = await modelScorer(raft.costModel, { ...scorerOptions, template: raft.rewardTemplate });
       owned.push(cost);
     }
-    for (let iteration = 1; iteration <= raft.iterations; iteration++) {
+    for (let iteration = start; iteration <= raft.iterations; iteration++) {
       const indices = promptBatch(prompts.length, raft.promptsPerIteration, seed, iteration - 1);
       const batch = indices.map((i) => prompts[i] as ChatMessage[]);
       // Sample with the model as it is now (adapter dropout off), then score and select.
@@ -167,6 +191,21 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       };
       history.push(record);
       appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      const progress: RaftProgress = { history, total, trainedExamples };
+      saveCheckpoint(
+        config.out,
+        run.trainable,
+        undefined,
+        {
+          step: iteration,
+          epoch: 0,
+          offset: 0,
+          tokens: total.tokens,
+          configHash: hash,
+          extra: { ...progress },
+        },
+        config.training.keepCheckpoints,
+      );
       log(
         `raft iteration ${iteration}/${raft.iterations}: mean reward ${fmt(record.mean_reward)}, best ${fmt(record.best_reward)}, ` +
           `selected ${record.selected}/${record.samples}, dropped ${record.dropped}` +
@@ -179,7 +218,10 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     for (const s of owned) s.dispose?.();
   }
   if (run.adapter) run.adapter.training = false;
-  if (run.adapter) run.adapter.training = false;
+  const last = history[history.length - 1];
+  // The last iteration's sampled rewards are RAFT's held-out-style figures (reported and in the model card).
+  if (last)
+    total.eval = { iterations: history.length, mean_reward: last.mean_reward, best_reward: last.best_reward };
   const modelDir = saveTrainedModel(run, config, total, "RAFT", {
     logs: ["raft.jsonl"],
     examples: trainedExamples,

@@ -8,6 +8,20 @@ import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
 /** Flags shared by every trainer and the config path each one sets. */
+/** Config fields that are always text. */
+const TEXT_PATHS = new Set([
+  "model",
+  "out",
+  "data.train",
+  "data.eval",
+  "data.mapping",
+  "template",
+  "dpo.referenceCache",
+  "raft.rewardModel",
+  "raft.costModel",
+  "raft.rewardTemplate",
+]);
+
 export const COMMON_FLAGS: Record<string, string> = {
   model: "model",
   out: "out",
@@ -88,10 +102,12 @@ export async function trainCommand<S extends z.ZodType>(
     return;
   }
   const all = values as Record<string, unknown>;
-  const overrides: [string, unknown][] = Object.entries(flags).map(([flag, path]) => [
-    path,
-    typeof all[flag] === "string" ? parseValue(all[flag] as string) : undefined,
-  ]);
+  const overrides: [string, unknown][] = Object.entries(flags).map(([flag, path]) => {
+    const text = all[flag];
+    if (typeof text !== "string") return [path, undefined];
+    // Folders, files and names stay text even when they read as numbers or booleans.
+    return [path, TEXT_PATHS.has(path) ? text : parseValue(text)];
+  });
   if (values.lora && all["lora-r"] === undefined) overrides.push(["lora.r", 8]);
   if (values["skip-invalid"]) overrides.push(["data.skipInvalid", true]);
   for (const assignment of (all.set as string[] | undefined) ?? []) {
