@@ -302,3 +302,26 @@ test("safetune reward: flags set the objective; a short cost run writes a classi
   assert.deepEqual(saved.architectures, ["LlamaForSequenceClassification"]);
   assert.match(readFileSync(join(out, "config.yaml"), "utf8"), /objective: cost/);
 });
+
+test("reward model with LoRA: the new head trains beside the adapter, and the result is saved merged as a classifier", async () => {
+  const out = join(ROOT, "rm-lora");
+  const result = await runReward(
+    RewardConfigSchema.parse({
+      model: BASE,
+      out,
+      data: { train: join(ROOT, "pairs.jsonl"), eval: join(ROOT, "heldout.jsonl") },
+      maxLength: 64,
+      lora: { r: 8, alpha: 32, targetModules: ["q_proj", "k_proj", "v_proj"] },
+      training: training({ epochs: 10, batchSize: 4, lr: 5e-3 }),
+    }),
+  );
+  assert.ok((result.summary.eval.pair_accuracy ?? 0) >= 0.9, JSON.stringify(result.summary.eval));
+  assert.ok(
+    existsSync(join(result.modelDir, "model.safetensors")),
+    "a full classifier folder, not an adapter",
+  );
+  assert.ok(!existsSync(join(result.modelDir, "adapter_config.json")), "no adapter folder");
+  const saved = JSON.parse(readFileSync(join(result.modelDir, "config.json"), "utf8"));
+  assert.deepEqual(saved.architectures, ["LlamaForSequenceClassification"]);
+  result.model.dispose();
+});

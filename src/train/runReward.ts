@@ -4,7 +4,7 @@ import type { DataRecord, PreferenceRecord } from "../data/records.js";
 import { rewardModelFrom } from "../model/rewardModel.js";
 import { tokenizePreference } from "../tokenize/trainingExample.js";
 import { type RewardPair, requireSafetyLabels, rewardTask } from "./reward.js";
-import { ConfigError, type RewardConfig } from "./runConfig.js";
+import type { RewardConfig } from "./runConfig.js";
 import { prepareRun, trainAndSave } from "./runTrainer.js";
 
 export async function runReward(
@@ -12,11 +12,10 @@ export async function runReward(
   options: { resume?: boolean; log?: (line: string) => void } = {},
 ) {
   // Full fine-tuning only: a LoRA run would save an adapter without the new score head.
-  if (config.lora)
-    throw new ConfigError(
-      "reward: LoRA is not supported yet (the saved adapter would lack the score head); train all weights",
-    );
+  // With LoRA the new score head trains in full beside the adapter, and the result is saved merged: a PEFT
+  // adapter would not carry the head.
   const run = await prepareRun(config, "preference", {
+    extraTrainable: ["score.weight"],
     model: (tokenizer) =>
       rewardModelFrom(config.model, {
         seed: config.training.seed,
@@ -55,6 +54,7 @@ export async function runReward(
   options.log?.(`${objective} model: ${pairs.length} training pairs, ${evalPairs.length} eval pairs`);
   const result = await trainAndSave(run, config, task, objective === "cost" ? "Cost model" : "Reward model", {
     resume: options.resume ?? false,
+    merge: true,
   });
   return { ...result, model: run.model, tokenizer: run.tokenizer, pairs: pairs.length };
 }

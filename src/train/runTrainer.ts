@@ -7,7 +7,7 @@ import { loadRecords } from "../data/loadRecords.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
 import type { Tensor } from "../engine/index.js";
 import { loadModel } from "../model/loadModel.js";
-import { attachAdapter, createLora, type LoraAdapter } from "../model/lora.js";
+import { attachAdapter, createLora, type LoraAdapter, mergeAdapter } from "../model/lora.js";
 import { saveAdapter } from "../model/loraFiles.js";
 import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
 import type { TransformerModel } from "../model/transformer.js";
@@ -39,6 +39,8 @@ export async function prepareRun(
   options: {
     /** Builds the trained model instead of loading config.model as is (e.g. a reward model from a causal LM). */
     model?: (tokenizer: Tokenizer) => TransformerModel;
+    /** Weights trained in full beside a LoRA adapter (a new head that no base checkpoint has). */
+    extraTrainable?: string[];
   } = {},
 ): Promise<PreparedRun> {
   mkdirSync(config.out, { recursive: true });
@@ -72,7 +74,13 @@ export async function prepareRun(
     });
     attachAdapter(model, adapter);
     adapter.training = true;
-    trainable = adapter.namedParameters();
+    trainable = [
+      ...adapter.namedParameters(),
+      ...(options.extraTrainable ?? []).map((name): [string, Tensor] => [
+        name,
+        model.param(name).requiresGrad_(),
+      ]),
+    ];
   } else {
     trainable = [...model.params].map(([name, t]): [string, Tensor] => [name, t.requiresGrad_()]);
   }
@@ -106,13 +114,21 @@ export async function trainAndSave(
   config: CommonConfig,
   task: TrainingTask,
   method: string,
-  options: { resume: boolean },
+  options: {
+    resume: boolean;
+    /** Fold a LoRA adapter into the weights and save a full model folder instead of an adapter. */
+    merge?: boolean;
+  },
 ): Promise<{ summary: TrainingSummary; modelDir: string }> {
   const summary = await runTrainingLoop(run.trainable, task, loopOptions(config), {
     configHash: configHash(computeRelevant(config)),
     resume: options.resume,
     label: method,
   });
+  if (options.merge && run.adapter) {
+    mergeAdapter(run.model, run.adapter);
+    run.adapter = undefined;
+  }
   const modelDir = saveTrainedModel(run, config, summary, method, { logs: ["metrics.jsonl"] });
   return { summary, modelDir };
 }
