@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { EngineUnavailableError, getNumThreads, torchVersion } from "../src/index.js";
+import { intFlag, runJsonProcess } from "./measure.js";
 import {
   BATCH,
   MAX_GEN_TOKENS,
@@ -106,29 +107,17 @@ function parseOptions(): Options {
     );
     process.exit(0);
   }
-  const int = (
-    flag: string,
-    value: string | undefined,
-    min: number,
-    max = Number.MAX_SAFE_INTEGER,
-  ): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new RangeError(`--${flag} must be an integer in [${min}, ${max}], got ${value}`);
-    }
-    return n;
-  };
   const model = values.model;
   if (model !== "gpt" && model !== "llama" && model !== "both") {
     throw new RangeError(`--model must be gpt, llama or both, got ${model}`);
   }
   return {
-    steps: int("steps", values.steps, 1),
-    warmup: int("warmup", values.warmup, 0),
-    genTokens: int("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
+    steps: intFlag("steps", values.steps, 1),
+    warmup: intFlag("warmup", values.warmup, 0),
+    genTokens: intFlag("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
     models: model === "both" ? ["gpt", "llama"] : [model],
-    threads: values.threads === undefined ? undefined : int("threads", values.threads, 1),
-    rounds: int("rounds", values.rounds, 1),
+    threads: values.threads === undefined ? undefined : intFlag("threads", values.threads, 1),
+    rounds: intFlag("rounds", values.rounds, 1),
     noTorch: values["no-torch"],
     writeDocs: values["write-docs"],
     trainers: values.trainers,
@@ -220,27 +209,9 @@ function peerArgs(options: Options, model: ModelName): string[] {
   return args;
 }
 
-/** Runs one peer process; its stderr passes through, its stdout is one JSON object. */
-function runPeer(command: string, args: string[]): PeerResult {
-  const r = spawnSync(command, args, {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${command} exited with ${r.status ?? r.signal}`);
-  const line = r.stdout.trim().split("\n").pop() ?? "";
-  try {
-    return JSON.parse(line) as PeerResult;
-  } catch {
-    throw new Error(`${command} printed no JSON result: ${line.slice(0, 200)}`);
-  }
-}
-
 function runSafetune(options: Options, model: ModelName): PeerResult {
   const peer = join(here, "safetunePeer.ts");
-  return runPeer(process.execPath, [
+  return runJsonProcess<PeerResult>(process.execPath, [
     "--import",
     import.meta.resolve("tsx"),
     peer,
@@ -249,7 +220,7 @@ function runSafetune(options: Options, model: ModelName): PeerResult {
 }
 
 function runTorch(python: string, options: Options, model: ModelName): PeerResult {
-  return runPeer(python, [join(here, "torch_peer.py"), ...peerArgs(options, model)]);
+  return runJsonProcess<PeerResult>(python, [join(here, "torch_peer.py"), ...peerArgs(options, model)]);
 }
 
 /** Best figure of each kind over rounds: least time, most tokens/s, largest peak RSS. */

@@ -30,6 +30,7 @@ import {
   torchVersion,
   weightDecayGroups,
 } from "../src/index.js";
+import { intFlag, median, medianTime } from "./measure.js";
 
 export const VOCAB = 4096;
 export const BATCH = 8;
@@ -70,26 +71,6 @@ export interface PeerOptions {
 
 function progress(message: string): void {
   process.stderr.write(`  [safetune] ${message}\n`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** Median wall time of `fn` over `steps` runs, after `warmup` untimed runs (seconds). */
-function medianTime(fn: () => void, steps: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    fn();
-    times.push((performance.now() - start) / 1000);
-  }
-  return median(times);
 }
 
 /**
@@ -194,27 +175,16 @@ function main(): void {
     },
     strict: true,
   });
-  const int = (
-    flag: string,
-    value: string | undefined,
-    min: number,
-    max = Number.MAX_SAFE_INTEGER,
-  ): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new RangeError(`--${flag} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
   const model = values.model;
   if (model !== "gpt" && model !== "llama" && model !== "both")
     throw new RangeError("--model must be gpt, llama or both");
   const options: PeerOptions = {
-    steps: int("steps", values.steps, 1),
-    warmup: int("warmup", values.warmup, 0),
-    genTokens: int("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
-    seed: int("seed", values.seed, 0),
+    steps: intFlag("steps", values.steps, 1),
+    warmup: intFlag("warmup", values.warmup, 0),
+    genTokens: intFlag("gen-tokens", values["gen-tokens"], 1, MAX_GEN_TOKENS),
+    seed: intFlag("seed", values.seed, 0),
   };
-  if (values.threads !== undefined) setNumThreads(int("threads", values.threads, 1));
+  if (values.threads !== undefined) setNumThreads(intFlag("threads", values.threads, 1));
   const names: ModelName[] = model === "both" ? ["gpt", "llama"] : [model];
   const result: PeerResult = { torch: torchVersion(), threads: getNumThreads(), models: {} };
   for (const name of names) result.models[name] = benchModel(name, options);

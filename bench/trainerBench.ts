@@ -42,6 +42,7 @@ import {
   weightDecayGroups,
 } from "../src/index.js";
 import type { DpoOptions, TokenizedPair, TokenizedSequence } from "../src/train/dpo.js";
+import { intFlag, medianTime, runJsonProcess } from "./measure.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -85,25 +86,6 @@ interface ConfigResult {
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function medianTime(fn: () => void, steps: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    fn();
-    times.push((performance.now() - start) / 1000);
-  }
-  return median(times);
 }
 
 const randomIds = (n: number): number[] => tidy(() => randint(0, VOCAB, [n]).toArray());
@@ -244,29 +226,6 @@ interface Report {
   torch: TrainerFigures | undefined;
 }
 
-function int(flag: string, value: string | undefined, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${flag} must be an integer >= ${min}`);
-  return n;
-}
-
-function runJson(command: string, args: string[]): ConfigResult {
-  const r = spawnSync(command, args, {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${command} exited with ${r.status ?? r.signal}`);
-  const line = r.stdout.trim().split("\n").pop() ?? "";
-  try {
-    return JSON.parse(line) as ConfigResult;
-  } catch {
-    throw new Error(`${command} printed no JSON result: ${line.slice(0, 200)}`);
-  }
-}
-
 function childArgs(o: Options): string[] {
   const args = ["--json", "--steps", String(o.steps), "--warmup", String(o.warmup)];
   if (o.threads !== undefined) args.push("--threads", String(o.threads));
@@ -330,7 +289,7 @@ function benchmark(o: Options): Report {
     const tag = o.rounds > 1 ? ` (round ${round}/${o.rounds})` : "";
     for (const config of CONFIGS) {
       log(`trainers: safetune ${config} in a fresh process${tag}...`);
-      const r = runJson(process.execPath, [
+      const r = runJsonProcess<ConfigResult>(process.execPath, [
         "--import",
         import.meta.resolve("tsx"),
         self,
@@ -345,7 +304,7 @@ function benchmark(o: Options): Report {
     if (python && report.torchMissing === undefined) {
       log(`trainers: PyTorch eager DPO (precomputed reference) in a fresh process${tag}...`);
       try {
-        const t = runJson(python, [join(here, "torch_dpo_peer.py"), ...childArgs(o)]);
+        const t = runJsonProcess<ConfigResult>(python, [join(here, "torch_dpo_peer.py"), ...childArgs(o)]);
         report.torchThreads = t.threads;
         report.torchVersion = t.torch;
         add("torch", t.figures);
@@ -550,10 +509,10 @@ function main(): void {
   let options: Options;
   try {
     options = {
-      steps: int("steps", values.steps, 1),
-      warmup: int("warmup", values.warmup, 0),
-      threads: values.threads === undefined ? undefined : int("threads", values.threads, 1),
-      rounds: int("rounds", values.rounds, 1),
+      steps: intFlag("steps", values.steps, 1),
+      warmup: intFlag("warmup", values.warmup, 0),
+      threads: values.threads === undefined ? undefined : intFlag("threads", values.threads, 1),
+      rounds: intFlag("rounds", values.rounds, 1),
       noTorch: values["no-torch"],
       writeDocs: values["write-docs"],
     };
@@ -570,7 +529,7 @@ function main(): void {
       values.config as ConfigName,
       options.steps,
       options.warmup,
-      int("seed", values.seed, 0),
+      intFlag("seed", values.seed, 0),
     );
     const result: ConfigResult = { torch: torchVersion(), threads: getNumThreads(), figures };
     process.stdout.write(`${JSON.stringify(result)}\n`);
