@@ -17,15 +17,16 @@ export function parseCommandArgs<T extends OptionSpec>(
   argv: string[],
   options: T,
   command: string,
-): { values: ParsedFlags<T> } {
+  extra: { positionals?: boolean } = {},
+): { values: ParsedFlags<T>; positionals: string[] } {
   try {
     const parsed = parseArgs({
       args: argv,
       options: { ...options, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: extra.positionals === true,
     });
-    return { values: parsed.values as ParsedFlags<T> };
+    return { values: parsed.values as ParsedFlags<T>, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError(
       `${command}: ${(err as Error).message.split("\n")[0]} (see safetune ${command} --help)`,

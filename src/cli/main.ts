@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-import { DataError } from "../data/errors.js";
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
+import { DataError } from "../data/errors.js";
 import { EngineUnavailableError } from "../engine/native.js";
+import { EndpointError } from "../eval/answer/openaiEndpoint.js";
+import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
 import { ModelError } from "../model/errors.js";
 import { SafetensorsError } from "../model/safetensors.js";
 import { ChatTemplateError } from "../tokenize/chatTemplate.js";
@@ -11,9 +13,12 @@ import { ConfigError } from "../train/runConfig.js";
 import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";
+import { evalCommand, evalHelp } from "./commands/eval.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
+import { judgeCommand, judgeHelp } from "./commands/judge.js";
 import { raftCommand, raftHelp } from "./commands/raft.js";
+import { reportCommand, reportHelp } from "./commands/report.js";
 import { rewardCommand, rewardHelp } from "./commands/reward.js";
 import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
 import { UsageError } from "./errors.js";
@@ -43,6 +48,17 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
     help: rewardHelp,
     summary: "reward model (Bradley-Terry) or safety cost model on preference pairs",
   },
+  eval: {
+    run: evalCommand,
+    help: evalHelp,
+    summary: "evaluate safety and helpfulness on benchmarks, with judges and intervals; compare runs",
+  },
+  judge: { run: judgeCommand, help: judgeHelp, summary: "measure a judge against human labels (calibrate)" },
+  report: {
+    run: reportCommand,
+    help: reportHelp,
+    summary: "comparison table across runs; rebuild a run's report",
+  },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
@@ -67,6 +83,9 @@ const EXPECTED = [
   TrainingError,
   TrainingInterrupted,
   TrainingExampleError,
+  EvaluationError,
+  EvalInterrupted,
+  EndpointError,
   RangeError,
 ];
 
@@ -92,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(oneLine(error.message));
     else console.error(`${oneLine(error.message)} (run with --verbose for details)`);
     // 130: stopped by Ctrl-C, as shells report it.
-    return error instanceof TrainingInterrupted ? 130 : 1;
+    return error instanceof TrainingInterrupted || error instanceof EvalInterrupted ? 130 : 1;
   }
 }
 

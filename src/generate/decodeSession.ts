@@ -18,6 +18,8 @@ export interface DecodeOptions extends SamplingOptions {
   stopStrings?: string[];
   /** Seed of row i's sampler is seed + i, so a row samples the same alone or in a batch. */
   seed?: number;
+  /** One seed per row, overriding `seed` (callers that batch rows from different places keep each row's seed). */
+  rowSeeds?: readonly number[];
   /** Reuse keys/values of earlier positions (default true); false recomputes everything at each step. */
   useCache?: boolean;
   /** Called for every generated token; `text` is the new text it completes (empty while a character is partial). */
@@ -98,7 +100,9 @@ export class DecodeSession {
       emitted: 0,
       counts: new Map(),
       finish: undefined,
-      random: seededRandom(options.seed === undefined ? undefined : options.seed + i),
+      random: seededRandom(
+        options.rowSeeds?.[i] ?? (options.seed === undefined ? undefined : options.seed + i),
+      ),
       decoder: tokenizer ? new StreamDecoder(tokenizer) : undefined,
     }));
     this.#padded = prompts.some((p) => p.length !== longest);

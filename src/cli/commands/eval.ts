@@ -1,0 +1,271 @@
+// `safetune eval`: a model (local or behind an endpoint) on a suite of benchmarks, judged, with intervals;
+// `safetune eval compare A B`: paired differences and McNemar's test between two runs.
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDtype } from "../../engine/dtype.js";
+import type { Answerer } from "../../eval/answer/answerer.js";
+import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
+import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
+import { OpenAIEndpoint } from "../../eval/answer/openaiEndpoint.js";
+import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
+import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
+import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
+import { compareRuns, comparisonMarkdown } from "../../eval/compare.js";
+import { EvalInterrupted, EvaluationError } from "../../eval/errors.js";
+import { createJudges } from "../../eval/judges/createJudge.js";
+import { JUDGE_SPEC_HELP, type JudgeSpec, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
+import { formatEstimate, headlineMetric } from "../../eval/report/headline.js";
+import type { GenerationSettings } from "../../eval/results.js";
+import { type EvalProgress, runEval } from "../../eval/runEval.js";
+import { readResults, readSamples } from "../../eval/runFiles.js";
+import { Progress } from "../../train/progress.js";
+import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
+import { UsageError } from "../errors.js";
+
+export const evalHelp = `safetune eval (--model DIR | --endpoint URL --api-model NAME) --out DIR [options]
+safetune eval compare RUN_A RUN_B [--judge NAME] [--json]
+
+Generates answers to every benchmark prompt, judges them, and writes results.json, samples.jsonl, report.md and
+report.html to --out. Answers and verdicts are cached in OUT/cache: an interrupted run resumes where it stopped.
+
+Who answers:
+  --model DIR             a Hugging Face model folder (local engine, batched)
+  --adapter DIR           a PEFT LoRA adapter on top of it
+  --dtype D               float32 (default) or bfloat16
+  --endpoint URL          an OpenAI-compatible base URL (vLLM, Ollama, llama.cpp server, safetune serve), e.g. http://localhost:8000/v1
+  --api-model NAME        the model name at the endpoint
+  --api-key-env VAR       environment variable holding the endpoint's API key (default OPENAI_API_KEY, if set)
+  --concurrency N         endpoint requests in flight (default 8)
+  --timeout S             per-request timeout in seconds (default 120); --retries N (default 4)
+
+What to ask:
+  --benchmarks SUITE      a suite YAML file or a built-in suite (${Object.keys(BUILTIN_SUITES).join(", ")}; default paper)
+  --benchmark NAME        a built-in benchmark instead of a suite (repeatable); --list-benchmarks lists them
+  --data DIR              folder holding the public benchmark files (default: the suite's dataDir, $SAFETUNE_DATA, ./data)
+  --limit N               evaluate at most N prompts per benchmark
+
+How to answer (recorded in the results):
+  --template NAME         chat template: the model's own (default), or alpaca | chatml | llama2 | mistral | llama3;
+                          with --endpoint the server applies its own unless a template is named (then /completions)
+  --system TEXT           a system message before every prompt
+  --max-new-tokens N      (default 256)   --temperature T (default 0, greedy)   --top-p P   --seed S (default 0)
+  --batch-size N          prompts decoded together by the local engine (default 8)
+
+Who judges:
+  --judge SPEC            repeatable; default the suite's judges, else refusal
+                          ${JUDGE_SPEC_HELP.replace(/\n\s*/g, "\n                          ")}
+  --primary-judge NAME    the judge that headlines tables and charts (default the first)
+
+Output:
+  --out DIR               the run folder (required)
+  --name NAME             the run's name in reports (default the folder's name)
+  --cache DIR             response/verdict cache (default OUT/cache; share it between runs to reuse answers)
+  --compare-with RUN      another run's folder, drawn in the report's safety-vs-helpfulness chart (repeatable)
+  --no-perplexity         skip the perplexity of reference answers (local models)`;
+
+const FLAGS = {
+  model: { type: "string" },
+  adapter: { type: "string" },
+  dtype: { type: "string" },
+  endpoint: { type: "string" },
+  "api-model": { type: "string" },
+  "api-key-env": { type: "string" },
+  concurrency: { type: "string" },
+  timeout: { type: "string" },
+  retries: { type: "string" },
+  benchmarks: { type: "string" },
+  benchmark: { type: "string", multiple: true },
+  "list-benchmarks": { type: "boolean" },
+  data: { type: "string" },
+  limit: { type: "string" },
+  template: { type: "string" },
+  system: { type: "string" },
+  "max-new-tokens": { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  seed: { type: "string" },
+  "batch-size": { type: "string" },
+  judge: { type: "string", multiple: true },
+  "primary-judge": { type: "string" },
+  out: { type: "string" },
+  name: { type: "string" },
+  cache: { type: "string" },
+  "compare-with": { type: "string", multiple: true },
+  "no-perplexity": { type: "boolean" },
+} as const;
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  if (argv[0] === "compare") return compareCommand(argv.slice(1));
+  const { values } = parseCommandArgs(argv, FLAGS, "eval");
+  if (values.help) {
+    console.log(evalHelp);
+    return;
+  }
+  if (values["list-benchmarks"]) {
+    for (const b of BUILTIN_BENCHMARKS) console.log(`${b.name.padEnd(24)}${b.kind.padEnd(10)}${b.about}`);
+    return;
+  }
+  const out = requireString(values.out, "out", "eval");
+  if ((values.model === undefined) === (values.endpoint === undefined))
+    throw new UsageError(
+      "eval: give exactly one of --model DIR or --endpoint URL (see safetune eval --help)",
+    );
+  if (values.endpoint !== undefined && values["api-model"] === undefined)
+    throw new UsageError("eval: --endpoint needs --api-model NAME (the model's name at the endpoint)");
+
+  // Benchmarks and judges first: a typo should fail before a model loads.
+  const suite: Suite = values.benchmark
+    ? {
+        source: "command line",
+        baseDir: process.cwd(),
+        benchmarks: values.benchmark.map((b) => ({ builtin: b })),
+      }
+    : loadSuite(values.benchmarks ?? "paper");
+  const dataDir = resolve(values.data ?? suite.dataDir ?? process.env.SAFETUNE_DATA ?? "data");
+  const limit = optionalNumber(values.limit, "limit", { integer: true, min: 1 });
+  const benchmarks = [];
+  for (const spec of suite.benchmarks) {
+    const resolved = resolveBenchmarkSpec(
+      limit === undefined || spec.limit !== undefined ? spec : { ...spec, limit },
+      {
+        dataDir,
+        baseDir: suite.baseDir,
+      },
+    );
+    benchmarks.push(await loadBenchmark(resolved));
+  }
+  const judgeSpecs: JudgeSpec[] = values.judge?.map(parseJudgeFlag) ??
+    suite.judges ?? [{ kind: "refusal", rules: "safetune" }];
+
+  const local = values.model !== undefined;
+  const settings: GenerationSettings = {
+    maxNewTokens:
+      optionalNumber(values["max-new-tokens"], "max-new-tokens", { integer: true, min: 1 }) ?? 256,
+    temperature: optionalNumber(values.temperature, "temperature", { min: 0 }) ?? 0,
+    seed: optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0,
+    template: values.template ?? (local ? "model" : "server"),
+    batchSize: local
+      ? (optionalNumber(values["batch-size"], "batch-size", { integer: true, min: 1 }) ?? 8)
+      : 1,
+  };
+  const topP = optionalNumber(values["top-p"], "top-p", { min: 0, max: 1 });
+  if (topP !== undefined) settings.topP = topP;
+  if (values.system !== undefined) settings.system = values.system;
+
+  const judges = await createJudges(judgeSpecs);
+  const primaryJudge = values["primary-judge"];
+  if (primaryJudge !== undefined && !judges.some((j) => j.identity.name === primaryJudge))
+    throw new UsageError(
+      `--primary-judge: no judge is named "${primaryJudge}" (judges: ${judges.map((j) => j.identity.name).join(", ")})`,
+    );
+  let answerer: Answerer | undefined;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
+  process.once("SIGINT", onSigint);
+  try {
+    if (local) {
+      const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
+      if (values.dtype !== undefined && dtype !== "float32" && dtype !== "bfloat16")
+        throw new UsageError(`--dtype: expected float32 or bfloat16, got '${values.dtype}'`);
+      answerer = await LocalAnswerer.load({
+        model: values.model as string,
+        ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
+        ...(dtype === undefined ? {} : { dtype }),
+        settings,
+      });
+    } else {
+      const keyEnv = values["api-key-env"] ?? "OPENAI_API_KEY";
+      const apiKey = process.env[keyEnv];
+      if (values["api-key-env"] !== undefined && apiKey === undefined)
+        throw new UsageError(`--api-key-env: environment variable ${keyEnv} is not set`);
+      const endpoint = new OpenAIEndpoint({
+        url: values.endpoint as string,
+        model: values["api-model"] as string,
+        ...(apiKey === undefined ? {} : { apiKey }),
+        concurrency: optionalNumber(values.concurrency, "concurrency", { integer: true, min: 1 }) ?? 8,
+        timeoutMs: 1000 * (optionalNumber(values.timeout, "timeout", { min: 0.001 }) ?? 120),
+        retries: optionalNumber(values.retries, "retries", { integer: true, min: 0 }) ?? 4,
+      });
+      answerer = new EndpointAnswerer(endpoint, settings);
+    }
+    const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
+    const run = await runEval({
+      out,
+      ...(values.name === undefined ? {} : { name: values.name }),
+      answerer,
+      judges,
+      benchmarks,
+      settings,
+      ...(primaryJudge === undefined ? {} : { primaryJudge }),
+      ...(values.cache === undefined ? {} : { cacheDir: values.cache }),
+      ...(values["no-perplexity"] ? { perplexity: false } : {}),
+      compareWith,
+      onProgress: progressPrinter(),
+      signal: controller.signal,
+    });
+    for (const b of run.results.benchmarks) {
+      const m = headlineMetric(b, run.results.primaryJudge);
+      console.log(
+        `${b.name.padEnd(26)}${m ? `${m.metric.padEnd(22)}${formatEstimate(m)}` : "(no headline metric)"}`,
+      );
+    }
+    const t = run.results.timing;
+    console.log(
+      `${t.generated} answers generated (${t.cached} from cache) in ${t.generationSeconds.toFixed(1)} s; judged in ${t.judgeSeconds.toFixed(1)} s`,
+    );
+    console.log(`wrote ${run.files.results}, ${run.files.samples}, ${run.files.markdown}, ${run.files.html}`);
+  } catch (err) {
+    if (controller.signal.aborted)
+      throw new EvalInterrupted(
+        `eval interrupted: answers and verdicts so far are cached; rerun the same command to resume`,
+      );
+    throw err;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    answerer?.dispose();
+    for (const j of judges) j.dispose();
+  }
+}
+
+/** One progress bar per (benchmark, phase, judge). */
+function progressPrinter(): (e: EvalProgress) => void {
+  let key = "";
+  let bar: Progress | undefined;
+  return (e) => {
+    const k = `${e.benchmark}/${e.phase}/${e.judge ?? ""}`;
+    if (k !== key) {
+      key = k;
+      const label = e.phase === "judge" ? `${e.benchmark} judge ${e.judge}` : `${e.benchmark} ${e.phase}`;
+      bar = new Progress(label, e.total, { startAt: e.done, every: Math.max(1, Math.ceil(e.total / 10)) });
+    }
+    bar?.update(e.done);
+  };
+}
+
+async function compareCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { judge: { type: "string" }, json: { type: "boolean" }, out: { type: "string" } },
+    "eval compare",
+    { positionals: true },
+  );
+  if (values.help) {
+    console.log(evalHelp);
+    return;
+  }
+  if (positionals.length !== 2)
+    throw new UsageError(
+      `eval compare: expected two run folders, got ${positionals.length} (safetune eval compare RUN_A RUN_B)`,
+    );
+  const [a, b] = positionals as [string, string];
+  const comparison = compareRuns(
+    { results: readResults(a), samples: readSamples(a) },
+    { results: readResults(b), samples: readSamples(b) },
+    values.judge === undefined ? {} : { judge: values.judge },
+  );
+  if (comparison.comparisons.length === 0)
+    throw new EvaluationError(`eval compare: ${a} and ${b} share no judged benchmark`);
+  const text = values.json ? `${JSON.stringify(comparison, null, 2)}\n` : comparisonMarkdown(comparison);
+  if (values.out) writeFileSync(values.out, text);
+  process.stdout.write(text);
+}

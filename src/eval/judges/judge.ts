@@ -1,0 +1,36 @@
+// What a judge is: something that reads (prompt, answer) pairs and returns verdicts; built from a judge spec.
+import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { JudgeIdentity } from "../results.js";
+import type { BenchmarkKind, Verdict } from "../types.js";
+
+export interface JudgeInput {
+  /** The kind of benchmark the prompt comes from (a reward judge compares with the reference on "reference"). */
+  kind: BenchmarkKind;
+  prompt: ChatMessage[];
+  response: string;
+  reference?: string;
+}
+
+export interface PairInput {
+  prompt: ChatMessage[];
+  chosen: string;
+  rejected: string;
+}
+
+/** Scores of a pair's two answers on a higher-is-better scale (a reward, or a negated cost). */
+export interface PairScores {
+  chosen: number;
+  rejected: number;
+}
+
+export interface Judge {
+  readonly identity: JudgeIdentity;
+  /**
+   * One verdict per input, in order. A verdict the judge cannot reach for this input (an unparseable reply) is a
+   * Verdict with `error` set; a failure of the judge itself (its endpoint is down) rejects instead.
+   */
+  judge(inputs: readonly JudgeInput[], signal?: AbortSignal): Promise<Verdict[]>;
+  /** Preference pairs scored (judges with a numeric score: reward and classifier). */
+  scorePairs?(pairs: readonly PairInput[]): Promise<PairScores[]>;
+  dispose(): void;
+}

@@ -1,0 +1,99 @@
+// An LLM judge behind an OpenAI-compatible endpoint: Llama Guard (verdict and harm categories) or a
+// StrongREJECT-style rubric. Unparseable replies become verdicts with `error` set: counted, never dropped.
+import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import { OpenAIEndpoint } from "../answer/openaiEndpoint.js";
+import { EvaluationError } from "../errors.js";
+import type { Verdict } from "../types.js";
+import type { Judge, JudgeInput } from "./judge.js";
+import type { LlmJudgeSpec } from "./judgeSpec.js";
+import { judgeName } from "./judgeSpec.js";
+import { llamaGuardPrompt, parseLlamaGuard } from "./llamaGuard.js";
+import { parseRubric, RUBRIC_VERSION, rubricMessages } from "./rubric.js";
+
+/** The text of the last user turn (what the rubric grades the answer against). */
+function lastUserText(prompt: readonly ChatMessage[]): string {
+  for (let i = prompt.length - 1; i >= 0; i--)
+    if (prompt[i]?.role === "user") return prompt[i]?.content ?? "";
+  return "";
+}
+
+export function llmJudge(
+  spec: LlmJudgeSpec,
+  options: { apiKey?: string; retries?: number; backoffMs?: number } = {},
+): Judge {
+  let apiKey = options.apiKey;
+  if (apiKey === undefined && spec.apiKeyEnv !== undefined) {
+    apiKey = process.env[spec.apiKeyEnv];
+    if (apiKey === undefined)
+      throw new EvaluationError(
+        `judge ${judgeName(spec)}: environment variable ${spec.apiKeyEnv} is not set`,
+      );
+  }
+  const endpoint = new OpenAIEndpoint({
+    url: spec.endpoint,
+    model: spec.model,
+    concurrency: spec.concurrency,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+  });
+  const sampling = {
+    temperature: 0,
+    maxTokens: spec.maxTokens ?? (spec.mode === "llama-guard" ? 16 : 512),
+    seed: 0,
+  };
+
+  const one = async (input: JudgeInput, signal?: AbortSignal): Promise<Verdict> => {
+    if (spec.mode === "llama-guard") {
+      const conversation = [...input.prompt, { role: "assistant", content: input.response }];
+      const reply =
+        spec.render === "prompt"
+          ? await endpoint.complete(
+              llamaGuardPrompt(conversation, { version: spec.version }),
+              sampling,
+              signal,
+            )
+          : await endpoint.chat(conversation, sampling, signal);
+      const reading = parseLlamaGuard(reply.text, spec.version);
+      if ("error" in reading) return { error: reading.error, raw: reply.text };
+      return {
+        safe: reading.safe,
+        label: reading.safe ? "safe" : "unsafe",
+        categories: reading.categories,
+        raw: reply.text,
+      };
+    }
+    const reply = await endpoint.chat(
+      rubricMessages(lastUserText(input.prompt), input.response),
+      sampling,
+      signal,
+    );
+    const reading = parseRubric(reply.text);
+    if ("error" in reading) return { error: reading.error, raw: reply.text };
+    const safe = reading.refused || reading.score < spec.threshold;
+    return {
+      safe,
+      refused: reading.refused,
+      score: reading.score,
+      label: safe ? "safe" : "unsafe",
+      raw: reply.text,
+    };
+  };
+
+  return {
+    identity: {
+      name: judgeName(spec),
+      kind: "llm",
+      detail: {
+        mode: spec.mode,
+        endpoint: spec.endpoint,
+        model: spec.model,
+        ...(spec.mode === "llama-guard"
+          ? { version: spec.version, render: spec.render }
+          : { rubric: RUBRIC_VERSION, threshold: spec.threshold }),
+      },
+    },
+    judge: (inputs, signal) => Promise.all(inputs.map((input) => one(input, signal))),
+    dispose: () => {},
+  };
+}
