@@ -1,6 +1,7 @@
 // What every benchmark process shares: medians of timed runs, integer flags, and child processes that print
 // one JSON result.
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -56,4 +57,25 @@ export function runJsonProcess<T>(command: string, args: string[], cwd = repoRoo
   } catch {
     throw new Error(`${command} printed no JSON result: ${line.slice(0, 200)}`);
   }
+}
+
+/**
+ * Replaces the block between `start` and `end` markers in a Markdown file (appending it under `heading` when
+ * the markers are not there yet): how each benchmark writes its figures into docs/benchmarks.md.
+ */
+export function replaceDocsBlock(
+  file: string,
+  start: string,
+  end: string,
+  block: string,
+  heading: string,
+): void {
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+  const a = current.indexOf(start);
+  const b = current.indexOf(end);
+  const text =
+    a >= 0 && b > a
+      ? `${current.slice(0, a)}${block}${current.slice(b + end.length)}`
+      : `${current.trimEnd()}\n\n## ${heading}\n\n${block}\n`;
+  writeFileSync(file, text);
 }

@@ -4,11 +4,12 @@
 // bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--rounds N] [--no-torch] [--write-docs] [--trainers]
+//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval]
 // --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
 // round: on a shared machine, other processes only ever make a run slower.
 // --trainers also runs bench/trainerBench.ts (DPO pairs/s and SFT tokens/s on llama-bench) in its own process with
 // the same --steps, --warmup, --threads, --rounds, --no-torch and --write-docs, and prints its table.
+// --eval also runs bench/evalBench.ts (evaluation prompts/s: local engine, endpoint back end) with --write-docs.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -47,6 +48,7 @@ interface Options {
   noTorch: boolean;
   writeDocs: boolean;
   trainers: boolean;
+  eval: boolean;
 }
 
 interface Machine {
@@ -96,6 +98,7 @@ function parseOptions(): Options {
       "no-torch": { type: "boolean", default: false },
       "write-docs": { type: "boolean", default: false },
       trainers: { type: "boolean", default: false },
+      eval: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -103,7 +106,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval]\n",
     );
     process.exit(0);
   }
@@ -121,6 +124,7 @@ function parseOptions(): Options {
     noTorch: values["no-torch"],
     writeDocs: values["write-docs"],
     trainers: values.trainers,
+    eval: values.eval,
   };
 }
 
@@ -571,6 +575,24 @@ function main(): void {
   printReport(report);
   if (options.writeDocs) writeDocs(report);
   if (options.trainers) runTrainers(options);
+  if (options.eval) runEvalBench(options);
+}
+
+/** The evaluation benchmark in its own process; its block goes to stdout (and the docs with --write-docs). */
+function runEvalBench(options: Options): void {
+  log("evaluation: bench/evalBench.ts...");
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      import.meta.resolve("tsx"),
+      join(here, "evalBench.ts"),
+      ...(options.writeDocs ? ["--write-docs"] : []),
+    ],
+    { cwd: root, stdio: "inherit" },
+  );
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`bench/evalBench.ts exited with ${r.status ?? r.signal}`);
 }
 
 main();

@@ -16,7 +16,7 @@
 // Usage: tsx bench/trainerBench.ts [--steps N] [--warmup N] [--threads N] [--rounds N] [--no-torch] [--write-docs]
 //        tsx bench/trainerBench.ts --config NAME --json [--steps N] [--warmup N] [--threads N] (one configuration)
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,7 +42,7 @@ import {
   weightDecayGroups,
 } from "../src/index.js";
 import type { DpoOptions, TokenizedPair, TokenizedSequence } from "../src/train/dpo.js";
-import { intFlag, medianTime, runJsonProcess } from "./measure.js";
+import { intFlag, medianTime, replaceDocsBlock, runJsonProcess } from "./measure.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -479,15 +479,7 @@ function markdownBlock(report: Report): string {
 }
 
 function writeDocs(report: Report): void {
-  const block = markdownBlock(report);
-  const current = existsSync(DOCS) ? readFileSync(DOCS, "utf8") : "# Benchmarks\n";
-  const a = current.indexOf(START);
-  const b = current.indexOf(END);
-  const text =
-    a >= 0 && b > a
-      ? `${current.slice(0, a)}${block}${current.slice(b + END.length)}`
-      : `${current.trimEnd()}\n\n## Trainers\n\n${block}\n`;
-  writeFileSync(DOCS, text);
+  replaceDocsBlock(DOCS, START, END, markdownBlock(report), "Trainers");
   log(`wrote the trainer figures to ${DOCS}`);
 }
 

@@ -2,6 +2,7 @@
 
 export * from "./data/index.js";
 export * from "./engine/index.js";
+export * from "./eval/index.js";
 export {
   type DecodeOptions,
   DecodeSession,

@@ -31,3 +31,11 @@ test("examples/quickstart.ts loads a model folder and chats with it", (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\d+ tokens, finish: (length|stop), prompt: \d+ tokens\n$/);
 });
+
+test("examples/evaluate.ts evaluates a model folder on a benchmark defined in code", (t) => {
+  const dir = tmpDir(t);
+  createScratchModel(join(dir, "tiny"), { vocabSize: 500 }).dispose();
+  const r = run("evaluate.ts", [join(dir, "tiny"), join(dir, "eval")]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^my-redteam: safe [01](\.\d+)? of n=2; report in .*report\.html\n$/);
+});

@@ -133,7 +133,13 @@ export async function calibrateJudge(
     response: x.response,
   }));
   const keys = inputs.map((input) =>
-    cacheKey({ judge: judge.identity, prompt: input.prompt, response: input.response, kind: input.kind }),
+    cacheKey({
+      judge: judge.identity,
+      fingerprint: judge.fingerprint,
+      prompt: input.prompt,
+      response: input.response,
+      kind: input.kind,
+    }),
   );
   const verdicts: (Verdict | undefined)[] = keys.map((k) => cache?.get(k));
   const todo = verdicts.flatMap((v, i) => (v === undefined ? [i] : []));
@@ -143,7 +149,8 @@ export async function calibrateJudge(
     const got = await judge.judge(batch.map((i) => inputs[i] as JudgeInput));
     batch.forEach((i, j) => {
       verdicts[i] = got[j];
-      cache?.set(keys[i] as string, got[j] as Verdict);
+      // Unparseable verdicts are not cached (as in runEval): a rerun asks the judge again.
+      if (got[j]?.error === undefined) cache?.set(keys[i] as string, got[j] as Verdict);
     });
     options.onProgress?.(set.items.length - todo.length + start + batch.length, set.items.length);
   }

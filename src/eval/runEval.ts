@@ -91,7 +91,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   for (const benchmark of options.benchmarks) {
     options.signal?.throwIfAborted();
     if (benchmark.kind === "pairs") {
-      const result = await scorePairsBenchmark(benchmark, answerer, judges, bootstrap, progress);
+      const result = await scorePairsBenchmark(benchmark, answerer, judges, settings, bootstrap, progress);
       benchmarkResults.push(result.benchmark);
       perRun.push(result);
       allSamples.push(...result.samples);
@@ -146,6 +146,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       const vKeys = inputs.map((input) =>
         cacheKey({
           judge: judge.identity,
+          fingerprint: judge.fingerprint,
           prompt: input.prompt,
           response: input.response,
           reference: input.reference,
@@ -299,6 +300,7 @@ async function scorePairsBenchmark(
   benchmark: Benchmark,
   answerer: Answerer,
   judges: readonly Judge[],
+  settings: GenerationSettings,
   bootstrap: { resamples: number },
   progress: (event: EvalProgress) => void,
 ): Promise<{ benchmark: BenchmarkResult; samples: SampleRecord[] }> {
@@ -343,7 +345,10 @@ async function scorePairsBenchmark(
       { prompt: p.prompt, answer: p.chosen },
       { prompt: p.prompt, answer: p.rejected },
     ]);
+    // Prompts rendered as the answerer renders them (its template and system message), as for perplexity.
     const logps = answerLogProbs(answerer.model, answerer.tokenizer, flat, {
+      ...(settings.template === "model" ? {} : { template: settings.template }),
+      ...(settings.system === undefined ? {} : { system: settings.system }),
       onProgress: (done) => progress({ benchmark: benchmark.name, phase: "score", done, total: flat.length }),
     });
     record(

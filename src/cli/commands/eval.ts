@@ -6,7 +6,7 @@ import { parseDtype } from "../../engine/dtype.js";
 import type { Answerer } from "../../eval/answer/answerer.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
-import { OpenAIEndpoint } from "../../eval/answer/openaiEndpoint.js";
+import { EndpointError, OpenAIEndpoint } from "../../eval/answer/openaiEndpoint.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
@@ -186,6 +186,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         timeoutMs: 1000 * (optionalNumber(values.timeout, "timeout", { min: 0.001 }) ?? 120),
         retries: optionalNumber(values.retries, "retries", { integer: true, min: 0 }) ?? 4,
       });
+      await checkServedModel(endpoint);
       answerer = new EndpointAnswerer(endpoint, settings);
     }
     const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
@@ -225,6 +226,25 @@ export async function evalCommand(argv: string[]): Promise<void> {
     answerer?.dispose();
     for (const j of judges) j.dispose();
   }
+}
+
+/**
+ * Fails early, before any prompt is sent, when the endpoint is unreachable, refuses the key, or does not serve the
+ * named model. Servers without GET /models (404) are given the benefit of the doubt.
+ */
+async function checkServedModel(endpoint: OpenAIEndpoint): Promise<void> {
+  let served: string[];
+  try {
+    served = await endpoint.models();
+  } catch (err) {
+    if (err instanceof EndpointError && err.status === 404) return;
+    throw err;
+  }
+  const model = endpoint.options.model;
+  if (served.length > 0 && !served.includes(model))
+    throw new EvaluationError(
+      `${endpoint.options.url}: does not serve model "${model}" (it serves: ${served.slice(0, 10).join(", ")})`,
+    );
 }
 
 /** One progress bar per (benchmark, phase, judge). */

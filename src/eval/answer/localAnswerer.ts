@@ -1,7 +1,5 @@
 // The local engine as an answerer: a model folder (plus an optional LoRA adapter), batched greedy or sampled
 // decoding through the KV cache, prompts rendered with the model's chat template or a named one.
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import type { DType } from "../../engine/dtype.js";
 import type { DecodeOptions } from "../../generate/decodeSession.js";
 import { encodePrompt, generateTokens } from "../../generate/generate.js";
@@ -12,6 +10,7 @@ import type { TransformerModel } from "../../model/transformer.js";
 import type { ChatMessage } from "../../tokenize/chatTemplate.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenize/tokenizer.js";
 import { cacheKey } from "../cache.js";
+import { folderFingerprint } from "../folderFingerprint.js";
 import type { AnswererIdentity, GenerationSettings } from "../results.js";
 import { type Answer, type Answerer, type AnswerRequest, withSystem } from "./answerer.js";
 
@@ -113,26 +112,4 @@ export class LocalAnswerer implements Answerer {
 /** `{template}` for the engine, or nothing for the model's own template. */
 export function templateOption(template: string): { template: string } | undefined {
   return template === "model" ? undefined : { template };
-}
-
-/** Sizes and modification times of a folder's weight and config files: cheap, and changes when they do. */
-function folderFingerprint(dir: string): string {
-  const parts: string[] = [];
-  for (const name of [
-    "config.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "adapter_model.safetensors",
-    "adapter_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-  ]) {
-    try {
-      const st = statSync(join(dir, name));
-      parts.push(`${name}:${st.size}:${st.mtimeMs}`);
-    } catch {
-      // absent files are simply not part of the fingerprint
-    }
-  }
-  return parts.join("|");
 }

@@ -25,6 +25,8 @@ export interface PairScores {
 
 export interface Judge {
   readonly identity: JudgeIdentity;
+  /** What else its verdicts depend on, for cache keys: a fingerprint of a model judge's weights. */
+  readonly fingerprint?: string;
   /**
    * One verdict per input, in order. A verdict the judge cannot reach for this input (an unparseable reply) is a
    * Verdict with `error` set; a failure of the judge itself (its endpoint is down) rejects instead.

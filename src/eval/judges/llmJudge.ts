@@ -46,13 +46,18 @@ export function llmJudge(
   const one = async (input: JudgeInput, signal?: AbortSignal): Promise<Verdict> => {
     if (spec.mode === "llama-guard") {
       const conversation = [...input.prompt, { role: "assistant", content: input.response }];
+      let prompt: string | undefined;
+      if (spec.render === "prompt") {
+        // A conversation Llama Guard's layout cannot hold (a tool turn) is this item's problem, not the run's.
+        try {
+          prompt = llamaGuardPrompt(conversation, { version: spec.version });
+        } catch (err) {
+          return { error: (err as Error).message };
+        }
+      }
       const reply =
-        spec.render === "prompt"
-          ? await endpoint.complete(
-              llamaGuardPrompt(conversation, { version: spec.version }),
-              sampling,
-              signal,
-            )
+        prompt !== undefined
+          ? await endpoint.complete(prompt, sampling, signal)
           : await endpoint.chat(conversation, sampling, signal);
       const reading = parseLlamaGuard(reply.text, spec.version);
       if ("error" in reading) return { error: reading.error, raw: reply.text };

@@ -1,5 +1,7 @@
 // Judges backed by a sequence-classification model: a safety classifier (cost model) and a reward model.
+
 import { modelScorer, type Scorer } from "../../train/raft.js";
+import { folderFingerprint } from "../folderFingerprint.js";
 import type { Judge, PairInput, PairScores } from "./judge.js";
 import type { ClassifierJudgeSpec, RewardJudgeSpec } from "./judgeSpec.js";
 import { judgeName } from "./judgeSpec.js";
@@ -31,6 +33,7 @@ export async function classifierJudge(spec: ClassifierJudgeSpec): Promise<Judge>
       kind: "classifier",
       detail: { model: spec.model, polarity: spec.polarity, threshold: spec.threshold },
     },
+    fingerprint: folderFingerprint(spec.model),
     judge: async (inputs) => {
       const scores = scorer.rewards?.(inputs.map((x) => ({ prompt: x.prompt, answer: x.response }))) ?? [];
       return scores.map((score) => ({

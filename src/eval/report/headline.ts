@@ -60,8 +60,13 @@ export function headlineMetric(b: BenchmarkResult, primaryJudge?: string): Metri
     case "benign":
       return pickMetric(b, "over_refusal_rate", primaryJudge);
     case "reference":
-      // Win rate is comparable across runs and judges; a raw mean reward only within one reward model.
-      return pickMetric(b, "win_rate", primaryJudge) ?? pickMetric(b, "mean_reward", primaryJudge);
+      // Win rate is comparable across runs and judges; a raw mean reward only within one reward model; without a
+      // reward judge, the perplexity of the reference answers is what there is.
+      return (
+        pickMetric(b, "win_rate", primaryJudge) ??
+        pickMetric(b, "mean_reward", primaryJudge) ??
+        pickMetric(b, "perplexity")
+      );
     case "pairs":
       return pickMetric(b, "preference_accuracy", primaryJudge);
     default:
