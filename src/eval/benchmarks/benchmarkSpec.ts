@@ -36,11 +36,8 @@ export const BenchmarkSpecSchema = z
 
 export type BenchmarkSpec = z.infer<typeof BenchmarkSpecSchema>;
 
-/** A spec with everything a loader needs resolved (built-in defaults applied, path absolute). */
-export interface ResolvedBenchmarkSpec {
-  name: string;
-  kind: (typeof BENCHMARK_KINDS)[number];
-  path: string;
+/** The fields a benchmark's rows are read through (see BenchmarkSpecSchema for each one's meaning). */
+export interface BenchmarkFields {
   prompt: string;
   input?: string;
   category?: string;
@@ -48,6 +45,13 @@ export interface ResolvedBenchmarkSpec {
   reference?: string;
   chosen?: string;
   rejected?: string;
+}
+
+/** A spec with everything a loader needs resolved (built-in defaults applied, path absolute). */
+export interface ResolvedBenchmarkSpec extends BenchmarkFields {
+  name: string;
+  kind: (typeof BENCHMARK_KINDS)[number];
+  path: string;
   where?: Record<string, string | number | boolean>;
   limit?: number;
   /** The built-in it came from, if any. */

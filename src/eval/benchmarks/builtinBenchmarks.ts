@@ -1,19 +1,13 @@
 // The benchmarks safetune knows by name: the public sets of "Safe to Serve" and its neighbours, as laid out
 // by their authors (paths relative to a data folder holding the original files).
 import type { BenchmarkKind } from "../types.js";
+import type { BenchmarkFields } from "./benchmarkSpec.js";
 
-export interface BuiltinBenchmark {
+export interface BuiltinBenchmark extends BenchmarkFields {
   name: string;
   kind: BenchmarkKind;
   /** Path under the data folder. */
   path: string;
-  prompt: string;
-  input?: string;
-  category?: string;
-  id?: string;
-  reference?: string;
-  chosen?: string;
-  rejected?: string;
   where?: Record<string, string>;
   /** One line for --list-benchmarks: what it is and where it comes from. */
   about: string;
