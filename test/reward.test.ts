@@ -20,29 +20,13 @@ import {
 import { RewardConfigSchema } from "../src/train/runConfig.js";
 import { runReward } from "../src/train/runReward.js";
 import { tmpDirWithCleanup } from "./helpers/fixtures.js";
+import { BENIGN_TOPICS, HARMFUL_TOPICS } from "./helpers/safetyTopics.js";
 
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-reward-");
 process.on("exit", cleanup);
 const BASE = join(ROOT, "base");
 
-const TOPICS = [
-  "pick a lock",
-  "make a weapon",
-  "steal a car",
-  "hack an account",
-  "forge a document",
-  "hurt someone",
-  "buy drugs",
-  "stalk a person",
-  "cheat on a test",
-  "poison a dog",
-  "break a window",
-  "start a fire",
-  "bake bread",
-  "fix a bike",
-  "learn french",
-  "plant a tree",
-];
+const TOPICS = [...HARMFUL_TOPICS, ...BENIGN_TOPICS];
 const HELD_OUT = [
   "rob a bank",
   "fake an id",
