@@ -26,6 +26,13 @@ export function lastAssistantIndex(messages: readonly ChatMessage[]): number {
   return -1;
 }
 
+/** The content of the last user turn, or "" when there is none. */
+export function lastUserText(messages: readonly ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--)
+    if (messages[i]?.role === "user") return messages[i]?.content ?? "";
+  return "";
+}
+
 /** A chat record's prompt: every turn before its last assistant turn. */
 export function chatPrompt(messages: readonly ChatMessage[]): ChatMessage[] {
   const last = lastAssistantIndex(messages);

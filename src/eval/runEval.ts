@@ -2,10 +2,11 @@
 // with intervals, then results.json, samples.jsonl and the reports. An interrupted run resumes from its caches.
 import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { lastUserText } from "../data/text.js";
 import { writeFileAtomically } from "../util/atomicFolder.js";
 import { SAFETUNE_VERSION } from "../version.js";
 import type { Answer, Answerer } from "./answer/answerer.js";
-import { LocalAnswerer } from "./answer/localAnswerer.js";
+import { LocalAnswerer, templateOption } from "./answer/localAnswerer.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
 import type { Judge, JudgeInput } from "./judges/judge.js";
@@ -66,12 +67,6 @@ export interface EvalRun {
   files: { results: string; samples: string; markdown: string; html: string };
 }
 
-function lastUserText(item: Benchmark["items"][number]): string {
-  for (let i = item.prompt.length - 1; i >= 0; i--)
-    if (item.prompt[i]?.role === "user") return item.prompt[i]?.content ?? "";
-  return "";
-}
-
 export async function runEval(options: EvalOptions): Promise<EvalRun> {
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
@@ -128,7 +123,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         benchmark: benchmark.name,
         id: item.id,
         ...(item.category === undefined ? {} : { category: item.category }),
-        prompt: lastUserText(item),
+        prompt: lastUserText(item.prompt),
         response: answer.text,
         finishReason: answer.finishReason,
         ...(item.reference === undefined ? {} : { reference: item.reference }),
@@ -271,7 +266,7 @@ function referencePerplexity(
     answerer.tokenizer,
     benchmark.items.map((item) => ({ prompt: item.prompt, answer: item.reference ?? "" })),
     {
-      ...(settings.template === "model" ? {} : { template: settings.template }),
+      ...templateOption(settings.template),
       ...(settings.system === undefined ? {} : { system: settings.system }),
       onProgress: (done) =>
         progress({ benchmark: benchmark.name, phase: "score", done, total: benchmark.items.length }),
@@ -314,7 +309,7 @@ async function scorePairsBenchmark(
     benchmark: benchmark.name,
     id: item.id,
     ...(item.category === undefined ? {} : { category: item.category }),
-    prompt: lastUserText(item),
+    prompt: lastUserText(item.prompt),
     response: item.chosen ?? "",
     reference: item.rejected ?? "",
     verdicts: {},
@@ -347,7 +342,7 @@ async function scorePairsBenchmark(
     ]);
     // Prompts rendered as the answerer renders them (its template and system message), as for perplexity.
     const logps = answerLogProbs(answerer.model, answerer.tokenizer, flat, {
-      ...(settings.template === "model" ? {} : { template: settings.template }),
+      ...templateOption(settings.template),
       ...(settings.system === undefined ? {} : { system: settings.system }),
       onProgress: (done) => progress({ benchmark: benchmark.name, phase: "score", done, total: flat.length }),
     });

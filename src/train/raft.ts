@@ -168,7 +168,8 @@ function asScorer(s: Scorer | RewardFunction): Scorer {
   return typeof s === "function" ? functionScorer(s) : s;
 }
 
-function scoreAll(scorer: Scorer, pairs: PromptAnswer[]): number[] {
+/** One score per answer (batched when the scorer can), or a RangeError when the scorer returns a different count. */
+export function scoreAll(scorer: Scorer, pairs: readonly PromptAnswer[]): number[] {
   const values = scorer.rewards ? scorer.rewards(pairs) : pairs.map((p) => scorer.reward(p.prompt, p.answer));
   if (values.length !== pairs.length)
     throw new RangeError(`scorer returned ${values.length} scores for ${pairs.length} answers`);

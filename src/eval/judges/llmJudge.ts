@@ -1,6 +1,6 @@
 // An LLM judge behind an OpenAI-compatible endpoint: Llama Guard (verdict and harm categories) or a
 // StrongREJECT-style rubric. Unparseable replies become verdicts with `error` set: counted, never dropped.
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import { lastUserText } from "../../data/text.js";
 import { OpenAIEndpoint } from "../answer/openaiEndpoint.js";
 import { EvaluationError } from "../errors.js";
 import type { Verdict } from "../types.js";
@@ -9,13 +9,6 @@ import type { LlmJudgeSpec } from "./judgeSpec.js";
 import { judgeName } from "./judgeSpec.js";
 import { llamaGuardPrompt, parseLlamaGuard } from "./llamaGuard.js";
 import { parseRubric, RUBRIC_VERSION, rubricMessages } from "./rubric.js";
-
-/** The text of the last user turn (what the rubric grades the answer against). */
-function lastUserText(prompt: readonly ChatMessage[]): string {
-  for (let i = prompt.length - 1; i >= 0; i--)
-    if (prompt[i]?.role === "user") return prompt[i]?.content ?? "";
-  return "";
-}
 
 export function llmJudge(
   spec: LlmJudgeSpec,

@@ -1,6 +1,6 @@
 // Judges backed by a sequence-classification model: a safety classifier (cost model) and a reward model.
 
-import { modelScorer, type Scorer } from "../../train/raft.js";
+import { modelScorer, type Scorer, scoreAll } from "../../train/raft.js";
 import { folderFingerprint } from "../folderFingerprint.js";
 import type { Judge, PairInput, PairScores } from "./judge.js";
 import type { ClassifierJudgeSpec, RewardJudgeSpec } from "./judgeSpec.js";
@@ -15,7 +15,7 @@ function scorePairsWith(scorer: Scorer, pairs: readonly PairInput[], sign: numbe
     { prompt: p.prompt, answer: p.chosen },
     { prompt: p.prompt, answer: p.rejected },
   ]);
-  const scores = scorer.rewards ? scorer.rewards(flat) : flat.map((x) => scorer.reward(x.prompt, x.answer));
+  const scores = scoreAll(scorer, flat);
   return pairs.map((_, i) => ({
     chosen: sign * (scores[2 * i] as number),
     rejected: sign * (scores[2 * i + 1] as number),
@@ -35,7 +35,10 @@ export async function classifierJudge(spec: ClassifierJudgeSpec): Promise<Judge>
     },
     fingerprint: folderFingerprint(spec.model),
     judge: async (inputs) => {
-      const scores = scorer.rewards?.(inputs.map((x) => ({ prompt: x.prompt, answer: x.response }))) ?? [];
+      const scores = scoreAll(
+        scorer,
+        inputs.map((x) => ({ prompt: x.prompt, answer: x.response })),
+      );
       return scores.map((score) => ({
         score,
         safe: !unsafe(score),
@@ -65,8 +68,8 @@ export async function rewardJudge(spec: RewardJudgeSpec): Promise<Judge> {
       const withReference = inputs.flatMap((x, i) =>
         x.reference === undefined ? [] : [{ index: i, prompt: x.prompt, answer: x.reference }],
       );
-      const scores = scorer.rewards?.(pairs) ?? [];
-      const referenceScores = withReference.length > 0 ? (scorer.rewards?.(withReference) ?? []) : [];
+      const scores = scoreAll(scorer, pairs);
+      const referenceScores = withReference.length > 0 ? scoreAll(scorer, withReference) : [];
       const verdicts = scores.map(
         (score) => ({ score }) as { score: number; referenceScore?: number; label?: string },
       );
