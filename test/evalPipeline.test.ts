@@ -408,3 +408,39 @@ test("eval compare: paired differences and McNemar's exact test on the discordan
   assert.deepEqual(c.settingDifferences, []);
   for (const j of judges) j.dispose();
 });
+
+test("a run stopped through its signal (Ctrl-C in the CLI) keeps what it generated, and a rerun finishes it", async () => {
+  const out = join(ROOT, "run-abort");
+  const benchmarks = await suiteBenchmarks();
+  const judges = await createJudges([{ kind: "refusal", rules: "safetune" }]);
+  const controller = new AbortController();
+  await assert.rejects(
+    runEval({
+      out,
+      answerer: endpointAnswerer(answers, { concurrency: 1 }),
+      judges,
+      benchmarks,
+      settings: SETTINGS,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.phase === "generate" && e.done >= 5) controller.abort(new Error("stopped by the test"));
+      },
+    }),
+    /stopped by the test/,
+  );
+  assert.equal(existsSync(join(out, "results.json")), false);
+  const cached = readFileSync(join(out, "cache", "responses.jsonl"), "utf8")
+    .trim()
+    .split("\n").length;
+  assert.ok(cached >= 5 && cached < 60, `cached ${cached}`);
+  const run = await runEval({
+    out,
+    answerer: endpointAnswerer(answers),
+    judges,
+    benchmarks,
+    settings: SETTINGS,
+  });
+  assert.deepEqual([run.results.timing.cached, run.results.timing.generated], [cached, 60 - cached]);
+  assert.equal(metric(run.results, "redteam", "safe_response_rate", "refusal").estimate.value, 0.75);
+  for (const j of judges) j.dispose();
+});
