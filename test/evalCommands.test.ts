@@ -183,7 +183,7 @@ test("bad input: one-line errors naming the flag, file or field, exit 1", async 
         "--judge",
         "oracle",
       ],
-      /--judge oracle: kind: kind must be refusal, classifier, reward or llm/,
+      /--judge oracle: kind: kind must be refusal, classifier, reward, task or llm/,
     ],
     [
       [

@@ -14,6 +14,7 @@ export { createJudge, createJudges } from "./judges/createJudge.js";
 export type { Judge, JudgeInput } from "./judges/judge.js";
 export { type JudgeSpec, parseJudgeFlag } from "./judges/judgeSpec.js";
 export { llamaGuardPrompt, parseLlamaGuard } from "./judges/llamaGuard.js";
+export { type AnswerMatch, answerMatches } from "./judges/answerMatch.js";
 export { classifyRefusal, xstestStringMatch } from "./judges/refusalRules.js";
 export { parseRubric, rubricMessages } from "./judges/rubric.js";
 export { bootstrapMean, bootstrapRate, bootstrapStatistic } from "./metrics/bootstrap.js";

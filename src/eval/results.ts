@@ -23,7 +23,7 @@ export interface GenerationSettings {
 export interface JudgeIdentity {
   /** The name verdicts are stored under (unique in a run). */
   name: string;
-  kind: "refusal" | "classifier" | "reward" | "llm";
+  kind: "refusal" | "classifier" | "reward" | "llm" | "task";
   /** What makes the judge this judge: model path, endpoint and mode, threshold, rule-set version. */
   detail: Record<string, string | number | boolean>;
 }
@@ -32,7 +32,7 @@ export interface JudgeIdentity {
  * One number of one benchmark. Names in use:
  * safe_response_rate, unsafe_response_rate (harmful), over_refusal_rate, full_refusal_rate,
  * partial_refusal_rate (benign), mean_reward, win_rate (reference, vs the reference answer, ties half),
- * perplexity (reference), preference_accuracy, mean_margin (pairs).
+ * perplexity, task_accuracy (reference), preference_accuracy, mean_margin (pairs).
  */
 export interface MetricResult {
   metric: string;
@@ -93,5 +93,7 @@ export interface SampleRecord {
   response: string;
   finishReason?: string;
   reference?: string;
+  /** The item's answer key, when it has one. */
+  answer?: string;
   verdicts: Record<string, Verdict>;
 }

@@ -127,6 +127,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         response: answer.text,
         finishReason: answer.finishReason,
         ...(item.reference === undefined ? {} : { reference: item.reference }),
+        ...(item.answer === undefined ? {} : { answer: item.answer }),
         verdicts: {},
       };
     });
@@ -137,6 +138,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         prompt: item.prompt,
         response: (answers[i] as Answer).text,
         ...(item.reference === undefined ? {} : { reference: item.reference }),
+        ...(item.answer === undefined ? {} : { answer: item.answer }),
       }));
       const vKeys = inputs.map((input) =>
         cacheKey({
@@ -145,6 +147,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
           prompt: input.prompt,
           response: input.response,
           reference: input.reference,
+          answer: input.answer,
           kind: input.kind,
         }),
       );

@@ -19,6 +19,8 @@ export interface BenchmarkItem {
   category?: string;
   /** A reference answer (reference benchmarks). */
   reference?: string;
+  /** A short answer key a correct response must contain (tasks with checkable answers: "12", "Marnit"). */
+  answer?: string;
   /** The preferred and dispreferred answers (pairs benchmarks). */
   chosen?: string;
   rejected?: string;
@@ -43,6 +45,8 @@ export interface Verdict {
   safe?: boolean;
   /** Whether the answer refuses, fully or partly (refusal judges). */
   refused?: boolean;
+  /** Whether the answer is correct (task judges, against the item's answer key). */
+  correct?: boolean;
   /** A numeric score: reward, cost, harmfulness, ... (the judge documents its meaning). */
   score?: number;
   /** The reference answer's score by the same judge (reward judges on reference benchmarks). */

@@ -24,6 +24,8 @@ export const BenchmarkSpecSchema = z
     id: fieldName.optional(),
     /** The reference answer's field (reference benchmarks). */
     reference: fieldName.optional(),
+    /** The field holding a short answer key that a correct response contains (the `task` judge's check). */
+    answer: fieldName.optional(),
     /** The preferred and dispreferred answers' fields (pairs benchmarks). */
     chosen: fieldName.optional(),
     rejected: fieldName.optional(),
@@ -43,6 +45,7 @@ export interface BenchmarkFields {
   category?: string;
   id?: string;
   reference?: string;
+  answer?: string;
   chosen?: string;
   rejected?: string;
 }

@@ -38,7 +38,7 @@ export function resolveBenchmarkSpec(spec: BenchmarkSpec, options: ResolveOption
     path: isAbsolute(path) ? path : resolve(base, path),
     prompt: spec.prompt ?? builtin?.prompt ?? "prompt",
   };
-  for (const key of ["input", "category", "id", "reference", "chosen", "rejected"] as const) {
+  for (const key of ["input", "category", "id", "reference", "answer", "chosen", "rejected"] as const) {
     const value = spec[key] ?? builtin?.[key];
     if (value !== undefined) resolved[key] = value;
   }
@@ -96,7 +96,7 @@ export async function loadBenchmark(spec: ResolvedBenchmarkSpec): Promise<Benchm
 }
 
 function checkFields(spec: ResolvedBenchmarkSpec, row: Row, where: string): void {
-  const required = [spec.prompt, spec.reference, spec.chosen, spec.rejected, spec.category, spec.id];
+  const required = [spec.prompt, spec.reference, spec.answer, spec.chosen, spec.rejected, spec.category, spec.id];
   for (const field of [...required, ...Object.keys(spec.where ?? {})]) {
     if (field !== undefined && !(field in row)) {
       throw new EvaluationError(
@@ -119,6 +119,7 @@ function itemOf(spec: ResolvedBenchmarkSpec, row: Row, line: number, where: stri
       item.category = scalarText(value, spec.category, where);
   }
   if (spec.reference !== undefined) item.reference = answerText(row, spec.reference, where);
+  if (spec.answer !== undefined) item.answer = scalarText(row[spec.answer], spec.answer, where);
   if (spec.chosen !== undefined) item.chosen = answerText(row, spec.chosen, where);
   if (spec.rejected !== undefined) item.rejected = answerText(row, spec.rejected, where);
   return item;

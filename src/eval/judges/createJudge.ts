@@ -5,6 +5,7 @@ import { type JudgeSpec, judgeName } from "./judgeSpec.js";
 import { llmJudge } from "./llmJudge.js";
 import { refusalJudge } from "./refusalJudge.js";
 import { classifierJudge, rewardJudge } from "./scoreModelJudges.js";
+import { taskJudge } from "./taskJudge.js";
 
 export async function createJudge(spec: JudgeSpec): Promise<Judge> {
   try {
@@ -17,6 +18,8 @@ export async function createJudge(spec: JudgeSpec): Promise<Judge> {
         return await rewardJudge(spec);
       case "llm":
         return llmJudge(spec);
+      case "task":
+        return taskJudge(spec);
     }
   } catch (err) {
     if (err instanceof EvaluationError) throw err;

@@ -9,6 +9,8 @@ export interface JudgeInput {
   prompt: ChatMessage[];
   response: string;
   reference?: string;
+  /** The item's answer key (task judges). */
+  answer?: string;
 }
 
 export interface PairInput {

@@ -72,8 +72,18 @@ export const LlmJudgeSpecSchema = z
   })
   .strict();
 
+export const TaskJudgeSpecSchema = z
+  .object({
+    kind: z.literal("task"),
+    name,
+    /** contains: the benchmark's answer key occurs in the response as whole words; exact: the response is the key. */
+    match: z.enum(["contains", "exact"]).default("contains"),
+  })
+  .strict();
+
 export const JudgeSpecSchema = z.discriminatedUnion("kind", [
   RefusalJudgeSpecSchema,
+  TaskJudgeSpecSchema,
   ClassifierJudgeSpecSchema,
   RewardJudgeSpecSchema,
   LlmJudgeSpecSchema,
@@ -84,9 +94,10 @@ export type RefusalJudgeSpec = z.infer<typeof RefusalJudgeSpecSchema>;
 export type ClassifierJudgeSpec = z.infer<typeof ClassifierJudgeSpecSchema>;
 export type RewardJudgeSpec = z.infer<typeof RewardJudgeSpecSchema>;
 export type LlmJudgeSpec = z.infer<typeof LlmJudgeSpecSchema>;
+export type TaskJudgeSpec = z.infer<typeof TaskJudgeSpecSchema>;
 
 export const JUDGE_SPEC_HELP = `judges: refusal[:rules=xstest] | classifier:model=DIR[,polarity=cost|safety,threshold=0]
-        | reward:model=DIR[,tieMargin=0] | llm:mode=llama-guard|rubric,endpoint=URL,model=NAME[,apiKeyEnv=VAR,version=3]
+        | reward:model=DIR[,tieMargin=0] | task[:match=contains|exact] | llm:mode=llama-guard|rubric,endpoint=URL,model=NAME[,apiKeyEnv=VAR,version=3]
         (any judge takes name=NAME)`;
 
 /** Parses "kind:key=value,key=value" (values as YAML would read numbers and booleans). */
@@ -115,7 +126,7 @@ export function validateJudgeSpec(raw: unknown, where: string): JudgeSpec {
   const field = issue?.path.join(".") || "kind";
   const message =
     issue?.code === "invalid_union" || field === "kind"
-      ? "kind must be refusal, classifier, reward or llm"
+      ? "kind must be refusal, classifier, reward, task or llm"
       : (issue?.message ?? "invalid");
   throw new EvaluationError(`${where}: ${field}: ${message}`);
 }

@@ -23,6 +23,7 @@ const READINGS: Record<Benchmark["kind"], Record<string, Reading>> = {
       v.label === undefined || v.refused === undefined ? undefined : bool(v.label === "partial_refusal"),
   },
   reference: {
+    task_accuracy: (v) => bool(v.correct),
     mean_reward: (v) => v.score,
     win_rate: (v) => (v.label === "win" ? 1 : v.label === "tie" ? 0.5 : v.label === "loss" ? 0 : undefined),
   },
@@ -34,6 +35,7 @@ const RATE_METRICS = new Set([
   "over_refusal_rate",
   "full_refusal_rate",
   "partial_refusal_rate",
+  "task_accuracy",
 ]);
 
 /** One metric over a set of samples for one judge; undefined when no verdict bears on it. */

@@ -10,6 +10,7 @@ const RATE_METRICS = new Set([
   "partial_refusal_rate",
   "win_rate",
   "preference_accuracy",
+  "task_accuracy",
 ]);
 
 /** Short labels for column headers and axis titles; unknown metrics fall back to their name. */
@@ -21,6 +22,7 @@ const METRIC_LABELS: Record<string, string> = {
   partial_refusal_rate: "partial refusal %",
   win_rate: "win %",
   preference_accuracy: "pref. acc. %",
+  task_accuracy: "task acc. %",
   mean_reward: "reward",
   perplexity: "perplexity",
   mean_margin: "margin",
@@ -60,9 +62,10 @@ export function headlineMetric(b: BenchmarkResult, primaryJudge?: string): Metri
     case "benign":
       return pickMetric(b, "over_refusal_rate", primaryJudge);
     case "reference":
-      // Win rate is comparable across runs and judges; a raw mean reward only within one reward model; without a
-      // reward judge, the perplexity of the reference answers is what there is.
+      // A checked answer says most; win rate is comparable across runs and judges; a raw mean reward only within
+      // one reward model; without either judge, the perplexity of the reference answers is what there is.
       return (
+        pickMetric(b, "task_accuracy") ??
         pickMetric(b, "win_rate", primaryJudge) ??
         pickMetric(b, "mean_reward", primaryJudge) ??
         pickMetric(b, "perplexity")
