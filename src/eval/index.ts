@@ -10,11 +10,11 @@ export { BUILTIN_SUITES, loadSuite, parseSuite, type Suite } from "./benchmarks/
 export { type CalibrationReport, calibrateJudge, readLabelledFile } from "./calibrate.js";
 export { compareRuns, comparisonMarkdown, type RunComparison } from "./compare.js";
 export { EvalInterrupted, EvaluationError } from "./errors.js";
+export { type AnswerMatch, answerMatches } from "./judges/answerMatch.js";
 export { createJudge, createJudges } from "./judges/createJudge.js";
 export type { Judge, JudgeInput } from "./judges/judge.js";
 export { type JudgeSpec, parseJudgeFlag } from "./judges/judgeSpec.js";
 export { llamaGuardPrompt, parseLlamaGuard } from "./judges/llamaGuard.js";
-export { type AnswerMatch, answerMatches } from "./judges/answerMatch.js";
 export { classifyRefusal, xstestStringMatch } from "./judges/refusalRules.js";
 export { parseRubric, rubricMessages } from "./judges/rubric.js";
 export { bootstrapMean, bootstrapRate, bootstrapStatistic } from "./metrics/bootstrap.js";

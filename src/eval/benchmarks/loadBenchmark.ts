@@ -96,7 +96,15 @@ export async function loadBenchmark(spec: ResolvedBenchmarkSpec): Promise<Benchm
 }
 
 function checkFields(spec: ResolvedBenchmarkSpec, row: Row, where: string): void {
-  const required = [spec.prompt, spec.reference, spec.answer, spec.chosen, spec.rejected, spec.category, spec.id];
+  const required = [
+    spec.prompt,
+    spec.reference,
+    spec.answer,
+    spec.chosen,
+    spec.rejected,
+    spec.category,
+    spec.id,
+  ];
   for (const field of [...required, ...Object.keys(spec.where ?? {})]) {
     if (field !== undefined && !(field in row)) {
       throw new EvaluationError(
