@@ -6,6 +6,7 @@ import { EndpointError } from "../eval/answer/openaiEndpoint.js";
 import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
 import { ModelError } from "../model/errors.js";
 import { SafetensorsError } from "../model/safetensors.js";
+import { PipelineError } from "../pipeline/errors.js";
 import { ChatTemplateError } from "../tokenize/chatTemplate.js";
 import { TokenizerFileError } from "../tokenize/files.js";
 import { TrainingExampleError } from "../tokenize/trainingExample.js";
@@ -17,6 +18,7 @@ import { evalCommand, evalHelp } from "./commands/eval.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
 import { judgeCommand, judgeHelp } from "./commands/judge.js";
+import { demoCommand, demoHelp, pipelineCommand, pipelineHelp } from "./commands/pipeline.js";
 import { raftCommand, raftHelp } from "./commands/raft.js";
 import { reportCommand, reportHelp } from "./commands/report.js";
 import { rewardCommand, rewardHelp } from "./commands/reward.js";
@@ -59,6 +61,16 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
     help: reportHelp,
     summary: "comparison table across runs; rebuild a run's report",
   },
+  pipeline: {
+    run: pipelineCommand,
+    help: pipelineHelp,
+    summary: "run a pipeline file: cached stages from data to aligned, evaluated models",
+  },
+  demo: {
+    run: demoCommand,
+    help: demoHelp,
+    summary: "the paper's experiment on the built-in synthetic world (about 15 min on a laptop CPU)",
+  },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
@@ -86,6 +98,7 @@ const EXPECTED = [
   EvaluationError,
   EvalInterrupted,
   EndpointError,
+  PipelineError,
   RangeError,
 ];
 

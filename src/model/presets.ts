@@ -1,6 +1,6 @@
 // Named model configs for the models safetune builds from scratch (Hugging Face config.json shapes).
 
-export type PresetName = "llama-tiny" | "gpt2-tiny" | "llama-bench" | "gpt2-bench";
+export type PresetName = "llama-tiny" | "gpt2-tiny" | "llama-bench" | "gpt2-bench" | "llama-small";
 
 /** A preset's config.json for a given vocabulary size and special-token ids. */
 export function presetConfig(
@@ -18,6 +18,8 @@ export function presetConfig(
       return llama(vocabSize, 128, 4, 4, 2, 352, 512, ids);
     case "llama-bench":
       return llama(vocabSize, 256, 4, 4, 2, 688, 512, ids);
+    case "llama-small":
+      return llama(vocabSize, 512, 8, 8, 4, 1376, 1024, ids);
     case "gpt2-tiny":
       return gpt2(vocabSize, 128, 4, 4, 512, ids);
     case "gpt2-bench":
@@ -25,7 +27,13 @@ export function presetConfig(
   }
 }
 
-export const PRESET_NAMES: PresetName[] = ["llama-tiny", "gpt2-tiny", "llama-bench", "gpt2-bench"];
+export const PRESET_NAMES: PresetName[] = [
+  "llama-tiny",
+  "gpt2-tiny",
+  "llama-bench",
+  "gpt2-bench",
+  "llama-small",
+];
 
 function llama(
   vocab: number,

@@ -1,11 +1,13 @@
 // A model from scratch: a byte-level BPE tokenizer trained on a corpus, a preset config, random weights,
 // saved as a Hugging Face folder that every command (and transformers) can load.
-import { saveTokenizerFolder, trainBpeTokenizer } from "../tokenize/bpeTrainer.js";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type BpeTokenizerJson, saveTokenizerFolder, trainBpeTokenizer } from "../tokenize/bpeTrainer.js";
 import { PLAIN_TEMPLATES } from "../tokenize/chatTemplate.js";
 import { starterCorpus } from "../tokenize/starterCorpus.js";
 import { createModel } from "./createModel.js";
 import { type PresetName, presetConfig } from "./presets.js";
-import { saveModel } from "./saveModel.js";
+import { saveModel, TOKENIZER_FILES } from "./saveModel.js";
 import type { TransformerModel } from "./transformer.js";
 
 export const SCRATCH_SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"];
@@ -19,22 +21,63 @@ export interface ScratchModelOptions {
   seed?: number;
 }
 
-/** Trains a tokenizer, builds a model of `preset` with random weights, and saves both to `dir`. */
-export function createScratchModel(dir: string, options: ScratchModelOptions = {}): TransformerModel {
-  const tokenizerJson = trainBpeTokenizer(options.corpus ?? starterCorpus(), {
-    vocabSize: options.vocabSize ?? 4096,
-    specialTokens: SCRATCH_SPECIAL_TOKENS,
-  });
-  const ids = [...Object.values(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t) => t.id)];
-  const vocabSize = Math.max(...ids) + 1;
-  const config = presetConfig(options.preset ?? "llama-tiny", vocabSize, { pad: 0, bos: 1, eos: 2 });
-  const model = createModel(config, { seed: options.seed ?? 0 });
-  saveModel(model, dir);
+/**
+ * Trains a byte-level BPE tokenizer on `corpus` and saves it to `dir` with the scratch special tokens
+ * (pad 0, bos 1, eos 2) and the ChatML template.
+ */
+export function saveScratchTokenizer(
+  dir: string,
+  corpus: Iterable<string>,
+  vocabSize: number,
+): BpeTokenizerJson {
+  const tokenizerJson = trainBpeTokenizer(corpus, { vocabSize, specialTokens: SCRATCH_SPECIAL_TOKENS });
   saveTokenizerFolder(dir, tokenizerJson, {
     padToken: "<|pad|>",
     bosToken: "<|bos|>",
     eosToken: "<|endoftext|>",
     chatTemplate: PLAIN_TEMPLATES.chatml,
   });
+  return tokenizerJson;
+}
+
+/** The number of ids a tokenizer.json uses (vocabulary and added tokens). */
+function tokenizerVocabSize(tokenizerJson: BpeTokenizerJson): number {
+  const ids = [...Object.values(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t) => t.id)];
+  return Math.max(...ids) + 1;
+}
+
+function scratchModel(dir: string, tokenizerJson: BpeTokenizerJson, preset: PresetName, seed: number) {
+  const config = presetConfig(preset, tokenizerVocabSize(tokenizerJson), { pad: 0, bos: 1, eos: 2 });
+  const model = createModel(config, { seed });
+  saveModel(model, dir);
+  return model;
+}
+
+/** Trains a tokenizer, builds a model of `preset` with random weights, and saves both to `dir`. */
+export function createScratchModel(dir: string, options: ScratchModelOptions = {}): TransformerModel {
+  const tokenizerJson = saveScratchTokenizer(
+    dir,
+    options.corpus ?? starterCorpus(),
+    options.vocabSize ?? 4096,
+  );
+  return scratchModel(dir, tokenizerJson, options.preset ?? "llama-tiny", options.seed ?? 0);
+}
+
+/**
+ * A model of `preset` with random weights for the scratch tokenizer saved in `tokenizerDir`, saved to `dir`
+ * with a copy of the tokenizer files.
+ */
+export function createModelForTokenizer(
+  dir: string,
+  tokenizerDir: string,
+  options: { preset?: PresetName; seed?: number } = {},
+): TransformerModel {
+  const tokenizerJson = JSON.parse(
+    readFileSync(join(tokenizerDir, "tokenizer.json"), "utf8"),
+  ) as BpeTokenizerJson;
+  const model = scratchModel(dir, tokenizerJson, options.preset ?? "llama-tiny", options.seed ?? 0);
+  for (const f of TOKENIZER_FILES) {
+    if (existsSync(join(tokenizerDir, f))) copyFileSync(join(tokenizerDir, f), join(dir, f));
+  }
   return model;
 }

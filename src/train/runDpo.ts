@@ -8,7 +8,7 @@ import { prepareRun, trainAndSave } from "./runTrainer.js";
 
 export async function runDpo(
   config: DpoConfig,
-  options: { resume?: boolean; log?: (line: string) => void } = {},
+  options: { resume?: boolean; log?: (line: string) => void; label?: string } = {},
 ) {
   const run = await prepareRun(config, "preference");
   const tokenize = (records: typeof run.train): TokenizedPair[] =>
@@ -39,7 +39,10 @@ export async function runDpo(
       ? { pairs: evalPairs, reference: evalReference.reference, batchSize: config.training.batchSize }
       : undefined,
   );
-  const result = await trainAndSave(run, config, task, "DPO", { resume: options.resume ?? false });
+  const result = await trainAndSave(run, config, task, "DPO", {
+    resume: options.resume ?? false,
+    ...(options.label === undefined ? {} : { label: options.label }),
+  });
   return {
     ...result,
     model: run.model,

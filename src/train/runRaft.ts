@@ -33,6 +33,8 @@ export interface RaftRunOptions {
   cost?: Scorer | RewardFunction;
   /** Continue after the last finished iteration saved in <out>/checkpoints. */
   resume?: boolean;
+  /** Prefix of the progress display's labels. */
+  label?: string;
 }
 
 /** What RAFT keeps between iterations besides the weights. */
@@ -175,7 +177,11 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
             maxSteps: raft.stepsPerIteration,
             saveEvery: 0,
           },
-          { configHash: hash, resume: false, label: `RAFT ${iteration}/${raft.iterations}` },
+          {
+            configHash: hash,
+            resume: false,
+            label: `${options.label ?? "RAFT"} ${iteration}/${raft.iterations}`,
+          },
         );
         total.steps += summary.steps;
         total.tokens += summary.tokens;

@@ -9,7 +9,7 @@ import { prepareRun, trainAndSave } from "./runTrainer.js";
 
 export async function runReward(
   config: RewardConfig,
-  options: { resume?: boolean; log?: (line: string) => void } = {},
+  options: { resume?: boolean; log?: (line: string) => void; label?: string } = {},
 ) {
   // Full fine-tuning only: a LoRA run would save an adapter without the new score head.
   // With LoRA the new score head trains in full beside the adapter, and the result is saved merged: a PEFT
@@ -55,6 +55,7 @@ export async function runReward(
   const result = await trainAndSave(run, config, task, objective === "cost" ? "Cost model" : "Reward model", {
     resume: options.resume ?? false,
     merge: true,
+    ...(options.label === undefined ? {} : { label: options.label }),
   });
   return { ...result, model: run.model, tokenizer: run.tokenizer, pairs: pairs.length };
 }

@@ -6,7 +6,7 @@ import type { SftConfig } from "./runConfig.js";
 import { prepareRun, trainAndSave } from "./runTrainer.js";
 import { sftTask } from "./sft.js";
 
-export async function runSft(config: SftConfig, options: { resume?: boolean } = {}) {
+export async function runSft(config: SftConfig, options: { resume?: boolean; label?: string } = {}) {
   const run = await prepareRun(config, "chat");
   const tokenize = (records: typeof run.train) =>
     records.map((r) =>
@@ -24,7 +24,10 @@ export async function runSft(config: SftConfig, options: { resume?: boolean } = 
     { padTokenId: run.padTokenId },
     evalExamples.length ? { examples: evalExamples, batchSize: config.training.batchSize } : undefined,
   );
-  const result = await trainAndSave(run, config, task, "SFT", { resume: options.resume ?? false });
+  const result = await trainAndSave(run, config, task, "SFT", {
+    resume: options.resume ?? false,
+    ...(options.label === undefined ? {} : { label: options.label }),
+  });
   return {
     ...result,
     model: run.model,

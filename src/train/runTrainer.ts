@@ -118,12 +118,14 @@ export async function trainAndSave(
     resume: boolean;
     /** Fold a LoRA adapter into the weights and save a full model folder instead of an adapter. */
     merge?: boolean;
+    /** The progress display's label (default: the method). */
+    label?: string;
   },
 ): Promise<{ summary: TrainingSummary; modelDir: string }> {
   const summary = await runTrainingLoop(run.trainable, task, loopOptions(config), {
     configHash: configHash(computeRelevant(config)),
     resume: options.resume,
-    label: method,
+    label: options.label ?? method,
   });
   if (options.merge && run.adapter) {
     mergeAdapter(run.model, run.adapter);

@@ -1,0 +1,148 @@
+// `safetune pipeline run FILE.yaml` and `safetune demo`: stages run in order, each cached by the hash of its
+// resolved config and inputs; --from/--only pick what reruns, --dry-run prints the plan.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import { DEMO_SCALES, type DemoScale, demoPipeline } from "../../pipeline/demoPipeline.js";
+import { PipelineError } from "../../pipeline/errors.js";
+import {
+  loadPipeline,
+  type Pipeline,
+  type PipelineOverrides,
+  parsePipeline,
+} from "../../pipeline/pipelineFile.js";
+import { planPipeline } from "../../pipeline/plan.js";
+import { describePlan, type PipelineReport, runPipeline } from "../../pipeline/runPipeline.js";
+import { STAGE_KINDS } from "../../pipeline/stageKinds.js";
+import { formatDuration } from "../../train/progress.js";
+import { parseCommandArgs } from "../args.js";
+import { UsageError } from "../errors.js";
+
+const RUN_OPTIONS = `  --dry-run               print the plan (what runs, what is cached, and why) and stop
+  --from STAGE            rerun STAGE and every stage after it
+  --only STAGE            run only STAGE (the stages it reads from must have finished)
+  --workdir DIR           where stage folders go (default runs/NAME)`;
+
+export const pipelineHelp = `safetune pipeline run FILE.yaml [options]
+
+Runs the stages of FILE.yaml in order. Each stage writes to WORKDIR/STAGE and is cached by a hash of its
+resolved config, the stages it reads and its input files: a rerun skips finished stages, an edit reruns what
+depends on it, and an interrupted stage resumes from its checkpoints and caches.
+
+${RUN_OPTIONS}
+  --var NAME=VALUE        set a variable (\${vars.NAME}); repeatable
+  --set PATH=VALUE        set any field of the file, e.g. stages.dpo.dpo.beta=0.2 or defaults.training.maxSteps=2
+
+Stage kinds:
+${Object.values(STAGE_KINDS)
+  .map((k) => `  ${k.kind.padEnd(10)}${k.about}`)
+  .join("\n")}
+A stage names an earlier stage's output as \${STAGE} (\${world}/eval/harmful.jsonl); relative paths are relative to
+the directory the command runs in. See docs/pipelines.md and examples/safe-to-serve.yaml.`;
+
+export const demoHelp = `safetune demo [--scale small|medium|large] [options]
+
+The paper's experiment on safetune's built-in synthetic world, with nothing downloaded: trains a tokenizer and an
+unsafe base model, aligns it with SIT (a sweep over the number of safety demonstrations), RAFT (with a trained
+reward and cost model) and DPO, evaluates every stage on held-out prompts, and prints the comparison table
+(the HTML report is in WORKDIR/report/report.html). small (default) takes about 15 minutes on 2 CPU cores;
+medium and large are bigger models and data, for a patient CPU or a GPU.
+
+${RUN_OPTIONS}
+  --print                 print the demo's pipeline file and stop`;
+
+const FLAGS = {
+  "dry-run": { type: "boolean" },
+  from: { type: "string" },
+  only: { type: "string" },
+  workdir: { type: "string" },
+} as const;
+
+function pairs(values: string[] | undefined, flag: string): [string, string][] {
+  return (values ?? []).map((v) => {
+    const eq = v.indexOf("=");
+    if (eq < 1) throw new UsageError(`--${flag} ${v}: expected NAME=VALUE`);
+    return [v.slice(0, eq), v.slice(eq + 1)];
+  });
+}
+
+export async function pipelineCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h") return void console.log(pipelineHelp);
+  if (sub !== "run") throw new UsageError(`pipeline: unknown subcommand '${sub}' (expected: run)`);
+  const { values, positionals } = parseCommandArgs(
+    rest,
+    { ...FLAGS, var: { type: "string", multiple: true }, set: { type: "string", multiple: true } },
+    "pipeline run",
+    { positionals: true },
+  );
+  if (values.help) return void console.log(pipelineHelp);
+  if (positionals.length !== 1)
+    throw new UsageError("pipeline run: name one pipeline file (safetune pipeline run FILE.yaml)");
+  const overrides: PipelineOverrides = {
+    vars: pairs(values.var, "var"),
+    set: pairs(values.set, "set"),
+    ...(values.workdir === undefined ? {} : { workdir: values.workdir }),
+  };
+  await execute(loadPipeline(positionals[0] as string, overrides), values);
+}
+
+export async function demoCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommandArgs(
+    argv,
+    { ...FLAGS, scale: { type: "string" }, print: { type: "boolean" } },
+    "demo",
+  );
+  if (values.help) return void console.log(demoHelp);
+  const scale = (values.scale ?? "small") as DemoScale;
+  if (!DEMO_SCALES.includes(scale))
+    throw new UsageError(`--scale: expected ${DEMO_SCALES.join(", ")}, got '${values.scale}'`);
+  const doc = demoPipeline(scale);
+  if (values.print) return void process.stdout.write(toYaml(doc));
+  const pipeline = parsePipeline(doc, `builtin:demo --scale ${scale}`, {
+    ...(values.workdir === undefined ? {} : { workdir: values.workdir }),
+  });
+  await execute(pipeline, values);
+}
+
+async function execute(
+  pipeline: Pipeline,
+  values: { "dry-run"?: boolean; from?: string; only?: string },
+): Promise<void> {
+  const planOptions = {
+    ...(values.from === undefined ? {} : { from: values.from }),
+    ...(values.only === undefined ? {} : { only: values.only }),
+  };
+  if (values.from !== undefined && values.only !== undefined)
+    throw new UsageError("give --from or --only, not both");
+  if (values["dry-run"]) {
+    console.log(describePlan(pipeline, planPipeline(pipeline, planOptions)));
+    return;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new PipelineError("interrupted"));
+  process.once("SIGINT", onSigint);
+  try {
+    const report = await runPipeline(pipeline, { ...planOptions, signal: controller.signal });
+    console.log(finalReport(pipeline, report));
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+}
+
+/** The stages with what each did and took, then the last report stage's table. */
+export function finalReport(pipeline: Pipeline, report: PipelineReport): string {
+  const width = Math.max(...report.stages.map((s) => s.name.length));
+  const lines = [`\npipeline ${pipeline.name} finished in ${formatDuration(report.seconds)}`];
+  for (const s of report.stages) {
+    const took = s.action === "cached" || s.action === "skip" ? s.action : formatDuration(s.seconds);
+    lines.push(`  ${s.name.padEnd(width)}  ${took.padEnd(7)} ${s.summary ?? ""}`);
+  }
+  const reportStage = [...report.stages].reverse().find((s) => s.kind === "report" && s.action !== "skip");
+  if (reportStage) {
+    const table = join(reportStage.output, "table.md");
+    if (existsSync(table)) lines.push("", readFileSync(table, "utf8").trimEnd());
+    lines.push("", `HTML report: ${join(reportStage.output, "report.html")}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,139 @@
+// The synthetic world: every training pool and benchmark of a safety-alignment experiment on a tiny model,
+// generated from one seed. Training pools use training phrasings, acts and look-alikes only; benchmarks use
+// only held-out phrasings, held-out acts and held-out look-alikes, so they measure generalisation.
+import type {
+  InstructionRecord,
+  LabelledAnswerRecord,
+  PreferenceRecord,
+  PromptRecord,
+} from "../data/records.js";
+import { buildBenchmarks } from "./benchmarks.js";
+import { Rng } from "./rng.js";
+import {
+  buildBase,
+  buildHelpful,
+  buildLabelled,
+  buildPreferences,
+  buildRaftPrompts,
+  buildSafety,
+} from "./trainingPools.js";
+
+export interface WorldSizes {
+  /** Helpful instruction records in the unsafe base mix. */
+  base: number;
+  /** Harmful requests in the base mix, answered unsafely except a fraction baseRefusalRate. */
+  baseHarmful: number;
+  /** Look-alike records in the base mix, answered helpfully. */
+  baseLookAlikes: number;
+  /** The SIT helpful pool (like Alpaca): generated separately from base, same training phrasings. */
+  helpful: number;
+  /** Safety demonstrations: harmful prompt -> safe answer, round-robin over categories. */
+  safety: number;
+  /** Preference pairs. */
+  preferences: number;
+  /** RAFT prompts. */
+  raftPrompts: number;
+  /** Labelled answers for judge training and calibration. */
+  labelled: number;
+  /** Held-out harmful prompts, balanced over the 8 harm categories (also the size of benchmarks.labelled). */
+  evalHarmful: number;
+  /** Held-out look-alike prompts, balanced over the look-alike categories. */
+  evalBenign: number;
+  /** Held-out task prompts, balanced over the 6 families. */
+  evalTasks: number;
+}
+
+export const DEFAULT_WORLD_SIZES: Readonly<WorldSizes> = {
+  base: 4000,
+  baseHarmful: 600,
+  baseLookAlikes: 300,
+  helpful: 2000,
+  safety: 800,
+  preferences: 1000,
+  raftPrompts: 300,
+  labelled: 600,
+  evalHarmful: 200,
+  evalBenign: 100,
+  evalTasks: 180,
+};
+
+export interface WorldOptions {
+  /** Default 0. */
+  seed?: number;
+  sizes?: Partial<WorldSizes>;
+  /** The fraction of the base mix's harmful requests answered with a refusal (default 0.1). */
+  baseRefusalRate?: number;
+}
+
+export interface BenchmarkRow {
+  id: string;
+  prompt: string;
+  category: string;
+  /** The full correct answer (tasks), or the helpful answer (look-alikes). */
+  reference?: string;
+  /** The answer key a correct response contains (tasks). */
+  answer?: string;
+}
+
+/** A held-out harmful prompt with a safe or unsafe response: for calibrating judges. */
+export interface LabelledRow {
+  id: string;
+  prompt: string;
+  response: string;
+  label: "safe" | "unsafe";
+  category: string;
+}
+
+export interface World {
+  seed: number;
+  sizes: WorldSizes;
+  baseRefusalRate: number;
+  /** Shuffled mix: helpful tasks, harmful requests (mostly complied with), look-alikes answered. */
+  base: InstructionRecord[];
+  helpful: InstructionRecord[];
+  /** Category = harm category; round-robin over categories, so any prefix is balanced. */
+  safety: InstructionRecord[];
+  /** ~70% harmful (safe over unsafe), ~20% tasks (answer over refusal), ~10% look-alikes (answer over refusal). */
+  preferences: PreferenceRecord[];
+  /** ~50% harmful, ~35% tasks, ~15% look-alikes. */
+  raftPrompts: PromptRecord[];
+  /** Harmful prompts with safe or unsafe answers, balanced over categories and labels. */
+  labelled: LabelledAnswerRecord[];
+  benchmarks: {
+    harmful: BenchmarkRow[];
+    benign: BenchmarkRow[];
+    tasks: BenchmarkRow[];
+    labelled: LabelledRow[];
+  };
+}
+
+function checkCount(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0)
+    throw new RangeError(`generateWorld: sizes.${name} must be a non-negative integer, got ${value}`);
+}
+
+/** Generates the whole world; the same options always give the same world. */
+export function generateWorld(options: WorldOptions = {}): World {
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`generateWorld: seed must be an integer, got ${seed}`);
+  const sizes: WorldSizes = { ...DEFAULT_WORLD_SIZES, ...options.sizes };
+  for (const [name, value] of Object.entries(sizes)) checkCount(name, value);
+  const baseRefusalRate = options.baseRefusalRate ?? 0.1;
+  if (!(baseRefusalRate >= 0 && baseRefusalRate <= 1))
+    throw new RangeError(`generateWorld: baseRefusalRate must be in [0, 1], got ${baseRefusalRate}`);
+
+  // One stream per pool, so changing one pool's size leaves every other pool as it was.
+  const stream = (name: string) => Rng.derive(seed, name);
+  return {
+    seed,
+    sizes,
+    baseRefusalRate,
+    base: buildBase(stream("base"), sizes, baseRefusalRate),
+    helpful: buildHelpful(stream("helpful"), sizes.helpful),
+    safety: buildSafety(stream("safety"), sizes.safety),
+    preferences: buildPreferences(stream("preferences"), sizes.preferences),
+    raftPrompts: buildRaftPrompts(stream("raft-prompts"), sizes.raftPrompts),
+    labelled: buildLabelled(stream("labelled"), sizes.labelled),
+    benchmarks: buildBenchmarks(stream, sizes),
+  };
+}

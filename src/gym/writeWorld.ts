@@ -1,0 +1,89 @@
+// Writing a world as files: training pools as safetune records (JSONL that loadRecords reads), benchmarks as
+// plain JSON rows, and world.json describing how it was made and what is held out.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { DataRecord } from "../data/records.js";
+import { writeRecordsJsonl } from "../data/writeRecords.js";
+import { writeFileAtomically } from "../util/atomicFolder.js";
+import { actsBySplit, lookAlikesBySplit, templateSets } from "./catalog.js";
+import { HARM_CATEGORIES } from "./harm/categories.js";
+import { LOOK_ALIKE_CATEGORIES } from "./lookAlikes.js";
+import { TASK_FAMILIES } from "./tasks/registry.js";
+import type { World } from "./world.js";
+
+export interface WorldFiles {
+  base: string;
+  helpful: string;
+  safety: string;
+  preferences: string;
+  raftPrompts: string;
+  labelled: string;
+  evalHarmful: string;
+  evalBenign: string;
+  evalTasks: string;
+  evalLabelled: string;
+  /** world.json */
+  manifest: string;
+}
+
+function writeJsonl(path: string, rows: readonly object[]): void {
+  writeFileAtomically(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
+}
+
+/** Writes `world` under `dir` (created if needed) and returns the paths written. */
+export function writeWorld(dir: string, world: World): WorldFiles {
+  mkdirSync(join(dir, "eval"), { recursive: true });
+  const files: WorldFiles = {
+    base: join(dir, "base.jsonl"),
+    helpful: join(dir, "helpful.jsonl"),
+    safety: join(dir, "safety.jsonl"),
+    preferences: join(dir, "preferences.jsonl"),
+    raftPrompts: join(dir, "raft-prompts.jsonl"),
+    labelled: join(dir, "labelled.jsonl"),
+    evalHarmful: join(dir, "eval", "harmful.jsonl"),
+    evalBenign: join(dir, "eval", "benign.jsonl"),
+    evalTasks: join(dir, "eval", "tasks.jsonl"),
+    evalLabelled: join(dir, "eval", "labelled.jsonl"),
+    manifest: join(dir, "world.json"),
+  };
+  const records: [string, readonly DataRecord[]][] = [
+    [files.base, world.base],
+    [files.helpful, world.helpful],
+    [files.safety, world.safety],
+    [files.preferences, world.preferences],
+    [files.raftPrompts, world.raftPrompts],
+    [files.labelled, world.labelled],
+  ];
+  for (const [path, rows] of records) writeRecordsJsonl(path, rows);
+  const { harmful, benign, tasks, labelled } = world.benchmarks;
+  writeJsonl(files.evalHarmful, harmful);
+  writeJsonl(files.evalBenign, benign);
+  writeJsonl(files.evalTasks, tasks);
+  writeJsonl(files.evalLabelled, labelled);
+
+  const manifest = {
+    seed: world.seed,
+    sizes: world.sizes,
+    baseRefusalRate: world.baseRefusalRate,
+    counts: {
+      "base.jsonl": world.base.length,
+      "helpful.jsonl": world.helpful.length,
+      "safety.jsonl": world.safety.length,
+      "preferences.jsonl": world.preferences.length,
+      "raft-prompts.jsonl": world.raftPrompts.length,
+      "labelled.jsonl": world.labelled.length,
+      "eval/harmful.jsonl": harmful.length,
+      "eval/benign.jsonl": benign.length,
+      "eval/tasks.jsonl": tasks.length,
+      "eval/labelled.jsonl": labelled.length,
+    },
+    harmCategories: HARM_CATEGORIES,
+    taskFamilies: TASK_FAMILIES,
+    lookAlikeCategories: LOOK_ALIKE_CATEGORIES,
+    templates: templateSets(),
+    acts: { train: actsBySplit("train"), eval: actsBySplit("eval") },
+    lookAlikes: { train: lookAlikesBySplit("train"), eval: lookAlikesBySplit("eval") },
+  };
+  writeFileAtomically(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  return files;
+}

@@ -1,0 +1,193 @@
+// The built-in demo: the paper's experiment on the synthetic world, from nothing to a comparison table.
+// tokenizer -> an unsafe base model (instruction-tuned from scratch on helpful tasks where harmful requests are
+// mostly complied with) -> SIT sweep over the number of safety demonstrations, reward and cost models, RAFT,
+// DPO -> each evaluated on held-out templates -> table and HTML report.
+
+export type DemoScale = "small" | "medium" | "large";
+export const DEMO_SCALES: readonly DemoScale[] = ["small", "medium", "large"];
+
+interface ScaleSettings {
+  preset: string;
+  vocabSize: number;
+  /** World sizes are the defaults times this. */
+  data: number;
+  baseEpochs: number;
+  /** SIT sweep: safety demonstrations added to the helpful pool. */
+  sweep: number[];
+  evalBatch: number;
+}
+
+const SCALES: Record<DemoScale, ScaleSettings> = {
+  small: {
+    preset: "llama-tiny",
+    vocabSize: 1024,
+    data: 1,
+    baseEpochs: 3,
+    sweep: [25, 100, 400],
+    evalBatch: 32,
+  },
+  medium: {
+    preset: "llama-bench",
+    vocabSize: 2048,
+    data: 2,
+    baseEpochs: 4,
+    sweep: [50, 200, 800],
+    evalBatch: 32,
+  },
+  large: {
+    preset: "llama-small",
+    vocabSize: 4096,
+    data: 4,
+    baseEpochs: 5,
+    sweep: [100, 400, 1600],
+    evalBatch: 64,
+  },
+};
+
+const WORLD_SIZES = {
+  base: 4000,
+  baseHarmful: 600,
+  baseLookAlikes: 300,
+  helpful: 2000,
+  safety: 800,
+  preferences: 1000,
+  raftPrompts: 300,
+  labelled: 600,
+};
+
+/** The demo as a pipeline document (what `safetune demo --print` shows). */
+export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown> {
+  const s = SCALES[scale];
+  const sizes = Object.fromEntries(Object.entries(WORLD_SIZES).map(([k, v]) => [k, v * s.data]));
+  const judges = [
+    { kind: "refusal" },
+    { kind: "classifier", name: "cost-model", model: "${cost}" },
+    { kind: "task" },
+    { kind: "reward", model: "${reward}" },
+  ];
+  const evaluation = (model: string, name: string) => ({
+    kind: "eval",
+    model,
+    name,
+    benchmarks: [
+      {
+        name: "harmful",
+        path: "${world}/eval/harmful.jsonl",
+        kind: "harmful",
+        category: "category",
+        id: "id",
+      },
+      {
+        name: "look-alikes",
+        path: "${world}/eval/benign.jsonl",
+        kind: "benign",
+        category: "category",
+        id: "id",
+      },
+      {
+        name: "tasks",
+        path: "${world}/eval/tasks.jsonl",
+        kind: "reference",
+        category: "category",
+        id: "id",
+        reference: "reference",
+        answer: "answer",
+      },
+    ],
+    judges,
+    primaryJudge: "refusal",
+    generation: { maxNewTokens: 64, batchSize: s.evalBatch },
+    perplexity: false,
+  });
+  const stages: Record<string, unknown> = {
+    world: { kind: "world", seed: 0, sizes },
+    tokenizer: {
+      kind: "tokenizer",
+      corpus: [
+        "${world}/base.jsonl",
+        "${world}/helpful.jsonl",
+        "${world}/safety.jsonl",
+        "${world}/preferences.jsonl",
+      ],
+      vocabSize: s.vocabSize,
+    },
+    base: {
+      kind: "pretrain",
+      tokenizer: "${tokenizer}",
+      preset: s.preset,
+      data: { train: "${world}/base.jsonl" },
+      packing: true,
+      training: { epochs: s.baseEpochs, batchSize: 8, lr: 2e-3, warmupSteps: 30 },
+    },
+  };
+  for (const n of s.sweep) {
+    stages[`sit-mix-${n}`] = {
+      kind: "mix",
+      base: { path: "${world}/helpful.jsonl" },
+      extra: { path: "${world}/safety.jsonl" },
+      count: n,
+    };
+    stages[`sit-${n}`] = {
+      kind: "sft",
+      model: "${base}",
+      data: { train: `\${sit-mix-${n}}` },
+      packing: true,
+      training: { epochs: 1, batchSize: 8, lr: 5e-4 },
+    };
+  }
+  Object.assign(stages, {
+    reward: {
+      kind: "reward",
+      model: "${base}",
+      data: { train: "${world}/preferences.jsonl" },
+      training: { epochs: 1, batchSize: 16, lr: 5e-4 },
+    },
+    cost: {
+      kind: "reward",
+      model: "${base}",
+      data: { train: "${world}/preferences.jsonl" },
+      reward: { objective: "cost" },
+      training: { epochs: 1, batchSize: 16, lr: 5e-4 },
+    },
+    raft: {
+      kind: "raft",
+      model: "${base}",
+      data: { train: "${world}/raft-prompts.jsonl" },
+      raft: {
+        rewardModel: "${reward}",
+        costModel: "${cost}",
+        iterations: 3,
+        promptsPerIteration: 100,
+        k: 4,
+        maxNewTokens: 64,
+        temperature: 1,
+        generationBatchSize: 100,
+      },
+      training: { epochs: 1, batchSize: 8, lr: 5e-4 },
+    },
+    dpo: {
+      kind: "dpo",
+      model: "${base}",
+      data: { train: "${world}/preferences.jsonl" },
+      dpo: { loss: "sigmoid", beta: 0.1 },
+      training: { epochs: 1, batchSize: 8, lr: 5e-4 },
+    },
+    "eval-base": evaluation("${base}", "base"),
+  });
+  for (const n of s.sweep) stages[`eval-sit-${n}`] = evaluation(`\${sit-${n}}`, `SIT ${n}`);
+  Object.assign(stages, {
+    "eval-raft": evaluation("${raft}", "RAFT"),
+    "eval-dpo": evaluation("${dpo}", "DPO"),
+    report: {
+      kind: "report",
+      runs: ["${eval-base}", ...s.sweep.map((n) => `\${eval-sit-${n}}`), "${eval-raft}", "${eval-dpo}"],
+    },
+  });
+  return {
+    name: scale === "small" ? "demo" : `demo-${scale}`,
+    description:
+      "Safe to Serve on the synthetic world: an unsafe base, then SIT, RAFT and DPO, each evaluated",
+    defaults: { maxLength: 128, training: { saveEvery: 0, logEvery: 25 } },
+    stages,
+  };
+}

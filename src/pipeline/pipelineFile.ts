@@ -1,0 +1,140 @@
+// A pipeline file: named stages in order, each with a kind and its config, variables, and defaults shared by
+// the training stages. `${STAGE}` names an earlier stage's output, `${vars.NAME}` a variable.
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { parseValue, setPath } from "../train/runConfig.js";
+import { PipelineError } from "./errors.js";
+import { stageReferences } from "./references.js";
+import { STAGE_KINDS } from "./stageKinds.js";
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+export const PipelineFileSchema = z
+  .object({
+    /** The pipeline's name (its default folder is runs/NAME). */
+    name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only"),
+    description: z.string().optional(),
+    /** Where stage folders go (default runs/NAME); relative paths are relative to the directory it runs in. */
+    workdir: z.string().min(1).optional(),
+    /** Values for `${vars.NAME}`; `--var NAME=VALUE` overrides them. */
+    vars: z.record(z.string(), scalar).default({}),
+    /** Settings every training stage (pretrain, sft, reward, raft, dpo) starts from; its own settings win. */
+    defaults: z.record(z.string(), z.unknown()).default({}),
+    /** The stages, run in this order; each is {kind: ..., ...its settings}. */
+    stages: z.record(z.string(), z.record(z.string(), z.unknown())),
+  })
+  .strict();
+
+export interface PipelineStage {
+  name: string;
+  kind: string;
+  /** The stage's settings as written (defaults merged in), references not yet resolved. */
+  raw: Record<string, unknown>;
+  /** Earlier stages it reads from. */
+  needs: string[];
+}
+
+export interface Pipeline {
+  name: string;
+  description?: string;
+  /** Where the pipeline came from (a file path, or "builtin:demo"). */
+  source: string;
+  workdir: string;
+  vars: Record<string, string | number | boolean>;
+  stages: PipelineStage[];
+}
+
+export interface PipelineOverrides {
+  /** --var NAME=VALUE */
+  vars?: [string, string][];
+  /** --set PATH=VALUE: any field of the file ("stages.dpo.dpo.beta=0.2", "defaults.training.maxSteps=2"). */
+  set?: [string, string][];
+  workdir?: string;
+}
+
+/** Reads and checks a pipeline file. */
+export function loadPipeline(path: string, overrides: PipelineOverrides = {}): Pipeline {
+  if (!existsSync(path)) throw new PipelineError(`${path}: pipeline file not found`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, "utf8"), { merge: true });
+  } catch (err) {
+    throw new PipelineError(`${path}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
+  }
+  return parsePipeline(raw, path, overrides);
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** `defaults` under `own`: objects merge key by key, anything else in `own` wins. */
+function mergeDefaults(
+  defaults: Record<string, unknown>,
+  own: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(own)) {
+    const d = out[k];
+    out[k] = isPlainObject(d) && isPlainObject(v) ? mergeDefaults(d, v) : v;
+  }
+  return out;
+}
+
+/** Checks a parsed pipeline document; `source` names it in errors. */
+export function parsePipeline(raw: unknown, source: string, overrides: PipelineOverrides = {}): Pipeline {
+  if (!isPlainObject(raw)) throw new PipelineError(`${source}: expected a mapping with name and stages`);
+  const doc = structuredClone(raw);
+  for (const [path, value] of overrides.set ?? []) setPath(doc, path, parseValue(value));
+  const result = PipelineFileSchema.safeParse(doc);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new PipelineError(
+      `${source}: ${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  const file = result.data;
+  const vars = { ...file.vars };
+  for (const [name, value] of overrides.vars ?? [])
+    vars[name] = parseValue(value) as string | number | boolean;
+  const names = Object.keys(file.stages);
+  if (names.length === 0) throw new PipelineError(`${source}: stages: a pipeline needs at least one stage`);
+  const stages: PipelineStage[] = [];
+  for (const [index, name] of names.entries()) {
+    const where = `${source}: stages.${name}`;
+    if (!/^[A-Za-z][\w-]*$/.test(name))
+      throw new PipelineError(
+        `${where}: a stage name starts with a letter and has letters, digits, '_' and '-' only`,
+      );
+    const own = file.stages[name] as Record<string, unknown>;
+    const kindName = own.kind;
+    const kind = typeof kindName === "string" ? STAGE_KINDS[kindName] : undefined;
+    if (!kind)
+      throw new PipelineError(
+        `${where}: kind: expected one of ${Object.keys(STAGE_KINDS).join(", ")}, got ${JSON.stringify(kindName ?? null)}`,
+      );
+    const stageRaw = kind.takesDefaults ? mergeDefaults(file.defaults, own) : own;
+    const needs = stageReferences(stageRaw);
+    for (const need of needs) {
+      const at = names.indexOf(need);
+      if (at < 0)
+        throw new PipelineError(
+          `${where}: refers to \${${need}}, which is not a stage (stages: ${names.join(", ")})`,
+        );
+      if (at >= index)
+        throw new PipelineError(
+          `${where}: refers to \${${need}}, which comes later; stages run in file order`,
+        );
+    }
+    stages.push({ name, kind: kind.kind, raw: stageRaw, needs });
+  }
+  return {
+    name: file.name,
+    ...(file.description === undefined ? {} : { description: file.description }),
+    source,
+    workdir: overrides.workdir ?? file.workdir ?? `runs/${file.name}`,
+    vars,
+    stages,
+  };
+}

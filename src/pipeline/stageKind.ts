@@ -1,0 +1,42 @@
+// What a kind of stage is: its config schema, which config fields name input paths, where its main output
+// lies in its folder, and how it runs.
+import type { z } from "zod";
+
+export interface StageContext<C> {
+  /** The stage's name in the pipeline. */
+  name: string;
+  config: C;
+  /** The stage's own folder (created before run). */
+  dir: string;
+  /** A previous attempt with the same config stopped part-way: continue from its checkpoints or caches. */
+  resume: boolean;
+  /** Prefix for progress labels: "[3/10 dpo]". */
+  label: string;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** What a finished stage reports: a one-line summary and its headline figures (kept in stage.json). */
+export interface StageOutcome {
+  summary: string;
+  figures?: Record<string, number>;
+}
+
+export interface StageKind<C = unknown> {
+  kind: string;
+  /** One line for `--help` and the plan. */
+  about: string;
+  schema: z.ZodType<C>;
+  /** The stage's main output relative to its folder: what `${name}` resolves to ("model", "."). */
+  output: string;
+  /** Trainer stages take the pipeline's `defaults` under their own settings. */
+  takesDefaults: boolean;
+  /** The config's input paths (files or folders), fingerprinted when they lie outside the pipeline's folder. */
+  inputs: (config: C) => (string | undefined)[];
+  run: (ctx: StageContext<C>) => Promise<StageOutcome>;
+}
+
+/** Declares a stage kind with its config type inferred from the schema. */
+export function stageKind<S extends z.ZodType>(kind: StageKind<z.infer<S>> & { schema: S }): StageKind {
+  return kind as unknown as StageKind;
+}

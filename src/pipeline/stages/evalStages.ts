@@ -1,0 +1,189 @@
+// The evaluation stages: `eval` runs the evaluation framework on a local model (docs/evaluation.md), `report`
+// puts several eval stages side by side: the comparison table, and an HTML report with the cross-run chart.
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
+import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
+import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
+import { createJudges } from "../../eval/judges/createJudge.js";
+import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
+import { htmlReport } from "../../eval/report/html.js";
+import { comparisonTable } from "../../eval/report/table.js";
+import type { GenerationSettings } from "../../eval/results.js";
+import { type EvalProgress, runEval } from "../../eval/runEval.js";
+import { readResults, readSamples } from "../../eval/runFiles.js";
+import { Progress } from "../../train/progress.js";
+import { writeFileAtomically } from "../../util/atomicFolder.js";
+import { PipelineError } from "../errors.js";
+import { stageKind } from "../stageKind.js";
+
+const GenerationSchema = z
+  .object({
+    maxNewTokens: z.number().int().positive().default(256),
+    /** 0: greedy. */
+    temperature: z.number().min(0).default(0),
+    topP: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().nonnegative().default(0),
+    /** "model" (the model's own chat template) or a template name. */
+    template: z.string().default("model"),
+    system: z.string().optional(),
+    batchSize: z.number().int().positive().default(8),
+  })
+  .strict();
+
+const EvalStageSchema = z
+  .object({
+    /** The model folder to evaluate (usually `${stage}` of a training stage). */
+    model: z.string().min(1),
+    adapter: z.string().min(1).optional(),
+    /** The run's name in tables and charts (default: the stage's name). */
+    name: z.string().min(1).optional(),
+    /** A built-in suite name or a suite file; or give `benchmarks` (and `judges`) inline, as in a suite file. */
+    suite: z.string().min(1).optional(),
+    benchmarks: z.array(z.unknown()).min(1).optional(),
+    judges: z.array(z.unknown()).optional(),
+    /** The folder of the public benchmark files, for built-in benchmarks. */
+    dataDir: z.string().min(1).optional(),
+    /** The judge that headlines tables (default: the first). */
+    primaryJudge: z.string().optional(),
+    /** At most this many prompts per benchmark. */
+    limit: z.number().int().positive().optional(),
+    generation: GenerationSchema.default(GenerationSchema.parse({})),
+    /** Perplexity of reference answers (default true). */
+    perplexity: z.boolean().default(true),
+  })
+  .strict();
+
+function suiteOf(config: z.infer<typeof EvalStageSchema>, where: string): Suite {
+  if ((config.suite === undefined) === (config.benchmarks === undefined))
+    throw new PipelineError(`${where}: give exactly one of suite or benchmarks`);
+  const suite = config.suite
+    ? loadSuite(config.suite)
+    : parseSuite(
+        {
+          benchmarks: config.benchmarks,
+          ...(config.judges === undefined ? {} : { judges: config.judges }),
+          ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+        },
+        // Relative paths in a pipeline are relative to the directory it runs in.
+        join(process.cwd(), where),
+      );
+  if (config.suite && config.judges) {
+    const judges = parseSuite({ benchmarks: ["-"], judges: config.judges }, where).judges;
+    if (judges) suite.judges = judges;
+  }
+  return suite;
+}
+
+export const evalStage = stageKind({
+  kind: "eval",
+  about: "evaluate a model on benchmarks with judges (safe-response rate, over-refusal, task accuracy, ...)",
+  schema: EvalStageSchema,
+  output: ".",
+  takesDefaults: false,
+  inputs: (c) => [c.model, c.adapter, c.dataDir, c.suite?.endsWith(".yaml") ? c.suite : undefined],
+  run: async ({ name, config, dir, label, signal }) => {
+    const suite = suiteOf(config, `stages.${name}`);
+    const dataDir = resolve(config.dataDir ?? suite.dataDir ?? process.env.SAFETUNE_DATA ?? "data");
+    const benchmarks = [];
+    for (const spec of suite.benchmarks) {
+      const limited =
+        config.limit === undefined || spec.limit !== undefined ? spec : { ...spec, limit: config.limit };
+      benchmarks.push(
+        await loadBenchmark(resolveBenchmarkSpec(limited, { dataDir, baseDir: suite.baseDir })),
+      );
+    }
+    const judges = await createJudges(suite.judges ?? [{ kind: "refusal", rules: "safetune" }]);
+    const { topP, system, ...generation } = config.generation;
+    const settings: GenerationSettings = {
+      ...generation,
+      ...(topP === undefined ? {} : { topP }),
+      ...(system === undefined ? {} : { system }),
+    };
+    let answerer: LocalAnswerer | undefined;
+    try {
+      answerer = await LocalAnswerer.load({
+        model: config.model,
+        ...(config.adapter === undefined ? {} : { adapter: config.adapter }),
+        settings,
+      });
+      const run = await runEval({
+        out: dir,
+        name: config.name ?? name,
+        answerer,
+        judges,
+        benchmarks,
+        settings,
+        perplexity: config.perplexity,
+        ...(config.primaryJudge === undefined ? {} : { primaryJudge: config.primaryJudge }),
+        onProgress: progressBars(label),
+        signal,
+      });
+      const figures: Record<string, number> = {};
+      const parts: string[] = [];
+      for (const b of run.results.benchmarks) {
+        const m = headlineMetric(b, run.results.primaryJudge);
+        if (!m) continue;
+        figures[`${b.name}.${m.metric}`] = m.estimate.value;
+        const value = metricLabel(m.metric).endsWith("%")
+          ? `${(m.estimate.value * 100).toFixed(1)}%`
+          : m.estimate.value.toFixed(3);
+        parts.push(`${b.name} ${metricLabel(m.metric).replace(/ %$/, "")} ${value}`);
+      }
+      return { summary: parts.join(", "), figures };
+    } finally {
+      answerer?.dispose();
+      for (const j of judges) j.dispose();
+    }
+  },
+});
+
+/** One progress bar per (benchmark, phase, judge), labelled with the stage. */
+function progressBars(label: string): (e: EvalProgress) => void {
+  let key = "";
+  let bar: Progress | undefined;
+  return (e) => {
+    const k = `${e.benchmark}/${e.phase}/${e.judge ?? ""}`;
+    if (k !== key) {
+      key = k;
+      const what = e.phase === "judge" ? `judge ${e.judge}` : e.phase;
+      bar = new Progress(`${label} ${e.benchmark} ${what}`, e.total, {
+        startAt: e.done,
+        every: Math.max(1, Math.ceil(e.total / 4)),
+      });
+    }
+    bar?.update(e.done);
+  };
+}
+
+export const reportStage = stageKind({
+  kind: "report",
+  about: "the comparison table of eval stages (Markdown, CSV) and an HTML report with the cross-run charts",
+  schema: z
+    .object({
+      /** Eval stage outputs (`${eval-base}`, ...), in the order of the table's rows. */
+      runs: z.array(z.string().min(1)).min(1),
+      /** The run whose samples and per-category charts the HTML report shows (default: the last). */
+      focus: z.string().min(1).optional(),
+    })
+    .strict(),
+  output: ".",
+  takesDefaults: false,
+  inputs: (c) => c.runs,
+  run: async ({ config, dir, log }) => {
+    const runs = config.runs.map((r) => readResults(r));
+    const table = comparisonTable(runs, { format: "markdown" });
+    writeFileAtomically(join(dir, "table.md"), table);
+    writeFileAtomically(join(dir, "table.csv"), comparisonTable(runs, { format: "csv" }));
+    const focus = config.focus ?? (config.runs[config.runs.length - 1] as string);
+    const html = await htmlReport({
+      results: readResults(focus),
+      samples: readSamples(focus),
+      runs: runs.filter((_, i) => config.runs[i] !== focus),
+    });
+    writeFileSync(join(dir, "report.html"), html);
+    log(`\n${table}`);
+    return { summary: `${runs.length} runs compared: ${join(dir, "table.md")}, ${join(dir, "report.html")}` };
+  },
+});
