@@ -117,7 +117,7 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
       preset: s.preset,
       data: { train: "${world}/base.jsonl" },
       packing: true,
-      training: { epochs: s.baseEpochs, batchSize: 8, lr: 2e-3, warmupSteps: 30 },
+      training: { epochs: s.baseEpochs, batchSize: 8, lr: 2e-3, warmupSteps: 30, saveEvery: 200 },
     },
   };
   for (const n of s.sweep) {
@@ -170,7 +170,7 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
       dpo: { loss: "sigmoid", beta: 0.1 },
-      training: { epochs: 1, batchSize: 8, lr: 5e-4 },
+      training: { epochs: 2, batchSize: 8, lr: 5e-5 },
     },
     "eval-base": evaluation("${base}", "base"),
   });
