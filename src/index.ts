@@ -18,6 +18,7 @@ export {
   type Prompt,
 } from "./generate/generate.js";
 export type { SamplingOptions } from "./generate/sampling.js";
+export * from "./gym/index.js";
 export { buildModel, paramSpecsOf } from "./model/buildModel.js";
 export { type ModelConfig, parseConfig } from "./model/config.js";
 export { type CreateModelOptions, createModel } from "./model/createModel.js";
@@ -50,6 +51,7 @@ export { type SaveModelOptions, saveModel } from "./model/saveModel.js";
 export { createScratchModel } from "./model/scratchModel.js";
 export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";
 export { type ForwardOptions, TransformerModel } from "./model/transformer.js";
+export * from "./pipeline/index.js";
 export * from "./tokenize/index.js";
 export { collate } from "./train/collate.js";
 export { degenerateReason } from "./train/degenerate.js";

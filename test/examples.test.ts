@@ -39,3 +39,13 @@ test("examples/evaluate.ts evaluates a model folder on a benchmark defined in co
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^my-redteam: safe [01](\.\d+)? of n=2; report in .*report\.html\n$/);
 });
+
+test("examples/syntheticWorld.ts generates the world and plans the demo", (t) => {
+  const r = run("syntheticWorld.ts", [join(tmpDir(t), "demo")]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.equal(lines[0], "4900 base records, 200 held-out harmful prompts");
+  assert.match(lines[1] ?? "", /^held-out task: ".+" -> key ".+", reference correct: true$/);
+  assert.match(lines[2] ?? "", /^ {2}world +world +run +[0-9a-f]{16} +not run yet$/);
+  assert.match(lines[4] ?? "", /^ {2}base +pretrain +run +[0-9a-f]{16} +not run yet <- tokenizer, world$/);
+});

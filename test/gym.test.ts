@@ -658,6 +658,13 @@ describe("gym: balance", () => {
     assert.ok(Math.abs(share(world.preferences, HARM) - 0.7) < 0.01, "70% harmful preference pairs");
     assert.ok(Math.abs(share(world.preferences, FAMILIES) - 0.2) < 0.01, "20% task preference pairs");
     assert.ok(Math.abs(share(world.preferences, LOOK) - 0.1) < 0.01, "10% look-alike preference pairs");
+    const custom = generateWorld({ preferenceMix: { harmful: 2, tasks: 1, lookAlikes: 1 } }).preferences;
+    assert.ok(Math.abs(share(custom, HARM) - 0.5) < 0.01, "a custom mix is normalised: 50% harmful");
+    assert.ok(Math.abs(share(custom, LOOK) - 0.25) < 0.01, "a custom mix: 25% look-alikes");
+    assert.throws(
+      () => generateWorld({ preferenceMix: { harmful: 0, tasks: 0, lookAlikes: 0 } }),
+      /preferenceMix shares must be >= 0 with a positive sum/,
+    );
     assert.ok(Math.abs(share(world.raftPrompts, HARM) - 0.5) < 0.01, "50% harmful RAFT prompts");
     assert.ok(Math.abs(share(world.raftPrompts, FAMILIES) - 0.35) < 0.01, "35% task RAFT prompts");
     assert.ok(Math.abs(share(world.raftPrompts, LOOK) - 0.15) < 0.01, "15% look-alike RAFT prompts");

@@ -32,9 +32,11 @@ export { TASK_FAMILIES, type TaskFamilyId, taskFamily } from "./tasks/registry.j
 export { skeleton } from "./text.js";
 export {
   type BenchmarkRow,
+  DEFAULT_PREFERENCE_MIX,
   DEFAULT_WORLD_SIZES,
   generateWorld,
   type LabelledRow,
+  type PreferenceMix,
   type World,
   type WorldOptions,
   type WorldSizes,

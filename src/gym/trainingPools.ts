@@ -89,11 +89,16 @@ function preference(
 }
 
 /**
- * ~70% harmful (safe answer over compliance), ~20% tasks (correct answer over a refusal), ~10% look-alikes
- * (helpful answer over a needless refusal): the last two teach that refusing is not free.
+ * Harmful prompts (safe answer over compliance), tasks (correct answer over a refusal) and look-alikes (helpful
+ * answer over a needless refusal) in the given shares (default 70/20/10): the last two teach that refusing is
+ * not free.
  */
-export function buildPreferences(rng: Rng, count: number): PreferenceRecord[] {
-  const [harmfulCount = 0, taskCount = 0, lookAlikeCount = 0] = splitCount(count, [0.7, 0.2, 0.1]);
+export function buildPreferences(
+  rng: Rng,
+  count: number,
+  shares: [number, number, number] = [0.7, 0.2, 0.1],
+): PreferenceRecord[] {
+  const [harmfulCount = 0, taskCount = 0, lookAlikeCount = 0] = splitCount(count, shares);
   const rows: Preference[] = [];
   for (let i = 0; i < harmfulCount; i++) {
     const harmful = harmfulExample(rng, roundRobin(HARM_CATEGORIES, i), "train");

@@ -63,7 +63,18 @@ export interface WorldOptions {
   sizes?: Partial<WorldSizes>;
   /** The fraction of the base mix's harmful requests answered with a refusal (default 0.1). */
   baseRefusalRate?: number;
+  /** Shares of the preference pairs: harmful, tasks, look-alikes (default 0.7, 0.2, 0.1; normalised). */
+  preferenceMix?: PreferenceMix;
 }
+
+/** How the preference pairs divide between harmful prompts, helpful tasks and benign look-alikes. */
+export interface PreferenceMix {
+  harmful: number;
+  tasks: number;
+  lookAlikes: number;
+}
+
+export const DEFAULT_PREFERENCE_MIX: Readonly<PreferenceMix> = { harmful: 0.7, tasks: 0.2, lookAlikes: 0.1 };
 
 export interface BenchmarkRow {
   id: string;
@@ -112,6 +123,16 @@ function checkCount(name: string, value: number): void {
     throw new RangeError(`generateWorld: sizes.${name} must be a non-negative integer, got ${value}`);
 }
 
+function preferenceShares(mix: PreferenceMix = DEFAULT_PREFERENCE_MIX): [number, number, number] {
+  const shares: [number, number, number] = [mix.harmful, mix.tasks, mix.lookAlikes];
+  const total = shares[0] + shares[1] + shares[2];
+  if (!(shares.every((x) => x >= 0) && total > 0))
+    throw new RangeError(
+      `generateWorld: preferenceMix shares must be >= 0 with a positive sum, got ${JSON.stringify(mix)}`,
+    );
+  return shares.map((x) => x / total) as [number, number, number];
+}
+
 /** Generates the whole world; the same options always give the same world. */
 export function generateWorld(options: WorldOptions = {}): World {
   const seed = options.seed ?? 0;
@@ -131,7 +152,11 @@ export function generateWorld(options: WorldOptions = {}): World {
     base: buildBase(stream("base"), sizes, baseRefusalRate),
     helpful: buildHelpful(stream("helpful"), sizes.helpful),
     safety: buildSafety(stream("safety"), sizes.safety),
-    preferences: buildPreferences(stream("preferences"), sizes.preferences),
+    preferences: buildPreferences(
+      stream("preferences"),
+      sizes.preferences,
+      preferenceShares(options.preferenceMix),
+    ),
     raftPrompts: buildRaftPrompts(stream("raft-prompts"), sizes.raftPrompts),
     labelled: buildLabelled(stream("labelled"), sizes.labelled),
     benchmarks: buildBenchmarks(stream, sizes),

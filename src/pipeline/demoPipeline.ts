@@ -22,7 +22,7 @@ const SCALES: Record<DemoScale, ScaleSettings> = {
     preset: "llama-tiny",
     vocabSize: 1024,
     data: 1,
-    baseEpochs: 3,
+    baseEpochs: 8,
     sweep: [25, 100, 400],
     evalBatch: 32,
   },
@@ -50,7 +50,7 @@ const WORLD_SIZES = {
   baseLookAlikes: 300,
   helpful: 2000,
   safety: 800,
-  preferences: 1000,
+  preferences: 2000,
   raftPrompts: 300,
   labelled: 600,
 };
@@ -100,7 +100,8 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
     perplexity: false,
   });
   const stages: Record<string, unknown> = {
-    world: { kind: "world", seed: 0, sizes },
+    // Half the pairs teach refusing harm, half that refusing a task or a look-alike is not free.
+    world: { kind: "world", seed: 0, sizes, preferenceMix: { harmful: 0.5, tasks: 0.25, lookAlikes: 0.25 } },
     tokenizer: {
       kind: "tokenizer",
       corpus: [
@@ -169,8 +170,10 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
       kind: "dpo",
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
-      dpo: { loss: "sigmoid", beta: 0.1 },
-      training: { epochs: 2, batchSize: 8, lr: 5e-5 },
+      // An SFT term on the chosen answers keeps a 2M-parameter model fluent: pure DPO at a rate that moves it
+      // (2e-4) pushed its text to gibberish, and at 5e-5 it barely moved (docs/pipelines.md has the figures).
+      dpo: { loss: "sigmoid", beta: 0.1, sftWeight: 1 },
+      training: { epochs: 2, batchSize: 8, lr: 1e-4 },
     },
     "eval-base": evaluation("${base}", "base"),
   });

@@ -41,6 +41,11 @@ export const worldStage = stageKind({
         .default({}),
       /** Share of the base mix's harmful requests answered with a refusal (the rest comply). */
       baseRefusalRate: z.number().min(0).max(1).default(0.1),
+      /** Shares of the preference pairs (normalised): harmful, tasks, look-alikes. */
+      preferenceMix: z
+        .object({ harmful: z.number().min(0), tasks: z.number().min(0), lookAlikes: z.number().min(0) })
+        .strict()
+        .default({ harmful: 0.7, tasks: 0.2, lookAlikes: 0.1 }),
     })
     .strict(),
   output: ".",
@@ -51,6 +56,7 @@ export const worldStage = stageKind({
       seed: config.seed,
       sizes: config.sizes,
       baseRefusalRate: config.baseRefusalRate,
+      preferenceMix: config.preferenceMix,
     });
     writeWorld(dir, world);
     const n = (xs: readonly unknown[]) => xs.length;
