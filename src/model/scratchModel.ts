@@ -21,22 +21,29 @@ export interface ScratchModelOptions {
   seed?: number;
 }
 
-/**
- * Trains a byte-level BPE tokenizer on `corpus` and saves it to `dir` with the scratch special tokens
- * (pad 0, bos 1, eos 2) and the ChatML template.
- */
-export function saveScratchTokenizer(
-  dir: string,
-  corpus: Iterable<string>,
-  vocabSize: number,
-): BpeTokenizerJson {
-  const tokenizerJson = trainBpeTokenizer(corpus, { vocabSize, specialTokens: SCRATCH_SPECIAL_TOKENS });
+/** A byte-level BPE tokenizer trained on `corpus` with the scratch special tokens (pad 0, bos 1, eos 2). */
+function trainScratchTokenizer(corpus: Iterable<string>, vocabSize: number): BpeTokenizerJson {
+  return trainBpeTokenizer(corpus, { vocabSize, specialTokens: SCRATCH_SPECIAL_TOKENS });
+}
+
+/** Writes a scratch tokenizer to `dir` with its special tokens and the ChatML template. */
+function writeScratchTokenizer(dir: string, tokenizerJson: BpeTokenizerJson): void {
   saveTokenizerFolder(dir, tokenizerJson, {
     padToken: "<|pad|>",
     bosToken: "<|bos|>",
     eosToken: "<|endoftext|>",
     chatTemplate: PLAIN_TEMPLATES.chatml,
   });
+}
+
+/** Trains a scratch tokenizer on `corpus` and saves it to `dir` (a tokenizer folder without weights). */
+export function saveScratchTokenizer(
+  dir: string,
+  corpus: Iterable<string>,
+  vocabSize: number,
+): BpeTokenizerJson {
+  const tokenizerJson = trainScratchTokenizer(corpus, vocabSize);
+  writeScratchTokenizer(dir, tokenizerJson);
   return tokenizerJson;
 }
 
@@ -55,12 +62,11 @@ function scratchModel(dir: string, tokenizerJson: BpeTokenizerJson, preset: Pres
 
 /** Trains a tokenizer, builds a model of `preset` with random weights, and saves both to `dir`. */
 export function createScratchModel(dir: string, options: ScratchModelOptions = {}): TransformerModel {
-  const tokenizerJson = saveScratchTokenizer(
-    dir,
-    options.corpus ?? starterCorpus(),
-    options.vocabSize ?? 4096,
-  );
-  return scratchModel(dir, tokenizerJson, options.preset ?? "llama-tiny", options.seed ?? 0);
+  const tokenizerJson = trainScratchTokenizer(options.corpus ?? starterCorpus(), options.vocabSize ?? 4096);
+  // The weights first: saving a model writes its folder anew.
+  const model = scratchModel(dir, tokenizerJson, options.preset ?? "llama-tiny", options.seed ?? 0);
+  writeScratchTokenizer(dir, tokenizerJson);
+  return model;
 }
 
 /**

@@ -170,7 +170,7 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
       kind: "dpo",
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
-      // An SFT term on the chosen answers keeps a 2M-parameter model fluent: pure DPO at a rate that moves it
+      // An SFT term on the chosen answers keeps a 1M-parameter model fluent: pure DPO at a rate that moves it
       // (2e-4) pushed its text to gibberish, and at 5e-5 it barely moved (docs/pipelines.md has the figures).
       dpo: { loss: "sigmoid", beta: 0.1, sftWeight: 1 },
       training: { epochs: 2, batchSize: 8, lr: 1e-4 },

@@ -14,11 +14,11 @@ import { compareRuns, comparisonMarkdown } from "../../eval/compare.js";
 import { EvalInterrupted, EvaluationError } from "../../eval/errors.js";
 import { createJudges } from "../../eval/judges/createJudge.js";
 import { JUDGE_SPEC_HELP, type JudgeSpec, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
+import { evalProgressBars } from "../../eval/progressBars.js";
 import { formatEstimate, headlineMetric } from "../../eval/report/headline.js";
 import type { GenerationSettings } from "../../eval/results.js";
-import { type EvalProgress, runEval } from "../../eval/runEval.js";
+import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
-import { Progress } from "../../train/progress.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -201,7 +201,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       ...(values.cache === undefined ? {} : { cacheDir: values.cache }),
       ...(values["no-perplexity"] ? { perplexity: false } : {}),
       compareWith,
-      onProgress: progressPrinter(),
+      onProgress: evalProgressBars(),
       signal: controller.signal,
     });
     for (const b of run.results.benchmarks) {
@@ -245,21 +245,6 @@ async function checkServedModel(endpoint: OpenAIEndpoint): Promise<void> {
     throw new EvaluationError(
       `${endpoint.options.url}: does not serve model "${model}" (it serves: ${served.slice(0, 10).join(", ")})`,
     );
-}
-
-/** One progress bar per (benchmark, phase, judge). */
-function progressPrinter(): (e: EvalProgress) => void {
-  let key = "";
-  let bar: Progress | undefined;
-  return (e) => {
-    const k = `${e.benchmark}/${e.phase}/${e.judge ?? ""}`;
-    if (k !== key) {
-      key = k;
-      const label = e.phase === "judge" ? `${e.benchmark} judge ${e.judge}` : `${e.benchmark} ${e.phase}`;
-      bar = new Progress(label, e.total, { startAt: e.done, every: Math.max(1, Math.ceil(e.total / 10)) });
-    }
-    bar?.update(e.done);
-  };
 }
 
 async function compareCommand(argv: string[]): Promise<void> {

@@ -7,13 +7,13 @@ import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
 import { createJudges } from "../../eval/judges/createJudge.js";
+import { evalProgressBars } from "../../eval/progressBars.js";
 import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
 import { htmlReport } from "../../eval/report/html.js";
 import { comparisonTable } from "../../eval/report/table.js";
 import type { GenerationSettings } from "../../eval/results.js";
-import { type EvalProgress, runEval } from "../../eval/runEval.js";
+import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
-import { Progress } from "../../train/progress.js";
 import { writeFileAtomically } from "../../util/atomicFolder.js";
 import { PipelineError } from "../errors.js";
 import { stageKind } from "../stageKind.js";
@@ -117,7 +117,7 @@ export const evalStage = stageKind({
         settings,
         perplexity: config.perplexity,
         ...(config.primaryJudge === undefined ? {} : { primaryJudge: config.primaryJudge }),
-        onProgress: progressBars(label),
+        onProgress: evalProgressBars(`${label} `),
         signal,
       });
       const figures: Record<string, number> = {};
@@ -138,24 +138,6 @@ export const evalStage = stageKind({
     }
   },
 });
-
-/** One progress bar per (benchmark, phase, judge), labelled with the stage. */
-function progressBars(label: string): (e: EvalProgress) => void {
-  let key = "";
-  let bar: Progress | undefined;
-  return (e) => {
-    const k = `${e.benchmark}/${e.phase}/${e.judge ?? ""}`;
-    if (k !== key) {
-      key = k;
-      const what = e.phase === "judge" ? `judge ${e.judge}` : e.phase;
-      bar = new Progress(`${label} ${e.benchmark} ${what}`, e.total, {
-        startAt: e.done,
-        every: Math.max(1, Math.ceil(e.total / 4)),
-      });
-    }
-    bar?.update(e.done);
-  };
-}
 
 export const reportStage = stageKind({
   kind: "report",
