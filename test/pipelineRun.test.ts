@@ -63,7 +63,10 @@ test("examples/safe-to-serve.yaml runs every stage for a few steps on a fixture 
   );
   // LoRA stages leave PEFT adapters; the reward and cost models are merged full models.
   for (const stage of ["sit", "dpo", "raft"])
-    assert.ok(existsSync(join(dir, "work", stage, "model", "adapter_config.json")), `${stage} saved an adapter`);
+    assert.ok(
+      existsSync(join(dir, "work", stage, "model", "adapter_config.json")),
+      `${stage} saved an adapter`,
+    );
   for (const stage of ["reward", "cost"])
     assert.ok(existsSync(join(dir, "work", stage, "model", "model.safetensors")), `${stage} saved a model`);
   const results = readResults(join(dir, "work", "eval-dpo"));
@@ -76,7 +79,10 @@ test("examples/safe-to-serve.yaml runs every stage for a few steps on a fixture 
   const table = readFileSync(join(dir, "work", "report", "table.md"), "utf8");
   for (const run of ["base", "SIT", "RAFT", "DPO"]) assert.match(table, new RegExp(`\\| ${run} \\|`));
   assert.ok(existsSync(join(dir, "work", "report", "report.html")), "the HTML report");
-  assert.ok(lines.some((l) => l.includes("── [11/11] report (report)")), "one header line per stage");
+  assert.ok(
+    lines.some((l) => l.includes("── [11/11] report (report)")),
+    "one header line per stage",
+  );
 
   // Everything is cached now; an edit to DPO's beta reruns DPO, its evaluation and the report only.
   const edited = loadPipeline(join(REPO_ROOT, "examples", "safe-to-serve.yaml"), {
