@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
+import { EvalInterrupted } from "../../eval/errors.js";
 import { DEMO_SCALES, type DemoScale, demoPipeline } from "../../pipeline/demoPipeline.js";
-import { PipelineError } from "../../pipeline/errors.js";
 import {
   loadPipeline,
   type Pipeline,
@@ -120,11 +120,18 @@ async function execute(
     return;
   }
   const controller = new AbortController();
-  const onSigint = () => controller.abort(new PipelineError("interrupted"));
+  const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   try {
     const report = await runPipeline(pipeline, { ...planOptions, signal: controller.signal });
     console.log(finalReport(pipeline, report));
+  } catch (err) {
+    // Exit 130 as for Ctrl-C in every command; stage.json keeps what finished and marks what resumes.
+    if (controller.signal.aborted)
+      throw new EvalInterrupted(
+        "pipeline interrupted: finished stages are kept and the stopped one resumes; rerun the same command",
+      );
+    throw err;
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
