@@ -2,6 +2,7 @@
 // tokenizer -> an unsafe base model (instruction-tuned from scratch on helpful tasks where harmful requests are
 // mostly complied with) -> SIT sweep over the number of safety demonstrations, reward and cost models, RAFT,
 // DPO -> each evaluated on held-out templates -> table and HTML report.
+import { DEFAULT_WORLD_SIZES } from "../gym/world.js";
 
 export type DemoScale = "small" | "medium" | "large";
 export const DEMO_SCALES: readonly DemoScale[] = ["small", "medium", "large"];
@@ -44,15 +45,15 @@ const SCALES: Record<DemoScale, ScaleSettings> = {
   },
 };
 
-const WORLD_SIZES = {
-  base: 4000,
-  baseHarmful: 600,
-  baseLookAlikes: 300,
-  helpful: 2000,
-  safety: 800,
+/** The world's default training pools, with twice its preference pairs; `--scale` multiplies them. */
+const {
+  evalHarmful: _h,
+  evalBenign: _b,
+  evalTasks: _t,
+  ...WORLD_SIZES
+} = {
+  ...DEFAULT_WORLD_SIZES,
   preferences: 2000,
-  raftPrompts: 300,
-  labelled: 600,
 };
 
 /** The demo as a pipeline document (what `safetune demo --print` shows). */

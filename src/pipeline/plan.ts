@@ -1,7 +1,7 @@
 // The plan of a pipeline run: every stage's resolved config and hash, and whether it is cached, resumes a
 // stopped attempt, runs, or reruns (its config, inputs or an upstream stage changed, or --from/--only forced it).
 import { createHash } from "node:crypto";
-import { join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { SAFETUNE_VERSION } from "../version.js";
 import { PipelineError } from "./errors.js";
 import { pathFingerprint } from "./pathFingerprint.js";
@@ -43,7 +43,7 @@ function stageOutput(workdir: string, name: string, kind: StageKind): string {
 
 function inside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
-  return rel === "" || (!rel.startsWith("..") && !resolve(rel).startsWith(".."));
+  return !rel.startsWith("..") && !isAbsolute(rel);
 }
 
 export function planPipeline(pipeline: Pipeline, options: PlanOptions = {}): PlannedStage[] {

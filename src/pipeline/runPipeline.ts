@@ -6,7 +6,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { formatDuration } from "../train/progress.js";
 import type { Pipeline } from "./pipelineFile.js";
 import { type PlannedStage, type PlanOptions, planPipeline } from "./plan.js";
-import { readStageState, type StageState, writeStageState } from "./stageState.js";
+import { type StageState, writeStageState } from "./stageState.js";
 
 export interface PipelineRunOptions extends PlanOptions {
   /** Lines for the user (default: stderr). */
@@ -41,6 +41,10 @@ export async function runPipeline(
   const started = performance.now();
   const reports: StageReport[] = [];
   let ordinal = 0;
+  // Each stage's current run id, which its dependants record (cached stages keep the one they finished with).
+  const runIds = new Map(
+    plan.flatMap((p) => (p.state?.runId ? [[p.stage.name, p.state.runId] as const] : [])),
+  );
   log(`pipeline ${pipeline.name}: ${toRun.length} of ${plan.length} stages to run in ${pipeline.workdir}`);
   for (const p of plan) {
     if (p.action === "cached" || p.action === "skip") {
@@ -63,9 +67,7 @@ export async function runPipeline(
     );
     if (p.action === "rerun") rmSync(p.dir, { recursive: true, force: true });
     mkdirSync(p.dir, { recursive: true });
-    const upstream: Record<string, string> = {};
-    for (const need of p.stage.needs)
-      upstream[need] = readStageState(plan.find((q) => q.stage.name === need)?.dir ?? "")?.runId ?? "";
+    const upstream = Object.fromEntries(p.stage.needs.map((need) => [need, runIds.get(need) ?? ""]));
     const state: StageState = {
       kind: p.kind.kind,
       hash: p.hash,
@@ -85,12 +87,14 @@ export async function runPipeline(
       signal,
     });
     const seconds = (performance.now() - stageStarted) / 1000;
+    const runId = randomBytes(6).toString("hex");
+    runIds.set(p.stage.name, runId);
     writeStageState(p.dir, {
       ...state,
       state: "done",
       finished: new Date().toISOString(),
       seconds,
-      runId: randomBytes(6).toString("hex"),
+      runId,
       summary: outcome.summary,
       ...(outcome.figures === undefined ? {} : { figures: outcome.figures }),
     });

@@ -7,7 +7,7 @@ import { loadRecords } from "../../data/loadRecords.js";
 import { mixRecords } from "../../data/mix.js";
 import { answerTexts, promptText } from "../../data/text.js";
 import { writeRecordsJsonl } from "../../data/writeRecords.js";
-import { generateWorld } from "../../gym/world.js";
+import { DEFAULT_PREFERENCE_MIX, generateWorld } from "../../gym/world.js";
 import { writeWorld } from "../../gym/writeWorld.js";
 import { saveScratchTokenizer } from "../../model/scratchModel.js";
 import { stageKind } from "../stageKind.js";
@@ -45,7 +45,7 @@ export const worldStage = stageKind({
       preferenceMix: z
         .object({ harmful: z.number().min(0), tasks: z.number().min(0), lookAlikes: z.number().min(0) })
         .strict()
-        .default({ harmful: 0.7, tasks: 0.2, lookAlikes: 0.1 }),
+        .default(DEFAULT_PREFERENCE_MIX),
     })
     .strict(),
   output: ".",

@@ -7,6 +7,7 @@ import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
 import { createJudges } from "../../eval/judges/createJudge.js";
+import { validateJudgeSpec } from "../../eval/judges/judgeSpec.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
 import { htmlReport } from "../../eval/report/html.js";
@@ -69,10 +70,8 @@ function suiteOf(config: z.infer<typeof EvalStageSchema>, where: string): Suite 
         // Relative paths in a pipeline are relative to the directory it runs in.
         join(process.cwd(), where),
       );
-  if (config.suite && config.judges) {
-    const judges = parseSuite({ benchmarks: ["-"], judges: config.judges }, where).judges;
-    if (judges) suite.judges = judges;
-  }
+  if (config.suite && config.judges)
+    suite.judges = config.judges.map((j, i) => validateJudgeSpec(j, `${where}: judges.${i}`));
   return suite;
 }
 
