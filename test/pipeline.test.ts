@@ -311,3 +311,26 @@ test("examples/safe-to-serve.yaml: the paper's recipe plans on the public data (
   assert.match(cli.stdout, /eval-dpo\s+eval\s+run\s+[0-9a-f]{16}\s+not run yet <- cost, reward, dpo/);
   assert.match(cli.stdout, /11 of 11 stages would run/);
 });
+
+test("safetune demo: --print shows its pipeline file, --dry-run its plan, a bad --scale one line", (t) => {
+  const dir = tmpDir(t);
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, "bin", "safetune.js"), "demo", ...args], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  const printed = cli(["--print"]);
+  assert.equal(printed.status, 0, printed.stderr);
+  assert.match(printed.stdout, /^name: demo\n/);
+  assert.match(printed.stdout, /\n {2}eval-dpo:\n {4}kind: eval\n {4}model: \$\{dpo\}\n/);
+  const plan = cli(["--dry-run", "--workdir", dir]);
+  assert.equal(plan.status, 0, plan.stderr);
+  assert.match(plan.stdout, /^pipeline demo \(builtin:demo --scale small\) in /);
+  assert.match(plan.stdout, /\n {2}sit-100 +sft +run +[0-9a-f]{16} +not run yet <- base, sit-mix-100\n/);
+  assert.match(plan.stdout, /20 of 20 stages would run\n$/);
+  const medium = cli(["--dry-run", "--scale", "medium", "--workdir", dir]);
+  assert.match(medium.stdout, /\n {2}sit-800 +sft +run/, "medium sweeps more demonstrations");
+  const bad = cli(["--scale", "huge"]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^safetune: --scale: expected small, medium, large, got 'huge'$/m);
+});
