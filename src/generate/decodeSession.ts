@@ -19,7 +19,9 @@ export interface DecodeOptions extends SamplingOptions {
   /** Seed of row i's sampler is seed + i, so a row samples the same alone or in a batch. */
   seed?: number;
   /** One seed per row, overriding `seed` (callers that batch rows from different places keep each row's seed). */
-  rowSeeds?: readonly number[];
+  rowSeeds?: readonly (number | undefined)[];
+  /** One token limit per row, overriding `maxNewTokens` (a server batching requests that asked for different limits). */
+  rowMaxNewTokens?: readonly number[];
   /** Reuse keys/values of earlier positions (default true); false recomputes everything at each step. */
   useCache?: boolean;
   /** Called for every generated token; `text` is the new text it completes (empty while a character is partial). */
@@ -49,6 +51,7 @@ interface Row {
   text: string;
   emitted: number;
   counts: Map<number, number>;
+  maxNew: number;
   finish: FinishReason | undefined;
   random: () => number;
   decoder: StreamDecoder | undefined;
@@ -89,7 +92,12 @@ export class DecodeSession {
     const longest = Math.max(...prompts.map((p) => p.length));
     const positionLimit =
       model.config.family === "gpt2" ? model.config.maxPositions : Number.POSITIVE_INFINITY;
-    this.#maxNew = Math.max(0, Math.min(options.maxNewTokens ?? 256, positionLimit - longest));
+    const rowLimit = (i: number) =>
+      Math.max(
+        0,
+        Math.min(options.rowMaxNewTokens?.[i] ?? options.maxNewTokens ?? 256, positionLimit - longest),
+      );
+    this.#maxNew = Math.max(...prompts.map((_, i) => rowLimit(i)));
     this.#stops = new Set(
       options.stopTokenIds ?? [...model.config.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])],
     );
@@ -99,6 +107,7 @@ export class DecodeSession {
       text: "",
       emitted: 0,
       counts: new Map(),
+      maxNew: rowLimit(i),
       finish: undefined,
       random: seededRandom(
         options.rowSeeds?.[i] ?? (options.seed === undefined ? undefined : options.seed + i),
@@ -111,7 +120,7 @@ export class DecodeSession {
       ...new Array(p.length).fill(1),
     ]);
     this.#sequences = prompts.map((p) => [...new Array(longest - p.length).fill(0), ...p]);
-    if (this.#maxNew === 0) for (const r of this.#rows) r.finish = "length";
+    for (const r of this.#rows) if (r.maxNew === 0) r.finish = "length";
   }
 
   get done(): boolean {
@@ -141,6 +150,13 @@ export class DecodeSession {
   /** Stops every unfinished row (a cancelled request). */
   abort(): void {
     for (const r of this.#rows) r.finish ??= "aborted";
+  }
+
+  /** Stops one row, leaving the others of the batch running (one client of a batched server went away). */
+  abortRow(row: number): void {
+    const r = this.#rows[row];
+    if (!r) throw new RangeError(`generate: no row ${row} (batch of ${this.#rows.length})`);
+    r.finish ??= "aborted";
   }
 
   results(): Generation[] {
@@ -200,7 +216,7 @@ export class DecodeSession {
     if (stopAt !== undefined) {
       row.text = row.text.slice(0, stopAt);
       row.finish = "stop";
-    } else if (row.tokens.length >= this.#maxNew) {
+    } else if (row.tokens.length >= row.maxNew) {
       row.finish = "length";
       if (row.decoder) row.text += row.decoder.flush();
     }

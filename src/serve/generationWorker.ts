@@ -1,0 +1,48 @@
+// The generation worker thread: loads the model and tokenizer once, then decodes batches as the main thread sends
+// requests, so the server's event loop (health checks, new connections, streaming) never waits on the model.
+import { parentPort, workerData } from "node:worker_threads";
+import { setNumThreads } from "../engine/index.js";
+import { loadModel } from "../model/loadModel.js";
+import { attachAdapter } from "../model/lora.js";
+import { loadAdapter } from "../model/loraFiles.js";
+import { loadTokenizer } from "../tokenize/tokenizer.js";
+import { BatchDecoder } from "./batchDecoder.js";
+import type { FromWorker, ToWorker, WorkerModelOptions } from "./generationProtocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("generationWorker: must run as a worker thread");
+const options = workerData as WorkerModelOptions;
+const send = (message: FromWorker) => port.postMessage(message);
+
+try {
+  if (options.threads) setNumThreads(options.threads);
+  const model = loadModel(options.model, options.dtype ? { dtype: options.dtype } : {});
+  if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
+  const tokenizer = await loadTokenizer(options.model);
+  const decoder = new BatchDecoder(
+    model,
+    tokenizer,
+    {
+      maxBatchRows: options.maxBatchRows,
+      defaultMaxTokens: options.defaultMaxTokens,
+      ...(options.template === undefined ? {} : { template: options.template }),
+    },
+    send,
+  );
+  port.on("message", (message: ToWorker) => {
+    if (message.type === "generate") decoder.submit(message);
+    else decoder.cancel(message.id);
+  });
+  send({
+    type: "ready",
+    model: {
+      contextLength: model.config.maxPositions,
+      vocabSize: model.config.vocabSize,
+      family: model.config.family,
+      hasChatTemplate: tokenizer.chatTemplate !== undefined || options.template !== undefined,
+    },
+  });
+  await decoder.run();
+} catch (err) {
+  send({ type: "failed", message: (err as Error).message });
+}

@@ -1,0 +1,235 @@
+// The HTTP surface: OpenAI's /v1 routes, /health and /metrics, behind the cross-cutting rules every route shares
+// (body limit, API keys, CORS, OpenAI-shaped errors, one log record and one metric sample per request).
+import { basename } from "node:path";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import { ApiError, asApiError } from "./apiError.js";
+import { apiKeyChecker } from "./apiKeys.js";
+import type { GenerationPool } from "./generationPool.js";
+import type { SamplingRequest } from "./generationProtocol.js";
+import type { Guard } from "./guards/guard.js";
+import {
+  type ChatRequest,
+  type CompletionRequest,
+  parseChatRequest,
+  parseCompletionRequest,
+  toChatMessages,
+} from "./requestSchemas.js";
+import { type CompletionJob, serveCompletion, timeoutError } from "./serveCompletion.js";
+import { SERVE_DEFAULTS, type ServeOptions } from "./serveOptions.js";
+import type { ServerMetrics } from "./serverMetrics.js";
+
+export interface RouteDeps {
+  options: ServeOptions;
+  pool: GenerationPool;
+  guard: Guard | undefined;
+  metrics: ServerMetrics;
+  log: (record: Record<string, unknown>) => void;
+}
+
+/** The model id clients must send. */
+export function servedModelName(options: ServeOptions): string {
+  return options.name ?? basename(options.model.replace(/[/\\]+$/, ""));
+}
+
+/** Routes whose latency the completion flow records itself (at the end of the stream, not at the headers). */
+const COMPLETION_ROUTES = new Set(["/v1/chat/completions", "/v1/completions"]);
+
+export function openaiRoutes(deps: RouteDeps): Hono {
+  const { options, pool, guard, metrics, log } = deps;
+  const modelName = servedModelName(options);
+  const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    const error = asApiError(err);
+    if (error.status >= 500) log({ event: "error", path: c.req.path, message: error.message });
+    return c.json(error.body(), error.status as 400);
+  });
+  app.notFound((c) => {
+    const error = new ApiError(404, "not_found_error", `no route ${c.req.method} ${c.req.path}`);
+    return c.json(error.body(), 404);
+  });
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath === "/*" ? "other" : c.req.routePath;
+    metrics.requests.inc({ route, status: String(c.res.status) });
+    if (!COMPLETION_ROUTES.has(c.req.path) || c.res.status !== 200)
+      metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+  });
+  if (options.corsOrigins?.length) {
+    const origins = options.corsOrigins;
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins }));
+  }
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: options.bodyLimitBytes ?? SERVE_DEFAULTS.bodyLimitBytes,
+      onError: (c) => {
+        const error = new ApiError(413, "invalid_request_error", "the request body is too large");
+        return c.json(error.body(), 413);
+      },
+    }),
+  );
+  if (options.apiKeys?.length) {
+    const accepts = apiKeyChecker(options.apiKeys);
+    const protect = async (
+      c: { req: { header: (name: string) => string | undefined } },
+      next: () => Promise<void>,
+    ) => {
+      if (!accepts(c.req.header("authorization")))
+        throw new ApiError(
+          401,
+          "authentication_error",
+          "Incorrect or missing API key: send it as 'Authorization: Bearer <key>'",
+          undefined,
+          "invalid_api_key",
+        );
+      await next();
+    };
+    app.use("/v1/*", protect);
+    app.use("/api/*", protect);
+  }
+
+  app.get("/health", (c) =>
+    c.json(
+      {
+        status: pool.failure ? "failed" : "ok",
+        model: modelName,
+        queue: pool.queueDepth,
+        running: pool.running,
+        ...(pool.failure ? { error: pool.failure } : {}),
+      },
+      pool.failure ? 503 : 200,
+    ),
+  );
+  app.get("/metrics", async (c) => {
+    c.header("content-type", metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+  app.get("/v1/models", (c) =>
+    c.json({ object: "list", data: [{ id: modelName, object: "model", created: 0, owned_by: "safetune" }] }),
+  );
+  app.get("/v1/models/:id", (c) => {
+    if (c.req.param("id") !== modelName) throw unknownModel(c.req.param("id"));
+    return c.json({ id: modelName, object: "model", created: 0, owned_by: "safetune" });
+  });
+
+  const complete = async (
+    c: { req: { raw: Request; json: () => Promise<unknown> } },
+    parse: (body: unknown) => ChatRequest | CompletionRequest,
+    toJob: (request: never) => CompletionJob,
+  ): Promise<Response> => {
+    const startedAt = performance.now();
+    const request = parse(await readJson(() => c.req.json()));
+    if (request.model !== modelName) throw unknownModel(request.model);
+    const job = toJob(request as never);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([c.req.raw.signal, timeout]);
+    const route = job.kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
+    try {
+      return await serveCompletion(job, {
+        pool,
+        guard,
+        metrics,
+        signal,
+        timedOut: () => timeout.aborted,
+        startedAt,
+        onUsage: ({ promptTokens, completionTokens }) => {
+          metrics.latency.observe({ route }, (performance.now() - startedAt) / 1000);
+          metrics.promptTokens.inc(promptTokens);
+          metrics.completionTokens.inc(completionTokens);
+          log({
+            event: "completion",
+            route,
+            ms: Math.round(performance.now() - startedAt),
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            stream: job.stream,
+            ...(request.user ? { user: request.user } : {}),
+            ...(options.logPrompts ? { messages: job.messages } : {}),
+          });
+        },
+      });
+    } catch (err) {
+      if (timeout.aborted) throw timeoutError();
+      throw err;
+    }
+  };
+
+  app.post("/v1/chat/completions", (c) =>
+    complete(c, parseChatRequest, (request: ChatRequest) => {
+      const messages = toChatMessages(request.messages);
+      return {
+        kind: "chat",
+        model: modelName,
+        messages,
+        prompts: [{ kind: "chat", messages }],
+        ...common(request),
+      };
+    }),
+  );
+  app.post("/v1/completions", (c) =>
+    complete(c, parseCompletionRequest, (request: CompletionRequest) => {
+      const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt;
+      const messages: ChatMessage[] = texts.map((text) => ({ role: "user", content: text }));
+      return {
+        kind: "text",
+        model: modelName,
+        messages,
+        prompts: texts.map((text) => ({ kind: "text", text })),
+        ...common(request),
+      };
+    }),
+  );
+  return app;
+}
+
+/** The sampling fields both endpoints share, mapped onto safetune's decoding options. */
+function common(
+  request: ChatRequest | CompletionRequest,
+): Pick<CompletionJob, "n" | "sampling" | "stream" | "includeUsage"> {
+  const sampling: SamplingRequest = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens != null) sampling.maxTokens = maxTokens;
+  // top_p 0 keeps only the most likely token: greedy, which the sampler spells temperature 0.
+  const temperature = request.top_p === 0 ? 0 : request.temperature;
+  if (temperature != null) sampling.temperature = temperature;
+  if (request.top_p != null && request.top_p > 0 && request.top_p < 1) sampling.topP = request.top_p;
+  if (request.seed != null) sampling.seed = request.seed >>> 0;
+  if (request.stop != null) sampling.stop = typeof request.stop === "string" ? [request.stop] : request.stop;
+  if (request.frequency_penalty) sampling.frequencyPenalty = request.frequency_penalty;
+  if (request.presence_penalty) sampling.presencePenalty = request.presence_penalty;
+  return {
+    n: request.n ?? 1,
+    sampling,
+    stream: request.stream === true,
+    includeUsage: request.stream_options?.include_usage === true,
+  };
+}
+
+async function readJson(read: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await read();
+  } catch {
+    throw new ApiError(
+      400,
+      "invalid_request_error",
+      "We could not parse the JSON body of your request: it must be a JSON object",
+    );
+  }
+}
+
+function unknownModel(name: string): ApiError {
+  return new ApiError(
+    404,
+    "not_found_error",
+    `The model '${name}' does not exist`,
+    "model",
+    "model_not_found",
+  );
+}

@@ -1,0 +1,435 @@
+// One completion request from validated body to response, shared by /v1/chat/completions and /v1/completions:
+// input guard, generation in the worker, output guard, then a JSON body or a server-sent event stream in OpenAI's
+// chunk format. While a stream is guarded, text reaches the client only after a check has passed it.
+import { randomUUID } from "node:crypto";
+import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import { ApiError, asApiError } from "./apiError.js";
+import type { GenerationPool } from "./generationPool.js";
+import type { ChoiceResult, PromptInput, SamplingRequest } from "./generationProtocol.js";
+import type { Guard, GuardDecision } from "./guards/guard.js";
+import type { ServerMetrics } from "./serverMetrics.js";
+
+export interface CompletionJob {
+  kind: "chat" | "text";
+  /** The served model's name, echoed in every response. */
+  model: string;
+  /** What the guards read: the chat, or a text prompt as one user message. */
+  messages: ChatMessage[];
+  /** One entry per prompt (a text completion may send several); choices are numbered prompt × n + i. */
+  prompts: PromptInput[];
+  n: number;
+  sampling: SamplingRequest;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export interface CompletionContext {
+  pool: GenerationPool;
+  guard: Guard | undefined;
+  metrics: ServerMetrics;
+  /** Aborted when the client goes away or the request times out. */
+  signal: AbortSignal;
+  /** Whether `signal` fired because of the request timeout (504) rather than the client leaving. */
+  timedOut: () => boolean;
+  /** Called once with the token counts when the request ends. */
+  onUsage: (usage: { promptTokens: number; completionTokens: number }) => void;
+  startedAt: number;
+}
+
+type FinishReason = "stop" | "length" | "content_filter";
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+const usageOf = (promptTokens: number, completionTokens: number): Usage => ({
+  prompt_tokens: promptTokens,
+  completion_tokens: completionTokens,
+  total_tokens: promptTokens + completionTokens,
+});
+
+/** The response header that summarises guard decisions, e.g. "input=allow, output=flag:S10". */
+export function guardHeader(decisions: readonly GuardDecision[]): string {
+  return decisions
+    .map((d) => `${d.stage}=${d.action}${d.category && d.action !== "allow" ? `:${d.category}` : ""}`)
+    .join(", ");
+}
+
+function finishOf(reason: ChoiceResult["finishReason"]): FinishReason {
+  return reason === "length" ? "length" : "stop";
+}
+
+/** Runs the job and returns the HTTP response (JSON or an SSE stream). Errors before streaming throw ApiError. */
+export async function serveCompletion(job: CompletionJob, context: CompletionContext): Promise<Response> {
+  const { pool, guard, metrics } = context;
+  const id = `${job.kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`;
+  const created = Math.floor(Date.now() / 1000);
+  const decisions: GuardDecision[] = [];
+  const record = (decision: GuardDecision) => {
+    decisions.push(decision);
+    metrics.guardDecisions.inc({
+      stage: decision.stage,
+      action: decision.action,
+      category: decision.category ?? "",
+    });
+    if (decision.error) metrics.guardErrors.inc({ stage: decision.stage });
+  };
+
+  pool.admit(); // fail fast (429/503) before spending a guard check
+  if (guard?.hasInput) {
+    const decision = await guard.checkInput(job.messages, context.signal);
+    record(decision);
+    if (decision.action === "refuse") return refusalResponse(job, id, created, decision, decisions, context);
+  }
+  const choiceCount = job.prompts.length * job.n;
+  const envelope = { id, created, model: job.model };
+  const guardField = () => (guard ? { safetune_guard: decisions } : {});
+  const headers = (): Record<string, string> =>
+    decisions.length ? { "x-safetune-guard": guardHeader(decisions) } : {};
+
+  if (!job.stream) {
+    const results = await generateAll(job, context, {});
+    const choices: { index: number; text: string; finish: FinishReason }[] = [];
+    for (const r of results.choices) {
+      let text = r.text;
+      let finish = finishOf(r.finishReason);
+      if (guard?.hasOutput) {
+        const decision = await guard.checkOutput(job.messages, text, context.signal);
+        record(decision);
+        if (decision.action === "refuse") {
+          text = decision.message ?? "";
+          finish = "content_filter";
+        }
+      }
+      choices.push({ index: r.index, text, finish });
+    }
+    const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
+    context.onUsage({ promptTokens: results.promptTokens, completionTokens });
+    const body = {
+      ...envelope,
+      object: job.kind === "chat" ? "chat.completion" : "text_completion",
+      choices: choices.map((c) =>
+        job.kind === "chat"
+          ? {
+              index: c.index,
+              message: { role: "assistant", content: c.text, refusal: null },
+              logprobs: null,
+              finish_reason: c.finish,
+            }
+          : { index: c.index, text: c.text, logprobs: null, finish_reason: c.finish },
+      ),
+      usage: usageOf(results.promptTokens, completionTokens),
+      ...guardField(),
+    };
+    return Response.json(body, { headers: headers() });
+  }
+
+  // Streaming: headers go out now, so later failures become an error event in the stream.
+  const events = new SseWriter();
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    ...envelope,
+    object: job.kind === "chat" ? "chat.completion.chunk" : "text_completion",
+    choices,
+    ...extra,
+  });
+  const delta = (index: number, text: string) =>
+    job.kind === "chat"
+      ? { index, delta: { content: text }, logprobs: null, finish_reason: null }
+      : { index, text, logprobs: null, finish_reason: null };
+  if (job.kind === "chat")
+    for (let index = 0; index < choiceCount; index++)
+      events.send(
+        chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
+      );
+
+  // When the guard has refused every choice, generation stops: nothing more would be sent.
+  const stopped = new AbortController();
+  const signal = AbortSignal.any([context.signal, stopped.signal]);
+  const streams = Array.from(
+    { length: choiceCount },
+    (_, index) =>
+      new GuardedChoice({
+        guard,
+        messages: job.messages,
+        signal: context.signal,
+        send: (text) => events.send(chunk([delta(index, text)])),
+        record,
+        onRefused: () => {
+          if (streams.every((s) => s.refused)) stopped.abort();
+        },
+      }),
+  );
+  const endChunk = (index: number, finish: FinishReason) =>
+    job.kind === "chat"
+      ? { index, delta: {}, logprobs: null, finish_reason: finish }
+      : { index, text: "", logprobs: null, finish_reason: finish };
+  let firstToken = true;
+  const run = async () => {
+    try {
+      const results = await generateAll(
+        job,
+        { ...context, signal },
+        {
+          onToken: (choice, text) => {
+            if (firstToken) {
+              firstToken = false;
+              metrics.timeToFirstToken.observe((performance.now() - context.startedAt) / 1000);
+            }
+            streams[choice]?.push(text);
+          },
+        },
+      );
+      const finishes = await Promise.all(
+        results.choices.map(async (r) => {
+          const guarded = streams[r.index];
+          const filtered = guarded ? await guarded.finish() : false;
+          return { index: r.index, finish: filtered ? "content_filter" : finishOf(r.finishReason) };
+        }),
+      );
+      finishes.forEach(({ index, finish }, i) => {
+        events.send(
+          chunk([endChunk(index, finish as FinishReason)], i === finishes.length - 1 ? guardField() : {}),
+        );
+      });
+      const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
+      context.onUsage({ promptTokens: results.promptTokens, completionTokens });
+      if (job.includeUsage)
+        events.send(chunk([], { usage: usageOf(results.promptTokens, completionTokens) }));
+      events.done();
+    } catch (err) {
+      if (stopped.signal.aborted && !context.signal.aborted) {
+        for (let index = 0; index < choiceCount; index++)
+          events.send(
+            chunk([endChunk(index, "content_filter")], index === choiceCount - 1 ? guardField() : {}),
+          );
+        context.onUsage({ promptTokens: 0, completionTokens: 0 });
+        return events.done();
+      }
+      if (context.signal.aborted && !context.timedOut()) return events.close(); // the client left
+      events.error(context.timedOut() ? timeoutError() : asApiError(err));
+    }
+  };
+  void run();
+  return new Response(events.stream, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...headers(),
+    },
+  });
+}
+
+export function timeoutError(): ApiError {
+  return new ApiError(504, "timeout_error", "the request timed out before generation finished");
+}
+
+/** Generates every prompt of the job (concurrently, so they can share a batch) and numbers the choices. */
+async function generateAll(
+  job: CompletionJob,
+  context: CompletionContext,
+  handlers: { onToken?: (choice: number, text: string) => void },
+): Promise<{ promptTokens: number; choices: ChoiceResult[] }> {
+  const { pool, metrics } = context;
+  const results = await Promise.all(
+    job.prompts.map((prompt, p) =>
+      pool.generate(
+        { prompt, n: job.n, sampling: job.sampling },
+        {
+          onStart: (rows) => {
+            metrics.queueWait.observe((performance.now() - context.startedAt) / 1000);
+            metrics.batchRows.observe(rows);
+          },
+          ...(handlers.onToken ? { onToken: (c, text) => handlers.onToken?.(p * job.n + c, text) } : {}),
+        },
+        context.signal,
+      ),
+    ),
+  );
+  return {
+    promptTokens: results.reduce((sum, r) => sum + r.promptTokens, 0),
+    choices: results.flatMap((r, p) => r.choices.map((c) => ({ ...c, index: p * job.n + c.index }))),
+  };
+}
+
+/** An input-guard refusal: the configured message as the answer, finish_reason content_filter, nothing generated. */
+function refusalResponse(
+  job: CompletionJob,
+  id: string,
+  created: number,
+  decision: GuardDecision,
+  decisions: GuardDecision[],
+  context: CompletionContext,
+): Response {
+  const message = decision.message ?? "";
+  const count = job.prompts.length * job.n;
+  const headers = { "x-safetune-guard": guardHeader(decisions) };
+  context.onUsage({ promptTokens: 0, completionTokens: 0 });
+  const envelope = { id, created, model: job.model };
+  if (!job.stream) {
+    const choices = Array.from({ length: count }, (_, index) =>
+      job.kind === "chat"
+        ? {
+            index,
+            message: { role: "assistant", content: message, refusal: null },
+            logprobs: null,
+            finish_reason: "content_filter",
+          }
+        : { index, text: message, logprobs: null, finish_reason: "content_filter" },
+    );
+    return Response.json(
+      {
+        ...envelope,
+        object: job.kind === "chat" ? "chat.completion" : "text_completion",
+        choices,
+        usage: usageOf(0, 0),
+        safetune_guard: decisions,
+      },
+      { headers },
+    );
+  }
+  const events = new SseWriter();
+  const object = job.kind === "chat" ? "chat.completion.chunk" : "text_completion";
+  for (let index = 0; index < count; index++) {
+    const body =
+      job.kind === "chat"
+        ? {
+            index,
+            delta: { role: "assistant", content: message },
+            logprobs: null,
+            finish_reason: "content_filter",
+          }
+        : { index, text: message, logprobs: null, finish_reason: "content_filter" };
+    events.send({
+      ...envelope,
+      object,
+      choices: [body],
+      ...(index === count - 1 ? { safetune_guard: decisions } : {}),
+    });
+  }
+  if (job.includeUsage) events.send({ ...envelope, object, choices: [], usage: usageOf(0, 0) });
+  events.done();
+  return new Response(events.stream, {
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers },
+  });
+}
+
+/**
+ * One streamed choice under an output guard: generated text waits in `pending` until a check of everything so
+ * far passes, every `streamInterval` pieces and at the end; a refusal stops the choice (its text is never sent).
+ * Without an output guard, text passes straight through.
+ */
+interface GuardedChoiceOptions {
+  guard: Guard | undefined;
+  messages: ChatMessage[];
+  signal: AbortSignal;
+  send: (text: string) => void;
+  record: (decision: GuardDecision) => void;
+  onRefused: () => void;
+}
+
+class GuardedChoice {
+  #sent = "";
+  #pending = "";
+  #sinceCheck = 0;
+  #refused = false;
+  #checks: Promise<void> = Promise.resolve();
+  readonly #o: GuardedChoiceOptions;
+
+  constructor(options: GuardedChoiceOptions) {
+    this.#o = options;
+  }
+
+  get refused(): boolean {
+    return this.#refused;
+  }
+
+  push(text: string): void {
+    const { guard } = this.#o;
+    if (this.#refused) return;
+    if (!guard?.hasOutput) {
+      this.#o.send(text);
+      return;
+    }
+    this.#pending += text;
+    if (++this.#sinceCheck >= guard.streamInterval) this.#check();
+  }
+
+  /** Checks what is left; resolves true when the guard refused this choice. */
+  async finish(): Promise<boolean> {
+    if (this.#o.guard?.hasOutput && !this.#refused) this.#check(true);
+    await this.#checks;
+    return this.#refused;
+  }
+
+  #check(final = false): void {
+    this.#sinceCheck = 0;
+    const { guard, messages, signal, send, record, onRefused } = this.#o;
+    this.#checks = this.#checks.then(async () => {
+      if (this.#refused || !guard) return;
+      const batch = this.#pending;
+      if (!final && batch === "") return;
+      const decision = await guard.checkOutput(messages, this.#sent + batch, signal);
+      // The response lists the check that ended the choice: a refusal, or the final one.
+      if (decision.action === "refuse" || final) record(decision);
+      if (decision.action === "refuse") {
+        this.#refused = true;
+        onRefused();
+        return;
+      }
+      this.#pending = this.#pending.slice(batch.length);
+      this.#sent += batch;
+      if (batch) send(batch);
+    });
+  }
+}
+
+/** Server-sent events in OpenAI's framing: `data: <json>` records, then `data: [DONE]`. */
+class SseWriter {
+  readonly stream: ReadableStream<Uint8Array>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #closed = false;
+  readonly #encoder = new TextEncoder();
+
+  constructor() {
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      cancel: () => {
+        this.#closed = true;
+      },
+    });
+  }
+
+  send(value: unknown): void {
+    this.#write(`data: ${JSON.stringify(value)}\n\n`);
+  }
+
+  done(): void {
+    this.#write("data: [DONE]\n\n");
+    this.close();
+  }
+
+  error(error: ApiError): void {
+    this.send(error.body());
+    this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#controller.close();
+    } catch {
+      // already closed by the consumer
+    }
+  }
+
+  #write(text: string): void {
+    if (this.#closed) return;
+    this.#controller.enqueue(this.#encoder.encode(text));
+  }
+}
