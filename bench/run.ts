@@ -4,12 +4,13 @@
 // bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval]
+//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve]
 // --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
 // round: on a shared machine, other processes only ever make a run slower.
 // --trainers also runs bench/trainerBench.ts (DPO pairs/s and SFT tokens/s on llama-bench) in its own process with
 // the same --steps, --warmup, --threads, --rounds, --no-torch and --write-docs, and prints its table.
 // --eval also runs bench/evalBench.ts (evaluation prompts/s: local engine, endpoint back end) with --write-docs.
+// --serve also runs bench/serveBench.ts (`safetune serve` under 16 concurrent clients: requests/s, tokens/s, latency).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -49,6 +50,7 @@ interface Options {
   writeDocs: boolean;
   trainers: boolean;
   eval: boolean;
+  serve: boolean;
 }
 
 interface Machine {
@@ -99,6 +101,7 @@ function parseOptions(): Options {
       "write-docs": { type: "boolean", default: false },
       trainers: { type: "boolean", default: false },
       eval: { type: "boolean", default: false },
+      serve: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -106,7 +109,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve]\n",
     );
     process.exit(0);
   }
@@ -125,6 +128,7 @@ function parseOptions(): Options {
     writeDocs: values["write-docs"],
     trainers: values.trainers,
     eval: values.eval,
+    serve: values.serve,
   };
 }
 
@@ -575,24 +579,25 @@ function main(): void {
   printReport(report);
   if (options.writeDocs) writeDocs(report);
   if (options.trainers) runTrainers(options);
-  if (options.eval) runEvalBench(options);
+  if (options.eval) runSideBench("evalBench.ts", options);
+  if (options.serve) runSideBench("serveBench.ts", options);
 }
 
-/** The evaluation benchmark in its own process; its block goes to stdout (and the docs with --write-docs). */
-function runEvalBench(options: Options): void {
-  log("evaluation: bench/evalBench.ts...");
+/** A benchmark in its own process (evalBench.ts, serveBench.ts); its block goes to stdout (and the docs with --write-docs). */
+function runSideBench(file: string, options: Options): void {
+  log(`bench/${file}...`);
   const r = spawnSync(
     process.execPath,
     [
       "--import",
       import.meta.resolve("tsx"),
-      join(here, "evalBench.ts"),
+      join(here, file),
       ...(options.writeDocs ? ["--write-docs"] : []),
     ],
     { cwd: root, stdio: "inherit" },
   );
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`bench/evalBench.ts exited with ${r.status ?? r.signal}`);
+  if (r.status !== 0) throw new Error(`bench/${file} exited with ${r.status ?? r.signal}`);
 }
 
 main();

@@ -172,8 +172,12 @@ export class BatchDecoder {
       }
       const results = session.results();
       for (const job of batch) {
-        if (this.#cancelled.delete(job.id)) continue;
         const choices = owners.flatMap((o, row) => (o.job === job ? [{ choice: o.choice, row }] : []));
+        if (this.#cancelled.delete(job.id)) {
+          const completionTokens = choices.reduce((sum, c) => sum + (results[c.row]?.tokens.length ?? 0), 0);
+          this.#emit({ type: "cancelled", id: job.id, completionTokens });
+          continue;
+        }
         this.#emit({
           type: "done",
           id: job.id,

@@ -59,6 +59,8 @@ export type FromWorker =
   | { type: "started"; id: number; promptTokens: number; batchRows: number }
   | { type: "token"; id: number; choice: number; text: string }
   | { type: "done"; id: number; promptTokens: number; choices: ChoiceResult[] }
+  /** A cancelled request's rows stopped, after generating this many tokens in all. */
+  | { type: "cancelled"; id: number; completionTokens: number }
   /** The request cannot be served as asked (prompt too long, template error): a 400 for the client. */
   | { type: "rejected"; id: number; message: string; param: string }
   | { type: "error"; id: number; message: string };

@@ -42,7 +42,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     guard?.dispose();
     throw err;
   }
-  const metrics = new ServerMetrics({ queueDepth: () => pool.queueDepth, running: () => pool.running });
+  const metrics = new ServerMetrics({
+    queueDepth: () => pool.queueDepth,
+    running: () => pool.running,
+    cancelled: () => pool.cancelled,
+  });
   const app = new Hono();
   app.route("/", openaiRoutes({ options, pool, guard, metrics, log }));
 

@@ -60,7 +60,27 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(live: { queueDepth: () => number; running: () => number }) {
+  constructor(live: {
+    queueDepth: () => number;
+    running: () => number;
+    cancelled: () => { generations: number; tokens: number };
+  }) {
+    new Gauge({
+      name: "safetune_generations_cancelled",
+      help: "Generations stopped in the worker before finishing (client gone, timeout, guard refusal)",
+      registers: [this.registry],
+      collect() {
+        this.set(live.cancelled().generations);
+      },
+    });
+    new Gauge({
+      name: "safetune_cancelled_completion_tokens",
+      help: "Tokens those cancelled generations had produced when they stopped",
+      registers: [this.registry],
+      collect() {
+        this.set(live.cancelled().tokens);
+      },
+    });
     new Gauge({
       name: "safetune_queue_depth",
       help: "Generations waiting for the worker",
