@@ -2,12 +2,11 @@
 // close() stops: the listener first (no new requests), then the worker and the guards' judges.
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
 import { GenerationPool } from "./generationPool.js";
 import { type Guard, loadGuard } from "./guards/guard.js";
-import { openaiRoutes, servedModelName } from "./openaiRoutes.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "./serveOptions.js";
 import { ServerMetrics } from "./serverMetrics.js";
+import { servedModelName, serverRoutes } from "./serverRoutes.js";
 
 export interface RunningServer {
   /** http://host:port (without a trailing slash). */
@@ -47,8 +46,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     running: () => pool.running,
     cancelled: () => pool.cancelled,
   });
-  const app = new Hono();
-  app.route("/", openaiRoutes({ options, pool, guard, metrics, log }));
+  const app = serverRoutes({ options, pool, guard, metrics, log });
 
   const host = options.host ?? SERVE_DEFAULTS.host;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -1,5 +1,5 @@
-// The HTTP surface: OpenAI's /v1 routes, /health and /metrics, behind the cross-cutting rules every route shares
-// (body limit, API keys, CORS, OpenAI-shaped errors, one log record and one metric sample per request).
+// The HTTP surface: OpenAI's /v1 routes, /health, /metrics and the dashboard (/ui, /api), behind the rules every
+// route shares (body limit, API keys, CORS, OpenAI-shaped errors, one log record and one metric sample per request).
 import { basename } from "node:path";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -20,6 +20,7 @@ import {
 import { type CompletionJob, serveCompletion, timeoutError } from "./serveCompletion.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "./serveOptions.js";
 import type { ServerMetrics } from "./serverMetrics.js";
+import { uiRoutes } from "./ui/uiRoutes.js";
 
 export interface RouteDeps {
   options: ServeOptions;
@@ -37,7 +38,7 @@ export function servedModelName(options: ServeOptions): string {
 /** Routes whose latency the completion flow records itself (at the end of the stream, not at the headers). */
 const COMPLETION_ROUTES = new Set(["/v1/chat/completions", "/v1/completions"]);
 
-export function openaiRoutes(deps: RouteDeps): Hono {
+export function serverRoutes(deps: RouteDeps): Hono {
   const { options, pool, guard, metrics, log } = deps;
   const modelName = servedModelName(options);
   const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
@@ -184,6 +185,14 @@ export function openaiRoutes(deps: RouteDeps): Hono {
         prompts: texts.map((text) => ({ kind: "text", text })),
         ...common(request),
       };
+    }),
+  );
+  app.route(
+    "/",
+    uiRoutes({
+      playground: true,
+      title: `safetune · ${modelName}`,
+      ...(options.runsDir === undefined ? {} : { runsDir: options.runsDir }),
     }),
   );
   return app;
