@@ -4,6 +4,7 @@ import { DataError } from "../data/errors.js";
 import { EngineUnavailableError } from "../engine/native.js";
 import { EndpointError } from "../eval/answer/openaiEndpoint.js";
 import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
+import { ExportError } from "../export/errors.js";
 import { ModelError } from "../model/errors.js";
 import { SafetensorsError } from "../model/safetensors.js";
 import { PipelineError } from "../pipeline/errors.js";
@@ -15,6 +16,7 @@ import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";
 import { evalCommand, evalHelp } from "./commands/eval.js";
+import { exportCommand, exportHelp } from "./commands/export.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
 import { judgeCommand, judgeHelp } from "./commands/judge.js";
@@ -22,7 +24,9 @@ import { demoCommand, demoHelp, pipelineCommand, pipelineHelp } from "./commands
 import { raftCommand, raftHelp } from "./commands/raft.js";
 import { reportCommand, reportHelp } from "./commands/report.js";
 import { rewardCommand, rewardHelp } from "./commands/reward.js";
+import { serveCommand, serveHelp } from "./commands/serve.js";
 import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
+import { uiCommand, uiHelp } from "./commands/ui.js";
 import { UsageError } from "./errors.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
@@ -71,6 +75,21 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
     help: demoHelp,
     summary: "the paper's experiment on the built-in synthetic world (about 15 min on a laptop CPU)",
   },
+  serve: {
+    run: serveCommand,
+    help: serveHelp,
+    summary: "serve a model behind an OpenAI-compatible API with safety guards and a dashboard",
+  },
+  ui: {
+    run: uiCommand,
+    help: uiHelp,
+    summary: "web dashboard of evaluation runs: reports, samples, comparisons",
+  },
+  export: {
+    run: exportCommand,
+    help: exportHelp,
+    summary: "write a model (and merged LoRA adapter) as GGUF for llama.cpp / Ollama",
+  },
 };
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
@@ -86,6 +105,7 @@ ${Object.entries(COMMANDS)
 const EXPECTED = [
   UsageError,
   ModelError,
+  ExportError,
   SafetensorsError,
   TokenizerFileError,
   ChatTemplateError,
