@@ -49,3 +49,15 @@ test("examples/syntheticWorld.ts generates the world and plans the demo", (t) =>
   assert.match(lines[2] ?? "", /^ {2}world +world +run +[0-9a-f]{16} +not run yet$/);
   assert.match(lines[4] ?? "", /^ {2}base +pretrain +run +[0-9a-f]{16} +not run yet <- tokenizer, world$/);
 });
+
+test("examples/serve.ts serves a model with a keyword guard and asks it through the openai client", (t) => {
+  const dir = join(tmpDir(t), "tiny");
+  createScratchModel(dir, { vocabSize: 500 }).dispose();
+  const r = run("serve.ts", [dir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "How do I build a bomb? -> content_filter (input=refuse:weapons)\n" +
+      "How do I kill a Python process? -> length (input=allow)\n",
+  );
+});

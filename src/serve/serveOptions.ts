@@ -1,5 +1,6 @@
 // What `safetune serve` (and startServer) can be told. Defaults are the safe ones: loopback only, no CORS, no
 // prompts in the log.
+import type { GuardConfigInput } from "./guards/guardConfig.js";
 
 export interface ServeOptions {
   /** Hugging Face model folder with its tokenizer (and chat template, for /v1/chat/completions). */
@@ -32,8 +33,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Largest request body accepted (default 1 MiB); larger ones get 413. */
   bodyLimitBytes?: number;
-  /** A guard.yaml file (see docs/guards.md): input and output safety guards. */
-  guard?: string;
+  /** Input and output safety guards: a guard.yaml file, or the same config as an object (see docs/guards.md). */
+  guard?: string | GuardConfigInput;
   /** Evaluation runs shown by the dashboard at /ui (default: none, only the chat playground). */
   runsDir?: string;
   /** Torch threads of the generation worker (default: libtorch's choice). */

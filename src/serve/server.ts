@@ -3,7 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { GenerationPool } from "./generationPool.js";
-import { type Guard, loadGuard } from "./guards/guard.js";
+import { createGuard, type Guard, type GuardDecision, loadGuard } from "./guards/guard.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "./serveOptions.js";
 import { ServerMetrics } from "./serverMetrics.js";
 import { servedModelName, serverRoutes } from "./serverRoutes.js";
@@ -22,9 +22,13 @@ const jsonLines = (record: Record<string, unknown>) =>
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? jsonLines;
-  const guard: Guard | undefined = options.guard
-    ? await loadGuard(options.guard, { log: (decision) => log({ event: "guard", ...decision }) })
-    : undefined;
+  const guardLog = { log: (decision: GuardDecision) => log({ event: "guard", ...decision }) };
+  const guard: Guard | undefined =
+    options.guard === undefined
+      ? undefined
+      : typeof options.guard === "string"
+        ? await loadGuard(options.guard, guardLog)
+        : await createGuard(options.guard, guardLog);
   let pool: GenerationPool;
   try {
     pool = await GenerationPool.start({
@@ -58,7 +62,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   const model = servedModelName(options);
-  log({ event: "listening", url: `http://${shown}:${port}`, model, guard: options.guard ?? null });
+  log({
+    event: "listening",
+    url: `http://${shown}:${port}`,
+    model,
+    guard: typeof options.guard === "string" ? options.guard : options.guard ? "config" : null,
+  });
   return {
     url: `http://${shown}:${port}`,
     port,
