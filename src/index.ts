@@ -3,6 +3,7 @@
 export * from "./data/index.js";
 export * from "./engine/index.js";
 export * from "./eval/index.js";
+export { ExportError, type ExportGgufOptions, type ExportGgufResult, exportGguf } from "./export/index.js";
 export {
   type DecodeOptions,
   DecodeSession,
@@ -52,6 +53,7 @@ export { createScratchModel } from "./model/scratchModel.js";
 export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";
 export { type ForwardOptions, TransformerModel } from "./model/transformer.js";
 export * from "./pipeline/index.js";
+export * from "./serve/index.js";
 export * from "./tokenize/index.js";
 export { collate } from "./train/collate.js";
 export { degenerateReason } from "./train/degenerate.js";

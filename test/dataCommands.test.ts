@@ -60,10 +60,10 @@ function assertCleanFailure(r: ReturnType<typeof cli>, pattern: RegExp) {
 test("data --help and each subcommand's --help; unknown subcommands and bad flags are one-line errors", async () => {
   const help = cli(["data", "--help"]);
   assert.equal(help.code, 0, help.stderr);
-  assert.match(help.stdout, /safetune data <mix \| split \| stats>/);
+  assert.match(help.stdout, /safetune data <mix \| split \| stats \| request-pairs>/);
   assert.match(help.stdout, /pku-raw .*\n.*\n.*safe-vs-unsafe/);
   assertCleanFailure(cli(["data", "shuffle"]), /^safetune: data: unknown subcommand 'shuffle'/);
-  for (const sub of ["mix", "split", "stats"])
+  for (const sub of ["mix", "split", "stats", "request-pairs"])
     assert.match(await run([sub, "--help"]), new RegExp(`^safetune data ${sub} `));
   await fails([], /data: give a subcommand/);
   await fails(["stats", "--colour"], /data stats: Unknown option '--colour'/);

@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   data: {
     run: dataCommand,
     help: dataHelp,
-    summary: "build SIT mixtures, split by prompt, dataset statistics",
+    summary: "build SIT mixtures, split by prompt, dataset statistics, request-classifier pairs",
   },
   sft: { run: sftCommand, help: sftHelp, summary: "supervised fine-tuning (SIT on a safety mixture)" },
   dpo: { run: dpoCommand, help: dpoHelp, summary: "direct preference optimisation and its loss variants" },

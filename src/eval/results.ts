@@ -23,7 +23,7 @@ export interface GenerationSettings {
 export interface JudgeIdentity {
   /** The name verdicts are stored under (unique in a run). */
   name: string;
-  kind: "refusal" | "classifier" | "reward" | "llm" | "task";
+  kind: "refusal" | "classifier" | "reward" | "llm" | "task" | "keywords";
   /** What makes the judge this judge: model path, endpoint and mode, threshold, rule-set version. */
   detail: Record<string, string | number | boolean>;
 }

@@ -79,7 +79,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
 
   pool.admit(); // fail fast (429/503) before spending a guard check
   if (guard?.hasInput) {
-    const decision = await guard.checkInput(job.messages, context.signal);
+    const decision = await guard.checkInput(job.messages, context.signal, id);
     record(decision);
     if (decision.action === "refuse") return refusalResponse(job, id, created, decision, decisions, context);
   }
@@ -96,7 +96,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
       let text = r.text;
       let finish = finishOf(r.finishReason);
       if (guard?.hasOutput) {
-        const decision = await guard.checkOutput(job.messages, text, context.signal);
+        const decision = await guard.checkOutput(job.messages, text, context.signal, id);
         record(decision);
         if (decision.action === "refuse") {
           text = decision.message ?? "";
@@ -151,6 +151,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
     { length: choiceCount },
     (_, index) =>
       new GuardedChoice({
+        requestId: id,
         guard,
         messages: job.messages,
         signal: context.signal,
@@ -322,6 +323,7 @@ function refusalResponse(
  * Without an output guard, text passes straight through.
  */
 interface GuardedChoiceOptions {
+  requestId: string;
   guard: Guard | undefined;
   messages: ChatMessage[];
   signal: AbortSignal;
@@ -366,12 +368,12 @@ class GuardedChoice {
 
   #check(final = false): void {
     this.#sinceCheck = 0;
-    const { guard, messages, signal, send, record, onRefused } = this.#o;
+    const { guard, messages, signal, send, record, onRefused, requestId } = this.#o;
     this.#checks = this.#checks.then(async () => {
       if (this.#refused || !guard) return;
       const batch = this.#pending;
       if (!final && batch === "") return;
-      const decision = await guard.checkOutput(messages, this.#sent + batch, signal);
+      const decision = await guard.checkOutput(messages, this.#sent + batch, signal, requestId);
       // The response lists the check that ended the choice: a refusal, or the final one.
       if (decision.action === "refuse" || final) record(decision);
       if (decision.action === "refuse") {

@@ -1,10 +1,18 @@
 // `safetune data mix | split | stats`: build SIT mixtures, split by unique prompt, and check datasets.
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { convertRecord } from "../../data/convert.js";
 import { DataError } from "../../data/errors.js";
 import { type LoadResult, loadRecords } from "../../data/loadRecords.js";
-import { MAPPING_HELP, MAPPING_NAMES, parseMappingSpec } from "../../data/mappings.js";
+import {
+  detectMapping,
+  MAPPING_HELP,
+  MAPPING_NAMES,
+  type Mapping,
+  parseMappingSpec,
+} from "../../data/mappings.js";
 import { mixRecords } from "../../data/mix.js";
+import { readRows } from "../../data/readRows.js";
 import type { DataRecord } from "../../data/records.js";
 import { splitByPrompt } from "../../data/split.js";
 import {
@@ -14,7 +22,7 @@ import {
   type RecordStats,
   recordStats,
 } from "../../data/stats.js";
-import { promptKey } from "../../data/text.js";
+import { lastUserText, promptKey } from "../../data/text.js";
 import {
   countKinds,
   type DataManifest,
@@ -23,6 +31,7 @@ import {
   writeManifest,
   writeRecordsJsonl,
 } from "../../data/writeRecords.js";
+import { REQUEST_FRAME, requestSafetyPairs } from "../../serve/guards/requestClassifier.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
 import { type OptionSpec, optionalNumber, type ParsedFlags, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
@@ -104,13 +113,37 @@ each pair shares (train/eval leakage), counting the prompts of skipped rows too.
 
 ${FORMATS}`;
 
-export const dataHelp = `safetune data <mix | split | stats> [options]   (safetune data <subcommand> --help)
+export const dataRequestPairsHelp = `safetune data request-pairs --harmful FILE --benign FILE --out FILE.jsonl [options]
+
+Builds the training pairs of a request classifier (an input guard that judges a request before it is
+answered; docs/guards.md): each pair puts a benign request (chosen, safe) and a harmful one (rejected,
+unsafe) as answers to the fixed prompt "${REQUEST_FRAME}". Prompts are de-duplicated and shuffled with
+the seed; the shorter list is cycled so every prompt is used. Train the classifier with
+safetune reward --objective cost --data FILE.jsonl, and guard with frame: request in guard.yaml.
+
+  --harmful FILE          harmful prompts (repeatable: the files are pooled)
+  --benign FILE           benign prompts (repeatable)
+  --field NAME[,NAME...]  the prompt's field: the first of these a file has, e.g. goal,prompt for
+                          AdvBench and XSTest (default, and for files with none of them: the
+                          detected mapping's prompt, e.g. instruction + input)
+  --harmful-where F=V     keep only rows of harmful files whose field F is V, e.g. label=unsafe
+                          (files without the field are taken whole; at least one must have it)
+  --benign-where F=V      the same for the benign files
+  --seed S                seed for the shuffle (default 0)
+  --out FILE.jsonl        where to write the pairs (safetune preference records with safety labels)
+  --skip-invalid          skip bad rows (counted in the summary) instead of stopping at the first
+  --verbose               show stack traces on errors
+
+${FORMATS}`;
+
+export const dataHelp = `safetune data <mix | split | stats | request-pairs> [options]   (safetune data <subcommand> --help)
 
 Builds and checks training data.
 
-  mix      instruction data plus N safety demonstrations (SIT mixture), seeded and de-duplicated
-  split    train/eval/test split by unique prompt, so that no prompt crosses splits
-  stats    counts, lengths, duplicates, and prompt overlap between files
+  mix            instruction data plus N safety demonstrations (SIT mixture), seeded and de-duplicated
+  split          train/eval/test split by unique prompt, so that no prompt crosses splits
+  stats          counts, lengths, duplicates, and prompt overlap between files
+  request-pairs  harmful vs benign requests as cost-model pairs, for a request classifier (input guard)
 
 ${FORMATS}
 
@@ -120,19 +153,24 @@ const SUBCOMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help
   mix: { run: dataMix, help: dataMixHelp },
   split: { run: dataSplit, help: dataSplitHelp },
   stats: { run: dataStats, help: dataStatsHelp },
+  "request-pairs": { run: dataRequestPairs, help: dataRequestPairsHelp },
 };
 
 export async function dataCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === undefined)
-    throw new UsageError("data: give a subcommand: mix, split or stats (see safetune data --help)");
+    throw new UsageError(
+      "data: give a subcommand: mix, split, stats or request-pairs (see safetune data --help)",
+    );
   if (sub === "--help" || sub === "-h" || sub === "help") {
     console.log(dataHelp);
     return;
   }
   const command = SUBCOMMANDS[sub];
   if (!command)
-    throw new UsageError(`data: unknown subcommand '${sub}' (mix, split, stats; see safetune data --help)`);
+    throw new UsageError(
+      `data: unknown subcommand '${sub}' (mix, split, stats, request-pairs; see safetune data --help)`,
+    );
   await command.run(rest);
 }
 
@@ -473,4 +511,192 @@ function printFileStats(f: FileStats): void {
   console.log(`  lengths in ${s.lengthUnit}:`);
   for (const [part, summary] of Object.entries(s.lengths))
     if (summary.count) console.log(`    ${lengthLine(part, summary)}`);
+}
+
+/** A row filter of request-pairs: keep rows whose `field` is `value` (in files that have the field). */
+interface RowFilter {
+  field: string;
+  value: string;
+}
+
+function rowFilter(text: string | undefined, flag: string, command: string): RowFilter | undefined {
+  if (text === undefined) return undefined;
+  const eq = text.indexOf("=");
+  if (eq < 1) throw new UsageError(`${command}: --${flag} must be FIELD=VALUE, got '${text}'`);
+  return { field: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };
+}
+
+interface PromptFile {
+  prompts: string[];
+  source: ManifestSource;
+  /** Whether the file has the filter's field (a filter no file has is a typo, not a no-op). */
+  hadFilterField: boolean;
+}
+
+/**
+ * The request texts of one file: the first of `fields` the rows have, else the detected mapping's prompt (its last
+ * user turn: what a request classifier judges). Rows the filter leaves out are counted as filtered.
+ */
+async function readPromptFile(
+  path: string,
+  role: string,
+  fields: readonly string[],
+  filter: RowFilter | undefined,
+  skipInvalid: boolean,
+): Promise<PromptFile> {
+  const prompts: string[] = [];
+  let rows = 0;
+  let skipped = 0;
+  let filtered = 0;
+  let field: string | undefined;
+  let mapping: Mapping | undefined;
+  let hadFilterField = false;
+  const problem = (where: string, text: string) => {
+    if (!skipInvalid) throw new DataError(`${where}: ${text} (--skip-invalid skips and counts such rows)`);
+    skipped++;
+  };
+  for await (const entry of readRows(path, { badRows: skipInvalid ? "yield" : "throw" })) {
+    rows++;
+    if (entry.problem !== undefined) {
+      skipped++;
+      continue;
+    }
+    const { row, where } = entry;
+    if (rows === 1) {
+      field = fields.find((f) => f in row);
+      if (field === undefined) {
+        try {
+          mapping = detectMapping(row, path);
+        } catch {
+          throw new DataError(
+            `${path}: no prompt field found in [${Object.keys(row).join(", ")}]; name it with --field NAME`,
+          );
+        }
+      }
+      hadFilterField = filter !== undefined && filter.field in row;
+    }
+    if (filter && hadFilterField && String(row[filter.field] ?? "").trim() !== filter.value) {
+      filtered++;
+      continue;
+    }
+    if (field !== undefined) {
+      const value = row[field];
+      if (typeof value === "string" && value.trim() !== "") prompts.push(value);
+      else problem(where, `field "${field}" is not a non-empty text`);
+      continue;
+    }
+    let record: DataRecord | null;
+    try {
+      record = (mapping as Mapping).map(row);
+    } catch (err) {
+      problem(where, (err as Error).message);
+      continue;
+    }
+    if (record === null) {
+      filtered++;
+      continue;
+    }
+    const converted = convertRecord(record, "prompt");
+    if (typeof converted === "string") problem(where, converted);
+    else if (converted.kind === "prompt" && lastUserText(converted.prompt).trim() !== "")
+      prompts.push(lastUserText(converted.prompt));
+    else problem(where, "no user prompt");
+  }
+  return {
+    prompts,
+    hadFilterField,
+    source: {
+      role,
+      path: resolve(path),
+      mapping: field !== undefined ? `field:${field}` : (mapping?.name ?? "none"),
+      rows,
+      records: prompts.length,
+      skipped,
+      filtered,
+    },
+  };
+}
+
+async function dataRequestPairs(argv: string[]): Promise<void> {
+  const command = "data request-pairs";
+  const { values, positionals } = parseDataArgs(
+    argv,
+    {
+      harmful: { type: "string", multiple: true },
+      benign: { type: "string", multiple: true },
+      field: { type: "string" },
+      "harmful-where": { type: "string" },
+      "benign-where": { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+    },
+    command,
+  );
+  if (values.help) {
+    console.log(dataRequestPairsHelp);
+    return;
+  }
+  if (positionals.length)
+    throw new UsageError(`${command}: unexpected argument '${positionals[0]}' (use --harmful and --benign)`);
+  const harmfulPaths = fileList(values.harmful, "harmful", command);
+  const benignPaths = fileList(values.benign, "benign", command);
+  const out = requireString(values.out, "out", command);
+  if (!/\.jsonl$/i.test(out)) throw new UsageError(`${command}: --out must be a .jsonl file, got '${out}'`);
+  const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
+  const fields = (values.field ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
+  const skipInvalid = values["skip-invalid"] === true;
+
+  const readRole = async (role: "harmful" | "benign", paths: readonly string[]) => {
+    const flag = `${role}-where` as const;
+    const filter = rowFilter(values[flag], flag, command);
+    const files: PromptFile[] = [];
+    for (const path of paths) files.push(await readPromptFile(path, role, fields, filter, skipInvalid));
+    if (filter && !files.some((f) => f.hadFilterField))
+      throw new UsageError(`${command}: --${flag}: no ${role} file has a field "${filter.field}"`);
+    return files;
+  };
+  const harmful = await readRole("harmful", harmfulPaths);
+  const benign = await readRole("benign", benignPaths);
+  let pairs: ReturnType<typeof requestSafetyPairs>;
+  try {
+    pairs = requestSafetyPairs(
+      harmful.flatMap((f) => f.prompts),
+      benign.flatMap((f) => f.prompts),
+      seed,
+    );
+  } catch (err) {
+    throw new DataError(`${command}: ${(err as Error).message.replace(/^requestSafetyPairs: /, "")}`);
+  }
+  writeRecordsJsonl(out, pairs);
+  const uniqueHarmful = new Set(pairs.map((p) => p.rejected[0]?.content)).size;
+  const uniqueBenign = new Set(pairs.map((p) => p.chosen[0]?.content)).size;
+  const manifestPath = manifestPathFor(out);
+  writeManifest(manifestPath, {
+    command,
+    createdAt: new Date().toISOString(),
+    seed,
+    options: {
+      frame: REQUEST_FRAME,
+      fields,
+      harmfulWhere: values["harmful-where"],
+      benignWhere: values["benign-where"],
+      skipInvalid,
+    },
+    sources: [...harmful, ...benign].map((f) => f.source),
+    outputs: [{ path: resolve(out), records: pairs.length, byKind: countKinds(pairs) }],
+    counts: { harmfulPrompts: uniqueHarmful, benignPrompts: uniqueBenign },
+  });
+  const skips = [...harmful, ...benign].reduce((a, f) => a + f.source.skipped, 0);
+  const left = [...harmful, ...benign].reduce((a, f) => a + f.source.filtered, 0);
+  console.log(
+    `${command}: wrote ${out}: ${plural(pairs.length, "pair")} from ${n(uniqueHarmful)} harmful and ` +
+      `${n(uniqueBenign)} benign unique prompts (seed ${seed})`,
+  );
+  console.log(
+    `  ${plural(skips, "invalid row")} skipped, ${plural(left, "row")} left out by --*-where or the mapping; ` +
+      `manifest ${manifestPath}`,
+  );
 }

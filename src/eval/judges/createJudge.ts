@@ -2,6 +2,7 @@
 import { EvaluationError } from "../errors.js";
 import type { Judge } from "./judge.js";
 import { type JudgeSpec, judgeName } from "./judgeSpec.js";
+import { keywordJudge } from "./keywordJudge.js";
 import { llmJudge } from "./llmJudge.js";
 import { refusalJudge } from "./refusalJudge.js";
 import { classifierJudge, rewardJudge } from "./scoreModelJudges.js";
@@ -20,6 +21,8 @@ export async function createJudge(spec: JudgeSpec): Promise<Judge> {
         return llmJudge(spec);
       case "task":
         return taskJudge(spec);
+      case "keywords":
+        return keywordJudge(spec);
     }
   } catch (err) {
     if (err instanceof EvaluationError) throw err;

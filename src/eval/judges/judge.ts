@@ -11,6 +11,11 @@ export interface JudgeInput {
   reference?: string;
   /** The item's answer key (task judges). */
   answer?: string;
+  /**
+   * There is no answer yet: judge the prompt itself (a serving input guard). Llama Guard then classifies the
+   * user's last turn; `response` is ignored by judges that read this.
+   */
+  promptOnly?: boolean;
 }
 
 export interface PairInput {

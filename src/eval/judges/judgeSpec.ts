@@ -1,6 +1,7 @@
 // How a judge is declared: in a suite file (an object) or on the command line ("kind:key=value,...").
 import { z } from "zod";
 import { EvaluationError } from "../errors.js";
+import { compileKeywordPattern } from "./keywordPatterns.js";
 
 const name = z.string().min(1).optional();
 
@@ -81,12 +82,41 @@ export const TaskJudgeSpecSchema = z
   })
   .strict();
 
+/** One keyword pattern: a word or phrase, or a /regex/; a pattern that does not compile is reported here. */
+const keywordPattern = z
+  .string()
+  .min(1)
+  .superRefine((pattern, ctx) => {
+    try {
+      compileKeywordPattern(pattern);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+
+export const KeywordsJudgeSpecSchema = z
+  .object({
+    kind: z.literal("keywords"),
+    name,
+    /**
+     * Category name -> patterns. A pattern matches case-insensitively on word boundaries ("gun" does not match
+     * "begun"); one written /like this/ is a regular expression (still case-insensitive, no implied boundaries).
+     */
+    categories: z
+      .record(z.string().min(1), z.array(keywordPattern).min(1, "a category needs at least one pattern"))
+      .refine((c) => Object.keys(c).length > 0, "give at least one category"),
+    /** Which text is searched: the user turns of the prompt, the response, or both (default). */
+    target: z.enum(["prompt", "response", "both"]).default("both"),
+  })
+  .strict();
+
 export const JudgeSpecSchema = z.discriminatedUnion("kind", [
   RefusalJudgeSpecSchema,
   TaskJudgeSpecSchema,
   ClassifierJudgeSpecSchema,
   RewardJudgeSpecSchema,
   LlmJudgeSpecSchema,
+  KeywordsJudgeSpecSchema,
 ]);
 
 export type JudgeSpec = z.infer<typeof JudgeSpecSchema>;
@@ -95,15 +125,21 @@ export type ClassifierJudgeSpec = z.infer<typeof ClassifierJudgeSpecSchema>;
 export type RewardJudgeSpec = z.infer<typeof RewardJudgeSpecSchema>;
 export type LlmJudgeSpec = z.infer<typeof LlmJudgeSpecSchema>;
 export type TaskJudgeSpec = z.infer<typeof TaskJudgeSpecSchema>;
+export type KeywordsJudgeSpec = z.infer<typeof KeywordsJudgeSpecSchema>;
 
 export const JUDGE_SPEC_HELP = `judges: refusal[:rules=xstest] | classifier:model=DIR[,polarity=cost|safety,threshold=0]
         | reward:model=DIR[,tieMargin=0] | task[:match=contains|exact] | llm:mode=llama-guard|rubric,endpoint=URL,model=NAME[,apiKeyEnv=VAR,version=3]
-        (any judge takes name=NAME)`;
+        (any judge takes name=NAME; keywords, whose categories are a map, only in suite and guard files)`;
 
 /** Parses "kind:key=value,key=value" (values as YAML would read numbers and booleans). */
 export function parseJudgeFlag(text: string): JudgeSpec {
   const colon = text.indexOf(":");
   const kind = (colon < 0 ? text : text.slice(0, colon)).trim();
+  // A category -> patterns map has no key=value form: point to the files that can hold it.
+  if (kind === "keywords")
+    throw new EvaluationError(
+      `--judge ${text}: the keywords judge needs a map of categories to patterns, which a flag cannot hold; declare it under judges: in a suite file (or as a guard's judge in guard.yaml)`,
+    );
   const raw: Record<string, unknown> = { kind };
   if (colon >= 0) {
     for (const part of text.slice(colon + 1).split(",")) {
@@ -126,7 +162,7 @@ export function validateJudgeSpec(raw: unknown, where: string): JudgeSpec {
   const field = issue?.path.join(".") || "kind";
   const message =
     issue?.code === "invalid_union" || field === "kind"
-      ? "kind must be refusal, classifier, reward, task or llm"
+      ? "kind must be refusal, classifier, reward, task or llm (or keywords, in suite and guard files)"
       : (issue?.message ?? "invalid");
   throw new EvaluationError(`${where}: ${field}: ${message}`);
 }

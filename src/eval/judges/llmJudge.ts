@@ -38,7 +38,10 @@ export function llmJudge(
 
   const one = async (input: JudgeInput, signal?: AbortSignal): Promise<Verdict> => {
     if (spec.mode === "llama-guard") {
-      const conversation = [...input.prompt, { role: "assistant", content: input.response }];
+      // Llama Guard classifies the last turn: ending with the user's turn asks about the request itself.
+      const conversation = input.promptOnly
+        ? [...input.prompt]
+        : [...input.prompt, { role: "assistant", content: input.response }];
       let prompt: string | undefined;
       if (spec.render === "prompt") {
         // A conversation Llama Guard's layout cannot hold (a tool turn) is this item's problem, not the run's.
@@ -61,6 +64,7 @@ export function llmJudge(
         raw: reply.text,
       };
     }
+    if (input.promptOnly) return { error: "the rubric scores an answer, and a prompt-only input has none" };
     const reply = await endpoint.chat(
       rubricMessages(lastUserText(input.prompt), input.response),
       sampling,
