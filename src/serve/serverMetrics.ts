@@ -65,36 +65,28 @@ export class ServerMetrics {
     running: () => number;
     cancelled: () => { generations: number; tokens: number };
   }) {
+    this.#sampled("safetune_queue_depth", "Generations waiting for the worker", live.queueDepth);
+    this.#sampled("safetune_generations_running", "Generations decoding now", live.running);
+    this.#sampled(
+      "safetune_generations_cancelled",
+      "Generations stopped in the worker before finishing (client gone, timeout, guard refusal)",
+      () => live.cancelled().generations,
+    );
+    this.#sampled(
+      "safetune_cancelled_completion_tokens",
+      "Tokens those cancelled generations had produced when they stopped",
+      () => live.cancelled().tokens,
+    );
+  }
+
+  /** A gauge read from the server's state when /metrics is scraped. */
+  #sampled(name: string, help: string, read: () => number): void {
     new Gauge({
-      name: "safetune_generations_cancelled",
-      help: "Generations stopped in the worker before finishing (client gone, timeout, guard refusal)",
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        this.set(live.cancelled().generations);
-      },
-    });
-    new Gauge({
-      name: "safetune_cancelled_completion_tokens",
-      help: "Tokens those cancelled generations had produced when they stopped",
-      registers: [this.registry],
-      collect() {
-        this.set(live.cancelled().tokens);
-      },
-    });
-    new Gauge({
-      name: "safetune_queue_depth",
-      help: "Generations waiting for the worker",
-      registers: [this.registry],
-      collect() {
-        this.set(live.queueDepth());
-      },
-    });
-    new Gauge({
-      name: "safetune_generations_running",
-      help: "Generations decoding now",
-      registers: [this.registry],
-      collect() {
-        this.set(live.running());
+        this.set(read());
       },
     });
   }
