@@ -8,6 +8,7 @@
         "src/ops.cc",
         "src/autograd.cc",
         "src/runtime.cc",
+        "src/distributed.cc",
         "src/addon.cc"
       ],
       "include_dirs": [
@@ -20,7 +21,8 @@
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"process.env.SAFETUNE_TORCH_CXX11_ABI || '1'\")",
-        "SAFETUNE_WITH_CUDA=<!(node -p \"process.env.SAFETUNE_TORCH_CUDA || '0'\")"
+        "SAFETUNE_WITH_CUDA=<!(node -p \"process.env.SAFETUNE_TORCH_CUDA || '0'\")",
+        "<!@(node -p \"process.env.SAFETUNE_C10D_DEFINES || 'SAFETUNE_WITH_C10D=0'\")"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],

@@ -52,6 +52,17 @@ function detectCxx11Abi(libDir) {
   }
 }
 
+// c10d's ProcessGroupGloo is compiled into libtorch_cpu, but its header needs gloo's headers (Debian: libgloo-dev).
+// Without them the addon builds without the distributed bindings, and src/distributed/ says how to get them.
+function findC10d(includes) {
+  const roots = [...includes.map((d) => d.replace(/\/torch\/csrc\/api\/include$/, "")), "/usr/include"];
+  const hasPg = roots.some((r) =>
+    existsSync(join(r, "torch", "csrc", "distributed", "c10d", "ProcessGroupGloo.hpp")),
+  );
+  const gloo = roots.find((r) => existsSync(join(r, "gloo", "config.h")));
+  return hasPg && gloo !== undefined;
+}
+
 function upToDate() {
   if (process.argv.includes("--force") || !existsSync(output)) return false;
   const built = statSync(output).mtimeMs;
@@ -82,14 +93,19 @@ function main() {
     "-ltorch_cpu",
     "-lc10",
   ];
+  const c10d = findC10d(found.includes);
   const env = {
     ...process.env,
+    SAFETUNE_C10D_DEFINES: c10d ? "USE_C10D_GLOO SAFETUNE_WITH_C10D=1" : "SAFETUNE_WITH_C10D=0",
     SAFETUNE_TORCH_INCLUDES: found.includes.join(" "),
     SAFETUNE_TORCH_LINK: link.join(" "),
     SAFETUNE_TORCH_CXX11_ABI: detectCxx11Abi(found.libDir),
     SAFETUNE_TORCH_CUDA: cuda ? "1" : "0",
   };
-  console.log(`safetune: building the libtorch addon against ${found.libDir}${cuda ? " (CUDA)" : ""}`);
+  const features = [cuda ? "CUDA" : undefined, c10d ? "c10d" : "no c10d: install libgloo-dev"].filter(
+    Boolean,
+  );
+  console.log(`safetune: building the libtorch addon against ${found.libDir} (${features.join(", ")})`);
   const gyp = process.env.npm_config_node_gyp;
   const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];
   const jobs = ["--jobs", "max"];

@@ -1,6 +1,7 @@
 // safetune's library API.
 
 export * from "./data/index.js";
+export * from "./distributed/index.js";
 export * from "./engine/index.js";
 export * from "./eval/index.js";
 export { ExportError, type ExportGgufOptions, type ExportGgufResult, exportGguf } from "./export/index.js";

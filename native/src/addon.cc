@@ -3,11 +3,14 @@
 
 namespace safetune {
 
+void registerDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerCreation(env, exports);
   registerOps(env, exports);
   registerAutograd(env, exports);
   registerRuntime(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
 import { DataError } from "../data/errors.js";
+import { DistributedError } from "../distributed/errors.js";
 import { EngineUnavailableError } from "../engine/native.js";
 import { EndpointError } from "../eval/answer/openaiEndpoint.js";
 import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
@@ -119,6 +120,7 @@ const EXPECTED = [
   EvalInterrupted,
   EndpointError,
   PipelineError,
+  DistributedError,
   RangeError,
 ];
 

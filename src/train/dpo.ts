@@ -9,6 +9,7 @@ import { withAdapterDisabled } from "../model/lora.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { writeFileAtomically } from "../util/atomicFolder.js";
 import { collate } from "./collate.js";
+import { computeSharded, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
 import { nextTokenLoss, sequenceLogProbs } from "./logProbs.js";
 import { type PreferenceLossKind, preferenceLoss } from "./preferenceLoss.js";
 import type { StepResult, TrainingTask } from "./trainingLoop.js";
@@ -106,10 +107,43 @@ export function cachedReferenceLogProbs(
   const key = referenceCacheKey(model, pairs);
   const path = join(cacheDir, `reference-logps-${key}.json`);
   if (existsSync(path)) return { reference: JSON.parse(readFileSync(path, "utf8")), path, cached: true };
-  const reference = computeReferenceLogProbs(model, pairs, options);
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileAtomically(path, JSON.stringify(reference));
+  const dp = dataParallel();
+  const reference = dp
+    ? shardedReferenceLogProbs(dp, model, pairs, options)
+    : computeReferenceLogProbs(model, pairs, options);
+  if (isMainProcess()) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileAtomically(path, JSON.stringify(reference));
+  }
   return { reference, path, cached: false };
+}
+
+/** Reference log-probs with the pairs split across data-parallel ranks, gathered so every rank has them all. */
+function shardedReferenceLogProbs(
+  dp: DataParallel,
+  model: TransformerModel,
+  pairs: TokenizedPair[],
+  options: { padTokenId: number; batchSize: number },
+): ReferenceLogProbs {
+  const rows = computeSharded(dp, pairs.length, 4, (indices) => {
+    const r = computeReferenceLogProbs(
+      model,
+      indices.map((i) => pairs[i] as TokenizedPair),
+      options,
+    );
+    return r.chosen.map((c, j) => [
+      c,
+      r.rejected[j] ?? 0,
+      r.chosenLengths[j] ?? 0,
+      r.rejectedLengths[j] ?? 0,
+    ]);
+  });
+  return {
+    chosen: rows.map((r) => r[0] ?? 0),
+    rejected: rows.map((r) => r[1] ?? 0),
+    chosenLengths: rows.map((r) => r[2] ?? 0),
+    rejectedLengths: rows.map((r) => r[3] ?? 0),
+  };
 }
 
 /** The DPO training task over tokenized pairs and their cached reference log-probs. */

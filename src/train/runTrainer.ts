@@ -12,6 +12,7 @@ import { saveAdapter } from "../model/loraFiles.js";
 import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
+import { isMainProcess } from "./dataParallel.js";
 import { modelCard } from "./modelCard.js";
 import { type CommonConfig, configHash } from "./runConfig.js";
 import {
@@ -127,6 +128,8 @@ export async function trainAndSave(
     resume: options.resume,
     label: options.label ?? method,
   });
+  // In a data-parallel job every rank ends with the same weights; rank 0 writes them.
+  if (!isMainProcess()) return { summary, modelDir: join(config.out, "model") };
   if (options.merge && run.adapter) {
     mergeAdapter(run.model, run.adapter);
     run.adapter = undefined;

@@ -28,6 +28,8 @@ export function sftTask(
       const tokens = indices.reduce((n, i) => n + (examples[i]?.inputIds.length ?? 0), 0);
       return { loss: nextTokenLoss(logits, batch.labels), tokens };
     },
+    // The loss is a mean over completion tokens, so a data-parallel shard counts by its completion tokens.
+    lossWeight: (indices) => indices.reduce((n, i) => n + lossTokens(examples[i] as TokenizedSequence), 0),
     evaluate: evaluation
       ? () => sftEvaluation(model, evaluation.examples, { ...options, batchSize: evaluation.batchSize })
       : undefined,

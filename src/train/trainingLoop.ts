@@ -5,6 +5,14 @@ import { join } from "node:path";
 import { AdamW, clipGradNorm, manualSeed, type Tensor, tidy, weightDecayGroups } from "../engine/index.js";
 import { mulberry32 } from "../util/random.js";
 import { type CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import {
+  allReduceGradients,
+  allReduceNumbers,
+  broadcastParameters,
+  dataParallel,
+  isMainProcess,
+  shardIndices,
+} from "./dataParallel.js";
 import { Progress } from "./progress.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";
 
@@ -53,6 +61,11 @@ export interface TrainingTask {
   size: number;
   /** Forward pass of a micro-batch of example indices; runs inside tidy(), with gradients on. */
   step(indices: number[]): StepResult;
+  /**
+   * How much a micro-batch's mean loss counts when a data-parallel rank holds part of it: its loss tokens for a
+   * token-averaged loss (SFT), its examples otherwise (the default).
+   */
+  lossWeight?(indices: number[]): number;
   /** Held-out figures (run under noGrad by the task). */
   evaluate?(): Record<string, number>;
 }
@@ -102,6 +115,13 @@ export async function runTrainingLoop(
   run: { configHash: string; resume: boolean; label: string },
 ): Promise<TrainingSummary> {
   if (task.size === 0) throw new TrainingError("no training examples");
+  const dp = dataParallel();
+  if (dp && (o.batchSize < dp.worldSize || task.size < dp.worldSize))
+    throw new TrainingError(
+      `batch size ${o.batchSize} with ${task.size} examples cannot feed ${dp.worldSize} processes: every rank needs an example in each micro-batch`,
+    );
+  const main = isMainProcess();
+  const weightOf = (indices: number[]) => (task.lossWeight ? task.lossWeight(indices) : indices.length);
   mkdirSync(o.outDir, { recursive: true });
   const metricsPath = join(o.outDir, "metrics.jsonl");
   const steps = totalSteps(task.size, o);
@@ -131,12 +151,19 @@ export async function runTrainingLoop(
     }
   }
 
+  // Every rank starts from rank 0's weights (after a resume all loaded the same checkpoint; this makes it certain).
+  if (dp) broadcastParameters(dp.group, params);
+
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
   };
   process.once("SIGINT", onSigint);
-  const progress = new Progress(run.label, steps, { startAt: state.step, every: o.logEvery });
+  const progress = main
+    ? new Progress(run.label, steps, { startAt: state.step, every: o.logEvery })
+    : undefined;
+  /** Data-parallel step metrics are summed across ranks in this key order (fixed by the first step). */
+  let metricKeys: string[] | undefined;
   const started = performance.now();
   const startTokens = state.tokens;
   let lastCheckpoint = resumedFrom;
@@ -161,8 +188,13 @@ export async function runTrainingLoop(
           state.offset = 0;
           order = epochOrder(task.size, o.seed, state.epoch);
         }
-        const indices = order.slice(state.offset, state.offset + o.batchSize);
-        state.offset += indices.length;
+        const global = order.slice(state.offset, state.offset + o.batchSize);
+        state.offset += global.length;
+        micro++;
+        const indices = dp ? shardIndices(global, dp.rank, dp.worldSize) : global;
+        if (indices.length === 0) continue; // a short last batch: this rank adds zero gradients
+        // This rank's part of the global micro-batch's mean loss (1 without data parallelism).
+        const share = dp ? weightOf(indices) / weightOf(global) : 1;
         const { loss, tokens, metrics } = tidy(() => {
           const r = task.step(indices);
           const value = r.loss.item();
@@ -171,12 +203,26 @@ export async function runTrainingLoop(
               `step ${state.step + 1}: the loss is ${value}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
             );
           }
-          r.loss.div(o.gradientAccumulation).backward();
+          (dp ? r.loss.mul(share / o.gradientAccumulation) : r.loss.div(o.gradientAccumulation)).backward();
           return { loss: value, tokens: r.tokens, metrics: r.metrics ?? {} };
         });
-        for (const [k, v] of Object.entries({ loss, ...metrics })) sums[k] = (sums[k] ?? 0) + v;
-        micro++;
+        for (const [k, v] of Object.entries({ loss, ...metrics })) sums[k] = (sums[k] ?? 0) + v * share;
         stepTokens += tokens;
+      }
+      if (dp) {
+        allReduceGradients(dp.group, params);
+        metricKeys ??= Object.keys(sums).sort();
+        const summed = allReduceNumbers(dp.group, [
+          ...metricKeys.map((k) => sums[k] ?? 0),
+          stepTokens,
+          interrupted ? 1 : 0,
+        ]);
+        metricKeys.forEach((k, i) => {
+          sums[k] = summed[i] ?? 0;
+        });
+        stepTokens = summed[metricKeys.length] ?? 0;
+        // Ctrl-C reaches ranks at different moments: all stop at the same step, or the others would wait forever.
+        if ((summed[metricKeys.length + 1] ?? 0) > 0) interrupted = true;
       }
       const gradNorm = o.maxGradNorm > 0 ? clipGradNorm(params, o.maxGradNorm) : Number.NaN;
       if (!Number.isFinite(gradNorm) && o.maxGradNorm > 0) {
@@ -199,14 +245,14 @@ export async function runTrainingLoop(
         ...final,
         tokens_per_s: (state.tokens - startTokens) / seconds,
       };
-      if (task.evaluate && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < steps) {
+      if (main && task.evaluate && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < steps) {
         evalFigures = task.evaluate();
         for (const [k, v] of Object.entries(evalFigures)) record[`eval_${k}`] = v;
       }
-      appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
-      progress.update(state.step, { loss: averages.loss, "tok/s": Math.round(record.tokens_per_s ?? 0) });
+      if (main) appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+      progress?.update(state.step, { loss: averages.loss, "tok/s": Math.round(record.tokens_per_s ?? 0) });
 
-      if ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || interrupted) {
+      if (main && ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || interrupted)) {
         lastCheckpoint = saveCheckpoint(
           o.outDir,
           trainable,
@@ -223,7 +269,7 @@ export async function runTrainingLoop(
       // Let signals and I/O through between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    if (task.evaluate) {
+    if (main && task.evaluate) {
       evalFigures = task.evaluate();
       appendFileSync(
         metricsPath,
