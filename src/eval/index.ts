@@ -1,6 +1,12 @@
 // Evaluation: benchmarks, answerers (local engine, OpenAI-compatible endpoints), judges, metrics, reports.
 export type { Answer, Answerer, AnswerRequest } from "./answer/answerer.js";
 export { EndpointAnswerer } from "./answer/endpointAnswerer.js";
+export {
+  AllEndpointsDownError,
+  EndpointPool,
+  type EndpointPoolOptions,
+  type ReplicaCounters,
+} from "./answer/endpointPool.js";
 export { LocalAnswerer, type LocalAnswererOptions } from "./answer/localAnswerer.js";
 export { EndpointError, type EndpointOptions, OpenAIEndpoint } from "./answer/openaiEndpoint.js";
 export type { BenchmarkSpec } from "./benchmarks/benchmarkSpec.js";

@@ -6,7 +6,14 @@ export const RESULTS_SCHEMA_VERSION = 1;
 /** Who answered: a local model folder or an OpenAI-compatible endpoint. */
 export type AnswererIdentity =
   | { kind: "local"; path: string; adapter?: string; dtype: string }
-  | { kind: "endpoint"; url: string; apiModel: string };
+  | {
+      kind: "endpoint";
+      /** The (first) endpoint's base URL. */
+      url: string;
+      /** Every replica's base URL, when requests were spread over several (absent for one). */
+      urls?: string[];
+      apiModel: string;
+    };
 
 /** Settings that change what is generated (and so every score): recorded in every result. */
 export interface GenerationSettings {

@@ -71,6 +71,22 @@ export function sampleAnswers(
   return prompts.map((_, i) => texts.slice(i * options.k, (i + 1) * options.k));
 }
 
+/**
+ * Where RAFT's K answers per prompt come from: the local policy (localSampler) or servers of the starting policy
+ * (EndpointSampler in endpointSampler.ts). Both sample row r of the prompt-major rows with seed + r.
+ */
+export interface AnswerSampler {
+  sample(prompts: readonly ChatMessage[][], options: SampleOptions): Promise<SampledAnswer[][]>;
+  /** One line on how sampling went (per-endpoint counters), for the log; absent when there is nothing to say. */
+  report?(): string;
+  dispose?(): void;
+}
+
+/** Samples from the model as it is at each call (so from the policy being fine-tuned). */
+export function localSampler(model: TransformerModel, tokenizer: Tokenizer): AnswerSampler {
+  return { sample: async (prompts, options) => sampleAnswers(model, tokenizer, prompts, options) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Score
 

@@ -149,6 +149,17 @@ const RaftSchema = z
     minDistinctRatio: z.number().min(0).max(1).default(0.5),
     /** Optimizer steps on each iteration's selection (default: training.epochs over it). */
     stepsPerIteration: z.number().int().positive().optional(),
+    /**
+     * OpenAI-compatible base URL(s) serving the starting policy: the K answers are sampled there instead of
+     * locally (replicas share the load). A server's model is fixed, so this needs iterations: 1.
+     */
+    endpoint: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** The policy's name at the endpoint(s); required with endpoint. */
+    apiModel: z.string().min(1).optional(),
+    /** Environment variable holding the endpoints' API key (default OPENAI_API_KEY when set). */
+    apiKeyEnv: z.string().min(1).optional(),
+    /** Requests in flight per endpoint (default 8). */
+    concurrency: z.number().int().positive().optional(),
   })
   .strict();
 

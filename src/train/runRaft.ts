@@ -10,13 +10,15 @@ import {
   tokenizeConversation,
 } from "../tokenize/trainingExample.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import { EndpointSampler } from "./endpointSampler.js";
 import {
+  type AnswerSampler,
   iterationFigures,
+  localSampler,
   modelScorer,
   type RankedSample,
   type RewardFunction,
   type Scorer,
-  sampleAnswers,
   scoreAnswers,
   selectSamples,
 } from "./raft.js";
@@ -87,6 +89,8 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   const raft = config.raft;
   if (!options.reward && !raft.rewardModel)
     throw new ConfigError("raft: raft.rewardModel (--reward-model) is required");
+  const endpoints = raft.endpoint === undefined ? [] : [raft.endpoint].flat();
+  checkEndpointSampling(raft, endpoints);
   const run = await prepareRun(config, "prompt");
   const prompts = run.train.map((r) => (r as PromptRecord).prompt);
   if (prompts.length === 0) throw new TrainingError("raft: no prompts in the data");
@@ -115,7 +119,12 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     log(`raft: resuming after iteration ${state.step} from ${checkpoint}`);
   }
   writeFileSync(logPath, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  let sampler: AnswerSampler | undefined;
   try {
+    sampler =
+      endpoints.length > 0 && start <= raft.iterations
+        ? await EndpointSampler.connect(endpointOptions(raft, endpoints), run.tokenizer)
+        : localSampler(run.model, run.tokenizer);
     const scorerOptions = { maxLength: config.maxLength, batchSize: config.training.batchSize };
     const reward =
       options.reward ??
@@ -131,7 +140,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       const batch = indices.map((i) => prompts[i] as ChatMessage[]);
       // Sample with the model as it is now (adapter dropout off), then score and select.
       if (run.adapter) run.adapter.training = false;
-      const answers = sampleAnswers(run.model, run.tokenizer, batch, {
+      const answers = await sampler.sample(batch, {
         k: raft.k,
         maxNewTokens: raft.maxNewTokens,
         temperature: raft.temperature,
@@ -140,6 +149,8 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
         template: config.template,
         batchSize: raft.generationBatchSize,
       });
+      const sampled = sampler.report?.();
+      if (sampled) log(`raft iteration ${iteration}/${raft.iterations} sampled: ${sampled}`);
       const scored = scoreAnswers(
         reward,
         batch,
@@ -221,6 +232,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       );
     }
   } finally {
+    sampler?.dispose?.();
     for (const s of owned) s.dispose?.();
   }
   if (run.adapter) run.adapter.training = false;
@@ -233,6 +245,36 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     examples: trainedExamples,
   });
   return { modelDir, summary: total, history, model: run.model, tokenizer: run.tokenizer };
+}
+
+/**
+ * Sampling from servers is sampling from the model they serve, which stays the starting policy while the local copy
+ * is fine-tuned: a second iteration would not sample from the improved policy, so only one is allowed.
+ */
+function checkEndpointSampling(raft: RaftConfig["raft"], endpoints: string[]): void {
+  if (endpoints.length === 0) {
+    if (raft.apiModel !== undefined) throw new ConfigError("raft: --api-model is only used with --endpoint");
+    return;
+  }
+  if (raft.apiModel === undefined)
+    throw new ConfigError("raft: --endpoint needs --api-model NAME (the policy's name at the endpoint)");
+  if (raft.iterations !== 1)
+    throw new ConfigError(
+      `raft: --endpoint samples from the served model, which stays the starting policy, so it needs --iterations 1 (got ${raft.iterations}); for more rounds restart the servers with each iteration's model and run raft again from it`,
+    );
+}
+
+function endpointOptions(raft: RaftConfig["raft"], urls: string[]) {
+  const keyEnv = raft.apiKeyEnv ?? "OPENAI_API_KEY";
+  const apiKey = process.env[keyEnv];
+  if (raft.apiKeyEnv !== undefined && apiKey === undefined)
+    throw new ConfigError(`raft: --api-key-env: environment variable ${keyEnv} is not set`);
+  return {
+    urls,
+    model: raft.apiModel as string,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(raft.concurrency === undefined ? {} : { concurrency: raft.concurrency }),
+  };
 }
 
 function fmt(x: number): string {

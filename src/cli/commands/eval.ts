@@ -5,8 +5,8 @@ import { resolve } from "node:path";
 import { parseDtype } from "../../engine/dtype.js";
 import type { Answerer } from "../../eval/answer/answerer.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
+import { EndpointPool } from "../../eval/answer/endpointPool.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
-import { EndpointError, OpenAIEndpoint } from "../../eval/answer/openaiEndpoint.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
@@ -22,7 +22,7 @@ import { readResults, readSamples } from "../../eval/runFiles.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
-export const evalHelp = `safetune eval (--model DIR | --endpoint URL --api-model NAME) --out DIR [options]
+export const evalHelp = `safetune eval (--model DIR | --endpoint URL [--endpoint URL2 ...] --api-model NAME) --out DIR [options]
 safetune eval compare RUN_A RUN_B [--judge NAME] [--json]
 
 Generates answers to every benchmark prompt, judges them, and writes results.json, samples.jsonl, report.md and
@@ -32,11 +32,14 @@ Who answers:
   --model DIR             a Hugging Face model folder (local engine, batched)
   --adapter DIR           a PEFT LoRA adapter on top of it
   --dtype D               float32 (default) or bfloat16
-  --endpoint URL          an OpenAI-compatible base URL (vLLM, Ollama, llama.cpp server, safetune serve), e.g. http://localhost:8000/v1
-  --api-model NAME        the model name at the endpoint
+  --endpoint URL          an OpenAI-compatible base URL (vLLM, Ollama, llama.cpp server, safetune serve), e.g. http://localhost:8000/v1;
+                          repeat it for replicas of the same model: each prompt goes to the least busy one, failures
+                          are retried on another, and a replica that keeps failing is skipped for 30 s
+  --api-model NAME        the model name at the endpoint (the same on every replica)
   --api-key-env VAR       environment variable holding the endpoint's API key (default OPENAI_API_KEY, if set)
-  --concurrency N         endpoint requests in flight (default 8)
-  --timeout S             per-request timeout in seconds (default 120); --retries N (default 4)
+  --concurrency N         requests in flight per endpoint (default 8)
+  --timeout S             per-request timeout in seconds (default 120); --retries N (default 4; with several
+                          endpoints, attempts on other replicas)
 
 What to ask:
   --benchmarks SUITE      a suite YAML file or a built-in suite (${Object.keys(BUILTIN_SUITES).join(", ")}; default paper)
@@ -67,7 +70,7 @@ const FLAGS = {
   model: { type: "string" },
   adapter: { type: "string" },
   dtype: { type: "string" },
-  endpoint: { type: "string" },
+  endpoint: { type: "string", multiple: true },
   "api-model": { type: "string" },
   "api-key-env": { type: "string" },
   concurrency: { type: "string" },
@@ -178,16 +181,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
       const apiKey = process.env[keyEnv];
       if (values["api-key-env"] !== undefined && apiKey === undefined)
         throw new UsageError(`--api-key-env: environment variable ${keyEnv} is not set`);
-      const endpoint = new OpenAIEndpoint({
-        url: values.endpoint as string,
+      const pool = EndpointPool.create({
+        urls: values.endpoint as string[],
         model: values["api-model"] as string,
         ...(apiKey === undefined ? {} : { apiKey }),
         concurrency: optionalNumber(values.concurrency, "concurrency", { integer: true, min: 1 }) ?? 8,
         timeoutMs: 1000 * (optionalNumber(values.timeout, "timeout", { min: 0.001 }) ?? 120),
         retries: optionalNumber(values.retries, "retries", { integer: true, min: 0 }) ?? 4,
       });
-      await checkServedModel(endpoint);
-      answerer = new EndpointAnswerer(endpoint, settings);
+      answerer = new EndpointAnswerer(pool, settings);
+      await pool.checkServedModel(controller.signal);
     }
     const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
     const run = await runEval({
@@ -215,6 +218,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
       `${t.generated} answers generated (${t.cached} from cache) in ${t.generationSeconds.toFixed(1)} s; judged in ${t.judgeSeconds.toFixed(1)} s`,
     );
     console.log(`wrote ${run.files.results}, ${run.files.samples}, ${run.files.markdown}, ${run.files.html}`);
+    if (answerer instanceof EndpointAnswerer && answerer.pool.urls.length > 1)
+      console.error(`endpoints: ${answerer.pool.summary()}`);
   } catch (err) {
     if (controller.signal.aborted)
       throw new EvalInterrupted(
@@ -226,25 +231,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
     answerer?.dispose();
     for (const j of judges) j.dispose();
   }
-}
-
-/**
- * Fails early, before any prompt is sent, when the endpoint is unreachable, refuses the key, or does not serve the
- * named model. Servers without GET /models (404) are given the benefit of the doubt.
- */
-async function checkServedModel(endpoint: OpenAIEndpoint): Promise<void> {
-  let served: string[];
-  try {
-    served = await endpoint.models();
-  } catch (err) {
-    if (err instanceof EndpointError && err.status === 404) return;
-    throw err;
-  }
-  const model = endpoint.options.model;
-  if (served.length > 0 && !served.includes(model))
-    throw new EvaluationError(
-      `${endpoint.options.url}: does not serve model "${model}" (it serves: ${served.slice(0, 10).join(", ")})`,
-    );
 }
 
 async function compareCommand(argv: string[]): Promise<void> {

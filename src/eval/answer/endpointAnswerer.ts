@@ -6,27 +6,35 @@ import { cacheKey } from "../cache.js";
 import type { AnswererIdentity, GenerationSettings } from "../results.js";
 import type { Answer, Answerer, AnswerRequest } from "./answerer.js";
 import { withSystem } from "./answerer.js";
+import { EndpointPool } from "./endpointPool.js";
 import type { OpenAIEndpoint } from "./openaiEndpoint.js";
 
 export class EndpointAnswerer implements Answerer {
   readonly identity: AnswererIdentity;
   readonly template: string;
   readonly fingerprint: string;
-  readonly #endpoint: OpenAIEndpoint;
+  /** Where requests go: one endpoint is a pool of one. */
+  readonly pool: EndpointPool;
   readonly #settings: GenerationSettings;
   readonly #templateSource: string | undefined;
 
   /** `settings.template` "server" uses /chat/completions; any other name renders locally for /completions. */
-  constructor(endpoint: OpenAIEndpoint, settings: GenerationSettings) {
-    this.#endpoint = endpoint;
+  constructor(endpoint: OpenAIEndpoint | EndpointPool, settings: GenerationSettings) {
+    const pool = endpoint instanceof EndpointPool ? endpoint : new EndpointPool([endpoint]);
+    this.pool = pool;
     this.#settings = settings;
     this.template = settings.template;
     this.#templateSource =
       settings.template === "server" || settings.template === "model"
         ? undefined
         : resolveChatTemplate({ chatTemplate: undefined, chatTemplates: {} }, settings.template);
-    this.identity = { kind: "endpoint", url: endpoint.options.url, apiModel: endpoint.options.model };
-    this.fingerprint = cacheKey([endpoint.options.url, endpoint.options.model]);
+    const [url = "", ...more] = pool.urls;
+    // One URL keeps the identity (and so the cache keys) of a single endpoint; replicas are all recorded.
+    this.identity =
+      more.length === 0
+        ? { kind: "endpoint", url, apiModel: pool.model }
+        : { kind: "endpoint", url, urls: [...pool.urls], apiModel: pool.model };
+    this.fingerprint = cacheKey([...pool.urls, pool.model]);
   }
 
   async answerAll(
@@ -40,7 +48,7 @@ export class EndpointAnswerer implements Answerer {
       temperature: s.temperature,
       ...(s.topP === undefined ? {} : { topP: s.topP }),
     };
-    // The endpoint bounds its own concurrency; a failure aborts the others instead of leaving them running.
+    // The pool bounds each replica's concurrency; a failure aborts the others instead of leaving them running.
     const local = new AbortController();
     // Every request listens on this signal; thousands of prompts are expected, not a listener leak.
     setMaxListeners(0, local.signal);
@@ -53,7 +61,7 @@ export class EndpointAnswerer implements Answerer {
           const options = { ...sampling, seed: request.seed };
           try {
             const reply = this.#templateSource
-              ? await this.#endpoint.complete(
+              ? await this.pool.complete(
                   renderChatTemplate(this.#templateSource, {
                     messages,
                     add_generation_prompt: true,
@@ -63,7 +71,7 @@ export class EndpointAnswerer implements Answerer {
                   options,
                   local.signal,
                 )
-              : await this.#endpoint.chat(messages, options, local.signal);
+              : await this.pool.chat(messages, options, local.signal);
             onAnswer(index, { text: reply.text, finishReason: reply.finishReason });
           } catch (err) {
             local.abort(err);
@@ -76,5 +84,7 @@ export class EndpointAnswerer implements Answerer {
     }
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.pool.dispose();
+  }
 }

@@ -322,9 +322,7 @@ export class OpenAIEndpoint {
   #backoff(attempt: number, retryAfterMs: number | undefined): number {
     const { backoffMs, maxBackoffMs } = this.options;
     if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxBackoffMs);
-    const step = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
-    // Jitter spreads retries of many concurrent callers so they do not hit the server in lockstep.
-    return step * (0.5 + Math.random() * 0.5);
+    return backoffDelay(attempt, backoffMs, maxBackoffMs);
   }
 
   /** Servers sometimes echo the credentials they reject; keep the key out of every message. */
@@ -501,8 +499,15 @@ function networkFailure(err: unknown): Transient {
   return code && CONNECT_CODES.has(code) ? { detail, connectCode: code } : { detail };
 }
 
+/** The wait before retry number `attempt` (1-based): doubling from backoffMs, capped, with jitter. */
+export function backoffDelay(attempt: number, backoffMs: number, maxBackoffMs: number): number {
+  const step = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
+  // Jitter spreads retries of many concurrent callers so they do not hit the server in lockstep.
+  return step * (0.5 + Math.random() * 0.5);
+}
+
 /** Wait ms, or reject with the signal's reason as soon as it aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

@@ -35,6 +35,7 @@ export function describeAnswerer(a: AnswererIdentity): string {
     const adapter = a.adapter !== undefined ? `, adapter ${a.adapter}` : "";
     return `local model ${a.path}${adapter} (${a.dtype})`;
   }
+  if (a.urls && a.urls.length > 1) return `endpoints ${a.urls.join(", ")}, model ${a.apiModel}`;
   return `endpoint ${a.url}, model ${a.apiModel}`;
 }
 

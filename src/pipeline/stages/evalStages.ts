@@ -1,8 +1,12 @@
-// The evaluation stages: `eval` runs the evaluation framework on a local model (docs/evaluation.md), `report`
+// The evaluation stages: `eval` runs the evaluation framework on a local model or on served replicas of one
+// (docs/evaluation.md), `report`
 // puts several eval stages side by side: the comparison table, and an HTML report with the cross-run chart.
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import type { Answerer } from "../../eval/answer/answerer.js";
+import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
+import { EndpointPool } from "../../eval/answer/endpointPool.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
@@ -35,8 +39,16 @@ const GenerationSchema = z
 
 const EvalStageSchema = z
   .object({
-    /** The model folder to evaluate (usually `${stage}` of a training stage). */
-    model: z.string().min(1),
+    /** The model folder to evaluate (usually `${stage}` of a training stage); or give `endpoint`. */
+    model: z.string().min(1).optional(),
+    /** An OpenAI-compatible base URL, or a list of replicas of the same model (instead of `model`). */
+    endpoint: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** The model's name at the endpoint(s); required with `endpoint`. */
+    apiModel: z.string().min(1).optional(),
+    /** Environment variable holding the endpoints' API key (default OPENAI_API_KEY when set). */
+    apiKeyEnv: z.string().min(1).optional(),
+    /** Requests in flight per endpoint. */
+    concurrency: z.number().int().positive().default(8),
     adapter: z.string().min(1).optional(),
     /** The run's name in tables and charts (default: the stage's name). */
     name: z.string().min(1).optional(),
@@ -93,20 +105,42 @@ export const evalStage = stageKind({
         await loadBenchmark(resolveBenchmarkSpec(limited, { dataDir, baseDir: suite.baseDir })),
       );
     }
+    const where = `stages.${name}`;
+    if ((config.model === undefined) === (config.endpoint === undefined))
+      throw new PipelineError(`${where}: give exactly one of model or endpoint`);
+    if (config.endpoint !== undefined && config.apiModel === undefined)
+      throw new PipelineError(`${where}: endpoint needs apiModel (the model's name at the endpoint)`);
     const judges = await createJudges(suite.judges ?? [{ kind: "refusal", rules: "safetune" }]);
     const { topP, system, ...generation } = config.generation;
     const settings: GenerationSettings = {
       ...generation,
+      // A server renders its own model's template: record it as the CLI does.
+      ...(config.endpoint !== undefined && generation.template === "model" ? { template: "server" } : {}),
       ...(topP === undefined ? {} : { topP }),
       ...(system === undefined ? {} : { system }),
     };
-    let answerer: LocalAnswerer | undefined;
+    let answerer: Answerer | undefined;
     try {
-      answerer = await LocalAnswerer.load({
-        model: config.model,
-        ...(config.adapter === undefined ? {} : { adapter: config.adapter }),
-        settings,
-      });
+      if (config.endpoint !== undefined) {
+        const keyEnv = config.apiKeyEnv ?? "OPENAI_API_KEY";
+        const apiKey = process.env[keyEnv];
+        if (config.apiKeyEnv !== undefined && apiKey === undefined)
+          throw new PipelineError(`${where}: apiKeyEnv: environment variable ${keyEnv} is not set`);
+        const pool = EndpointPool.create({
+          urls: typeof config.endpoint === "string" ? [config.endpoint] : config.endpoint,
+          model: config.apiModel as string,
+          concurrency: config.concurrency,
+          ...(apiKey === undefined ? {} : { apiKey }),
+        });
+        answerer = new EndpointAnswerer(pool, settings);
+        await pool.checkServedModel(signal);
+      } else {
+        answerer = await LocalAnswerer.load({
+          model: config.model as string,
+          ...(config.adapter === undefined ? {} : { adapter: config.adapter }),
+          settings,
+        });
+      }
       const run = await runEval({
         out: dir,
         name: config.name ?? name,
