@@ -5,7 +5,7 @@
 // bytes / time, as nccl-tests define it; bus bandwidth multiplies it by 2(n-1)/n (1 for 2 ranks).
 // This measures Gloo's loopback TCP path and the copies around it, not a network.
 //
-// Usage: tsx bench/allreduceBench.ts [--ranks N] [--max-mib N] [--warmup N] [--write-docs]
+// Usage: tsx bench/allreduceBench.ts [--ranks N] [--max-mib N] [--warmup N] [--write-docs | --json]
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -104,6 +104,8 @@ async function main(): Promise<void> {
       "max-mib": { type: "string", default: "64" },
       warmup: { type: "string", default: "3" },
       "write-docs": { type: "boolean", default: false },
+      /** Print the rows as one JSON line instead of the table (bench/dataParallelBench.ts reads it). */
+      json: { type: "boolean", default: false },
       worker: { type: "string" },
       port: { type: "string" },
     },
@@ -136,6 +138,10 @@ async function main(): Promise<void> {
     Array.from({ length: ranks }, (_, rank) => runRank([...common, "--worker", String(rank)])),
   );
   const rows = JSON.parse(outputs[0]?.trim().split("\n").pop() ?? "[]") as Row[];
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
   const busFactor = (2 * (ranks - 1)) / ranks;
   const table = [
     "| tensor | float32 elements | ops timed | median per op (ms) | algorithm bandwidth (GB/s) | bus bandwidth (GB/s) |",

@@ -4,12 +4,14 @@
 // bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve]
+//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve] [--distributed]
 // --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
 // round: on a shared machine, other processes only ever make a run slower.
 // --trainers also runs bench/trainerBench.ts (DPO pairs/s and SFT tokens/s on llama-bench) in its own process with
 // the same --steps, --warmup, --threads, --rounds, --no-torch and --write-docs, and prints its table.
 // --eval also runs bench/evalBench.ts (evaluation prompts/s: local engine, endpoint back end) with --write-docs.
+// --distributed also runs bench/allreduceBench.ts and bench/dataParallelBench.ts (c10d: allreduce bandwidth,
+// 1 vs 2 training processes and the estimate for N machines).
 // --serve also runs bench/serveBench.ts (`safetune serve` under 16 concurrent clients: requests/s, tokens/s, latency).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -51,6 +53,7 @@ interface Options {
   trainers: boolean;
   eval: boolean;
   serve: boolean;
+  distributed: boolean;
 }
 
 interface Machine {
@@ -102,6 +105,7 @@ function parseOptions(): Options {
       trainers: { type: "boolean", default: false },
       eval: { type: "boolean", default: false },
       serve: { type: "boolean", default: false },
+      distributed: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -109,7 +113,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve] [--distributed]\n",
     );
     process.exit(0);
   }
@@ -129,6 +133,7 @@ function parseOptions(): Options {
     trainers: values.trainers,
     eval: values.eval,
     serve: values.serve,
+    distributed: values.distributed,
   };
 }
 
@@ -581,6 +586,10 @@ function main(): void {
   if (options.trainers) runTrainers(options);
   if (options.eval) runSideBench("evalBench.ts", options);
   if (options.serve) runSideBench("serveBench.ts", options);
+  if (options.distributed) {
+    runSideBench("allreduceBench.ts", options);
+    runSideBench("dataParallelBench.ts", options);
+  }
 }
 
 /** A benchmark in its own process (evalBench.ts, serveBench.ts); its block goes to stdout (and the docs with --write-docs). */
