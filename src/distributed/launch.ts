@@ -145,7 +145,7 @@ export async function launchWorkers(
   const onSigterm = forward("SIGTERM");
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
-  let failed: { worker: Worker; reason: string } | undefined;
+  let failed: { worker: Worker; reason: string; stillRunning: number[] } | undefined;
   try {
     await Promise.all(
       workers.map(
@@ -156,6 +156,10 @@ export async function launchWorkers(
                 failed = {
                   worker: w,
                   reason: signal ? `was killed by ${signal}` : `exited with code ${code}`,
+                  // A rank that timed out waiting fails first; the ones still running then are the suspects.
+                  stillRunning: workers
+                    .filter((o) => o !== w && o.child.exitCode === null && o.child.signalCode === null)
+                    .map((o) => o.rank),
                 };
                 // The job cannot finish without this rank: stop the others now rather than at their timeout.
                 for (const other of workers)
@@ -172,6 +176,8 @@ export async function launchWorkers(
   }
   if (failed) {
     const last = failed.worker.tail.filter((l) => !l.startsWith("    at ")).at(-1);
-    throw new LaunchError(`rank ${failed.worker.rank} ${failed.reason}${last ? `: ${last}` : ""}`);
+    const timedOut = /timed out/i.test(last ?? "") && failed.stillRunning.length > 0;
+    const stuck = timedOut ? ` (still running when it gave up: rank ${failed.stillRunning.join(", ")})` : "";
+    throw new LaunchError(`rank ${failed.worker.rank} ${failed.reason}${last ? `: ${last}` : ""}${stuck}`);
   }
 }
