@@ -1,7 +1,7 @@
 // Serve a model folder with a keyword input guard and talk to it with the official openai client.
 // Usage: tsx examples/serve.ts MODEL_DIR   (any folder with a tokenizer and chat template)
 import OpenAI from "openai";
-import { startServer } from "../src/index.js";
+import { startServer } from "safetune";
 
 const modelDir = process.argv[2] ?? "runs/tiny";
 const server = await startServer({
