@@ -2,7 +2,6 @@
 // replica going down mid-run, every replica down, cool-down and return, `safetune eval --endpoint A --endpoint B`
 // end to end, and RAFT sampling its candidates from two endpoints.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -19,10 +18,10 @@ import { createScratchModel } from "../src/model/scratchModel.js";
 import { evalStage } from "../src/pipeline/stages/evalStages.js";
 import { RaftConfigSchema } from "../src/train/runConfig.js";
 import { runRaft } from "../src/train/runRaft.js";
+import { cliAsync } from "./helpers/cliAsync.js";
 import { type FakeRequest, type FakeServer, startFakeOpenAIServer } from "./helpers/fakeOpenAIServer.js";
-import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
+import { tmpDirWithCleanup } from "./helpers/fixtures.js";
 
-const BIN = join(REPO_ROOT, "bin", "safetune.js");
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-pool-");
 process.on("exit", cleanup);
 
@@ -75,21 +74,7 @@ async function answerAll(p: EndpointPool, count: number): Promise<string[]> {
   return texts;
 }
 
-/** Runs the CLI without blocking this process (the fake servers answer from here). */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "1" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = cliAsync;
 
 test("two replicas share 40 prompts; with concurrency 1 each and a slow server both are busy at once", async () => {
   let busy = 0;

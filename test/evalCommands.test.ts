@@ -1,35 +1,17 @@
 // The evaluation commands as users run them: `safetune eval` against an OpenAI-compatible server on loopback,
 // `eval compare`, `report table` and `report html`, and their one-line errors.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { cliAsync } from "./helpers/cliAsync.js";
 import { type FakeRequest, type FakeServer, startFakeOpenAIServer } from "./helpers/fakeOpenAIServer.js";
-import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
+import { tmpDirWithCleanup } from "./helpers/fixtures.js";
 
-const BIN = join(REPO_ROOT, "bin", "safetune.js");
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-evalcli-");
 process.on("exit", cleanup);
 
-/** Runs the CLI without blocking this process (the fake server answers from here). */
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "1", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = cliAsync;
 
 const last = (req: FakeRequest) =>
   (req.body.messages as { role: string; content: string }[]).filter((m) => m.role === "user").at(-1)
