@@ -218,6 +218,8 @@ describe("the openai client against safetune serve", () => {
     await bad({ messages: user, n: 1000 }, "n");
     await bad({ messages: user, tools: [{ type: "function", function: { name: "f" } }] }, "tools");
     await bad({ messages: user, temprature: 0.5 }, "temprature");
+    // A stream the worker cannot start is refused with its status too, not a 200 stream carrying an error.
+    await bad({ messages: user, max_tokens: 10_000, stream: true }, "max_tokens");
     assert.equal((await health(server)).status, "ok", "the server keeps serving");
   });
 });

@@ -126,7 +126,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
     return Response.json(body, { headers: headers() });
   }
 
-  // Streaming: headers go out now, so later failures become an error event in the stream.
+  // Streaming: once decoding has begun the headers go out, so later failures become an error event in the stream.
   const events = new SseWriter();
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
     ...envelope,
@@ -167,21 +167,30 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
       ? { index, delta: {}, logprobs: null, finish_reason: finish }
       : { index, text: "", logprobs: null, finish_reason: finish };
   let firstToken = true;
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
+  const generation = generateAll(
+    job,
+    { ...context, signal },
+    {
+      onStart: () => markStarted(),
+      onToken: (choice, text) => {
+        if (firstToken) {
+          firstToken = false;
+          metrics.timeToFirstToken.observe((performance.now() - context.startedAt) / 1000);
+        }
+        streams[choice]?.push(text);
+      },
+    },
+  );
+  // The headers wait until decoding begins: a request the worker rejects (a prompt longer than the context) or
+  // one that times out in the queue still gets its own status, not a 200 stream holding an error.
+  await Promise.race([started, generation]);
   const run = async () => {
     try {
-      const results = await generateAll(
-        job,
-        { ...context, signal },
-        {
-          onToken: (choice, text) => {
-            if (firstToken) {
-              firstToken = false;
-              metrics.timeToFirstToken.observe((performance.now() - context.startedAt) / 1000);
-            }
-            streams[choice]?.push(text);
-          },
-        },
-      );
+      const results = await generation;
       const finishes = await Promise.all(
         results.choices.map(async (r) => {
           const guarded = streams[r.index];
@@ -231,7 +240,7 @@ export function timeoutError(): ApiError {
 async function generateAll(
   job: CompletionJob,
   context: CompletionContext,
-  handlers: { onToken?: (choice: number, text: string) => void },
+  handlers: { onStart?: () => void; onToken?: (choice: number, text: string) => void },
 ): Promise<{ promptTokens: number; choices: ChoiceResult[] }> {
   const { pool, metrics } = context;
   const results = await Promise.all(
@@ -242,6 +251,7 @@ async function generateAll(
           onStart: (rows) => {
             metrics.queueWait.observe((performance.now() - context.startedAt) / 1000);
             metrics.batchRows.observe(rows);
+            handlers.onStart?.();
           },
           ...(handlers.onToken ? { onToken: (c, text) => handlers.onToken?.(p * job.n + c, text) } : {}),
         },
