@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { userPrompt } from "../src/data/records.js";
+import { c10dAvailable } from "../src/distributed/processGroup.js";
 import { createModel } from "../src/model/createModel.js";
 import { presetConfig } from "../src/model/presets.js";
 import { saveModel, TOKENIZER_FILES } from "../src/model/saveModel.js";
@@ -288,6 +289,37 @@ test("safetune raft: a reward-model folder (and a cost model) end to end from th
   );
   assert.equal(missing.status, 1, missing.stderr);
   assert.match(missing.stderr, /--reward-model/);
+});
+
+test("safetune raft --nproc 2: ranks sample their share of the prompts, rank 0 writes, training is sharded", {
+  skip: c10dAvailable() ? false : "this safetune build has no c10d",
+}, () => {
+  const out = join(ROOT, "raft-nproc");
+  // biome-ignore format: one flag per line pair reads better
+  const args = [
+    join(REPO_ROOT, "bin", "safetune.js"), "raft", "--model", BASE, "--out", out, "--data", join(ROOT, "prompts.jsonl"),
+    "--reward-model", REWARD, "--iterations", "2", "--prompts", "4", "--k", "3", "--max-new-tokens", "6",
+    "--min-chars", "1", "--selection", "top-fraction", "--top-fraction", "0.5", "--steps-per-iteration", "2",
+    "--batch-size", "2", "--nproc", "2",
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /2 process\(es\) on node 0 of 1/);
+  assert.match(r.stdout, /raft: 4 steps; eval iterations 2/);
+  for (const name of ["iter-0001", "iter-0002"]) {
+    const samples = readFileSync(join(out, "iterations", `${name}.jsonl`), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { prompt_index?: number; promptIndex?: number; selected: boolean });
+    assert.equal(samples.length, 12, `${name}: 4 prompts x 3 answers, gathered from both ranks`);
+    assert.equal(samples.filter((x) => x.selected).length, 6, `${name}: the top half selected`);
+  }
+  assert.equal(
+    readFileSync(join(out, "raft.jsonl"), "utf8").trim().split("\n").length,
+    2,
+    "rank 0 alone logs",
+  );
+  assert.ok(existsSync(join(out, "model", "model.safetensors")), "rank 0 wrote the model");
 });
 
 test("RAFT --resume continues after the last finished iteration and ends with the weights of an uninterrupted run", async () => {

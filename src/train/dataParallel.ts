@@ -140,3 +140,20 @@ export function computeSharded(
   });
   return out;
 }
+
+/** Every rank's `text`, in rank order (UTF-8 bytes through allgather, padded to the longest). */
+export function allGatherText(group: ProcessGroup, text: string): string[] {
+  const bytes = new TextEncoder().encode(text);
+  return tidy(() => {
+    const lengths = group
+      .allGather(tensor([bytes.length], [1], { dtype: "int64" }))
+      .map((t) => Number(t.toArray()[0]));
+    const longest = Math.max(1, ...lengths);
+    const padded = new Uint8Array(longest);
+    padded.set(bytes);
+    const decoder = new TextDecoder();
+    return group
+      .allGather(tensor(padded, [longest], { dtype: "uint8" }))
+      .map((t, rank) => decoder.decode(new Uint8Array(t.toArray()).subarray(0, lengths[rank] ?? 0)));
+  });
+}

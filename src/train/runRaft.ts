@@ -10,6 +10,7 @@ import {
   tokenizeConversation,
 } from "../tokenize/trainingExample.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import { allGatherText, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
 import { EndpointSampler } from "./endpointSampler.js";
 import {
   type AnswerSampler,
@@ -18,6 +19,8 @@ import {
   modelScorer,
   type RankedSample,
   type RewardFunction,
+  type SampledAnswer,
+  type SampleOptions,
   type Scorer,
   scoreAnswers,
   selectSamples,
@@ -97,7 +100,10 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   const owned: Scorer[] = [];
   const log = options.log ?? (() => {});
   const iterationsDir = join(config.out, "iterations");
-  mkdirSync(iterationsDir, { recursive: true });
+  // In a data-parallel job each rank samples its share of the prompts and trains on its shard; rank 0 writes.
+  const dp = dataParallel();
+  const main = isMainProcess();
+  if (main) mkdirSync(iterationsDir, { recursive: true });
   const logPath = join(config.out, "raft.jsonl");
   const seed = config.training.seed;
   const hash = configHash(config);
@@ -118,7 +124,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     start = state.step + 1;
     log(`raft: resuming after iteration ${state.step} from ${checkpoint}`);
   }
-  writeFileSync(logPath, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  if (main) writeFileSync(logPath, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
   let sampler: AnswerSampler | undefined;
   try {
     sampler =
@@ -140,7 +146,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       const batch = indices.map((i) => prompts[i] as ChatMessage[]);
       // Sample with the model as it is now (adapter dropout off), then score and select.
       if (run.adapter) run.adapter.training = false;
-      const answers = await sampler.sample(batch, {
+      const sampleOptions = {
         k: raft.k,
         maxNewTokens: raft.maxNewTokens,
         temperature: raft.temperature,
@@ -148,7 +154,10 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
         seed: seed * 7919 + iteration * 1_000_003,
         template: config.template,
         batchSize: raft.generationBatchSize,
-      });
+      };
+      const answers = dp
+        ? await sampleShared(sampler, batch, sampleOptions, dp)
+        : await sampler.sample(batch, sampleOptions);
       const sampled = sampler.report?.();
       if (sampled) log(`raft iteration ${iteration}/${raft.iterations} sampled: ${sampled}`);
       const scored = scoreAnswers(
@@ -157,7 +166,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
         answers,
         cost ? { scorer: cost, lambda: raft.costLambda } : undefined,
       );
-      const ranked = selectSamples(scored, {
+      const selected = selectSamples(scored, {
         mode: raft.selection,
         fraction: raft.topFraction,
         degenerate: {
@@ -166,13 +175,17 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
           minDistinctRatio: raft.minDistinctRatio,
         },
       });
+      // Every rank scored the same answers; rank 0's selection is the one all train on, so they cannot drift apart.
+      const fromRankZero = dp ? allGatherText(dp.group, main ? JSON.stringify(selected) : "")[0] : undefined;
+      const ranked = dp && !main ? (JSON.parse(fromRankZero ?? "[]") as typeof selected) : selected;
       const examples = trainingExamples(run.tokenizer, ranked, config);
-      writeIterationFile(
-        join(iterationsDir, `${iterationName(iteration)}.jsonl`),
-        iteration,
-        ranked,
-        indices,
-      );
+      if (main)
+        writeIterationFile(
+          join(iterationsDir, `${iterationName(iteration)}.jsonl`),
+          iteration,
+          ranked,
+          indices,
+        );
       const figures = iterationFigures(ranked);
 
       let summary: TrainingSummary | undefined;
@@ -207,22 +220,23 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
         ...(summary?.final.loss === undefined ? {} : { loss: summary.final.loss }),
       };
       history.push(record);
-      appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      if (main) appendFileSync(logPath, `${JSON.stringify(record)}\n`);
       const progress: RaftProgress = { history, total, trainedExamples };
-      saveCheckpoint(
-        config.out,
-        run.trainable,
-        undefined,
-        {
-          step: iteration,
-          epoch: 0,
-          offset: 0,
-          tokens: total.tokens,
-          configHash: hash,
-          extra: { ...progress },
-        },
-        config.training.keepCheckpoints,
-      );
+      if (main)
+        saveCheckpoint(
+          config.out,
+          run.trainable,
+          undefined,
+          {
+            step: iteration,
+            epoch: 0,
+            offset: 0,
+            tokens: total.tokens,
+            configHash: hash,
+            extra: { ...progress },
+          },
+          config.training.keepCheckpoints,
+        );
       log(
         `raft iteration ${iteration}/${raft.iterations}: mean reward ${fmt(record.mean_reward)}, best ${fmt(record.best_reward)}, ` +
           `selected ${record.selected}/${record.samples}, dropped ${record.dropped}` +
@@ -240,10 +254,9 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   // The last iteration's sampled rewards are RAFT's held-out-style figures (reported and in the model card).
   if (last)
     total.eval = { iterations: history.length, mean_reward: last.mean_reward, best_reward: last.best_reward };
-  const modelDir = saveTrainedModel(run, config, total, "RAFT", {
-    logs: ["raft.jsonl"],
-    examples: trainedExamples,
-  });
+  const modelDir = main
+    ? saveTrainedModel(run, config, total, "RAFT", { logs: ["raft.jsonl"], examples: trainedExamples })
+    : join(config.out, "model");
   return { modelDir, summary: total, history, model: run.model, tokenizer: run.tokenizer };
 }
 
@@ -328,4 +341,23 @@ function writeIterationFile(
     }),
   );
   writeFileSync(path, lines.length ? `${lines.join("\n")}\n` : "");
+}
+
+/**
+ * Data-parallel sampling: rank r samples the prompts at positions r, r + worldSize, ... (seeded by its rank, so a
+ * run is reproducible for a given number of processes), and the answers are gathered back into prompt order.
+ */
+async function sampleShared(
+  sampler: AnswerSampler,
+  batch: ChatMessage[][],
+  options: SampleOptions,
+  dp: DataParallel,
+): Promise<SampledAnswer[][]> {
+  const positions = batch.map((_, p) => p).filter((p) => p % dp.worldSize === dp.rank);
+  const mine = await sampler.sample(
+    positions.map((p) => batch[p] as ChatMessage[]),
+    { ...options, seed: options.seed + dp.rank * 104_729 },
+  );
+  const byRank = allGatherText(dp.group, JSON.stringify(mine)).map((t) => JSON.parse(t) as SampledAnswer[][]);
+  return batch.map((_, p) => byRank[p % dp.worldSize]?.[Math.floor(p / dp.worldSize)] ?? []);
 }

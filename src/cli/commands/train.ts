@@ -72,16 +72,12 @@ ${Object.entries(flags)
   --lora              train a LoRA adapter (r 8, alpha 16, q/k/v unless set)
   --skip-invalid      skip bad data rows and count them instead of stopping
   --set PATH=VALUE    set any config field, e.g. --set training.beta2=0.95 (repeatable)
-  --resume            continue the run in --out from its last checkpoint${
-    command === "raft"
-      ? ""
-      : `
+  --resume            continue the run in --out from its last checkpoint
 
 Data-parallel training (c10d over Gloo; torchrun's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT also work):
   --nproc N           worker processes on this machine; each takes its shard of every global batch
   --nnodes N          machines in the job (default 1), with --node-rank R (0 hosts the rendezvous)
-  --master-addr A     address of node 0 (default 127.0.0.1), --master-port P (default: a free port)`
-  }`;
+  --master-addr A     address of node 0 (default 127.0.0.1), --master-port P (default: a free port)`;
 }
 
 /** Parses a trainer's flags over its YAML config, validates, runs, and reports where the model went. */
@@ -98,22 +94,17 @@ export async function trainCommand<S extends z.ZodType>(
 ): Promise<void> {
   const { flags: launch, rest } = extractLaunchFlags(argv);
   if (launch && (launch.nproc > 1 || launch.nnodes > 1)) {
-    if (command === "raft") throw new UsageError(RAFT_PARALLEL);
     await launchWorkers([command, ...rest], launch);
     return;
   }
-  joinDataParallelJob(command);
+  joinDataParallelJob();
   return trainOneProcess(rest, command, description, schema, extra, run);
 }
 
-const RAFT_PARALLEL =
-  "raft: data-parallel RAFT is not supported yet (its sampling runs in one process); use --nproc with sft, dpo or reward";
-
 /** A worker started by the launcher (or torchrun-style variables) joins its process group before training. */
-function joinDataParallelJob(command: string): void {
+function joinDataParallelJob(): void {
   const options = processGroupOptionsFromEnv();
   if (!options || options.worldSize <= 1) return;
-  if (command === "raft") throw new UsageError(RAFT_PARALLEL);
   const group = ProcessGroup.init(options);
   setDataParallel({ group, rank: options.rank, worldSize: options.worldSize });
 }
