@@ -1,6 +1,5 @@
 import { parseDtype } from "../../engine/dtype.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "../../serve/serveOptions.js";
-import { startServer } from "../../serve/server.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -98,6 +97,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
       : {}),
     logPrompts: values["log-prompts"] === true,
   };
+  // Loaded here, not at the top: the HTTP stack would otherwise add to every other command's start-up.
+  const { startServer } = await import("../../serve/server.js");
   const server = await startServer(options);
   console.log(`safetune: serving ${server.model} at ${server.url}/v1 (dashboard: ${server.url}/ui)`);
   await new Promise<void>((resolve) => {

@@ -3,8 +3,6 @@ import { existsSync, statSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { createAdaptorServer } from "@hono/node-server";
-import { uiRoutes } from "../../serve/ui/uiRoutes.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -72,6 +70,11 @@ export async function uiCommand(argv: string[]): Promise<void> {
   const host = values.host ?? "127.0.0.1";
   const port = optionalNumber(values.port, "port", { integer: true, min: 0, max: 65535 }) ?? 8080;
 
+  // Loaded here, not at the top: the HTTP stack would otherwise add to every other command's start-up.
+  const [{ createAdaptorServer }, { uiRoutes }] = await Promise.all([
+    import("@hono/node-server"),
+    import("../../serve/ui/uiRoutes.js"),
+  ]);
   const app = uiRoutes({ runsDir, playground: false, ...(values.title ? { title: values.title } : {}) });
   app.get("/", (c) => c.redirect("/ui"));
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
