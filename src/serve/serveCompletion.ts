@@ -7,6 +7,7 @@ import { ApiError, asApiError } from "./apiError.js";
 import type { GenerationPool } from "./generationPool.js";
 import type { ChoiceResult, PromptInput, SamplingRequest } from "./generationProtocol.js";
 import type { Guard, GuardDecision } from "./guards/guard.js";
+import { type FinishReason, responseObject, streamChoice, usageOf, wholeChoice } from "./openaiShapes.js";
 import type { ServerMetrics } from "./serverMetrics.js";
 
 export interface CompletionJob {
@@ -35,20 +36,6 @@ export interface CompletionContext {
   onUsage: (usage: { promptTokens: number; completionTokens: number }) => void;
   startedAt: number;
 }
-
-type FinishReason = "stop" | "length" | "content_filter";
-
-interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-
-const usageOf = (promptTokens: number, completionTokens: number): Usage => ({
-  prompt_tokens: promptTokens,
-  completion_tokens: completionTokens,
-  total_tokens: promptTokens + completionTokens,
-});
 
 /** The response header that summarises guard decisions, e.g. "input=allow, output=flag:S10". */
 export function guardHeader(decisions: readonly GuardDecision[]): string {
@@ -109,17 +96,8 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
     context.onUsage({ promptTokens: results.promptTokens, completionTokens });
     const body = {
       ...envelope,
-      object: job.kind === "chat" ? "chat.completion" : "text_completion",
-      choices: choices.map((c) =>
-        job.kind === "chat"
-          ? {
-              index: c.index,
-              message: { role: "assistant", content: c.text, refusal: null },
-              logprobs: null,
-              finish_reason: c.finish,
-            }
-          : { index: c.index, text: c.text, logprobs: null, finish_reason: c.finish },
-      ),
+      object: responseObject(job.kind, false),
+      choices: choices.map((c) => wholeChoice(job.kind, c.index, c.text, c.finish)),
       usage: usageOf(results.promptTokens, completionTokens),
       ...guardField(),
     };
@@ -130,19 +108,13 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
   const events = new SseWriter();
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
     ...envelope,
-    object: job.kind === "chat" ? "chat.completion.chunk" : "text_completion",
+    object: responseObject(job.kind, true),
     choices,
     ...extra,
   });
-  const delta = (index: number, text: string) =>
-    job.kind === "chat"
-      ? { index, delta: { content: text }, logprobs: null, finish_reason: null }
-      : { index, text, logprobs: null, finish_reason: null };
   if (job.kind === "chat")
     for (let index = 0; index < choiceCount; index++)
-      events.send(
-        chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
-      );
+      events.send(chunk([streamChoice(job.kind, index, { role: "assistant", content: "" }, null)]));
 
   // When the guard has refused every choice, generation stops: nothing more would be sent.
   const stopped = new AbortController();
@@ -155,17 +127,14 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
         guard,
         messages: job.messages,
         signal: context.signal,
-        send: (text) => events.send(chunk([delta(index, text)])),
+        send: (text) => events.send(chunk([streamChoice(job.kind, index, { content: text }, null)])),
         record,
         onRefused: () => {
           if (streams.every((s) => s.refused)) stopped.abort();
         },
       }),
   );
-  const endChunk = (index: number, finish: FinishReason) =>
-    job.kind === "chat"
-      ? { index, delta: {}, logprobs: null, finish_reason: finish }
-      : { index, text: "", logprobs: null, finish_reason: finish };
+  const endChunk = (index: number, finish: FinishReason) => streamChoice(job.kind, index, {}, finish);
   let firstToken = true;
   let markStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => {
@@ -222,14 +191,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
     }
   };
   void run();
-  return new Response(events.stream, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      ...headers(),
-    },
-  });
+  return sseResponse(events, headers());
 }
 
 export function timeoutError(): ApiError {
@@ -278,52 +240,39 @@ function refusalResponse(
   const count = job.prompts.length * job.n;
   const headers = { "x-safetune-guard": guardHeader(decisions) };
   context.onUsage({ promptTokens: 0, completionTokens: 0 });
-  const envelope = { id, created, model: job.model };
+  const envelope = { id, created, model: job.model, object: responseObject(job.kind, job.stream) };
   if (!job.stream) {
     const choices = Array.from({ length: count }, (_, index) =>
-      job.kind === "chat"
-        ? {
-            index,
-            message: { role: "assistant", content: message, refusal: null },
-            logprobs: null,
-            finish_reason: "content_filter",
-          }
-        : { index, text: message, logprobs: null, finish_reason: "content_filter" },
+      wholeChoice(job.kind, index, message, "content_filter"),
     );
     return Response.json(
-      {
-        ...envelope,
-        object: job.kind === "chat" ? "chat.completion" : "text_completion",
-        choices,
-        usage: usageOf(0, 0),
-        safetune_guard: decisions,
-      },
+      { ...envelope, choices, usage: usageOf(0, 0), safetune_guard: decisions },
       { headers },
     );
   }
   const events = new SseWriter();
-  const object = job.kind === "chat" ? "chat.completion.chunk" : "text_completion";
   for (let index = 0; index < count; index++) {
-    const body =
-      job.kind === "chat"
-        ? {
-            index,
-            delta: { role: "assistant", content: message },
-            logprobs: null,
-            finish_reason: "content_filter",
-          }
-        : { index, text: message, logprobs: null, finish_reason: "content_filter" };
+    const choice = streamChoice(job.kind, index, { role: "assistant", content: message }, "content_filter");
     events.send({
       ...envelope,
-      object,
-      choices: [body],
+      choices: [choice],
       ...(index === count - 1 ? { safetune_guard: decisions } : {}),
     });
   }
-  if (job.includeUsage) events.send({ ...envelope, object, choices: [], usage: usageOf(0, 0) });
+  if (job.includeUsage) events.send({ ...envelope, choices: [], usage: usageOf(0, 0) });
   events.done();
+  return sseResponse(events, headers);
+}
+
+/** A server-sent event stream as the HTTP response. */
+function sseResponse(events: SseWriter, headers: Record<string, string>): Response {
   return new Response(events.stream, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers },
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...headers,
+    },
   });
 }
 
