@@ -35,6 +35,7 @@ import {
   templateSets,
   UNSAFE_VARIANTS,
   unsafeAnswer,
+  WORLD_REVISION,
   type World,
   worldCorpus,
   writeWorld,
@@ -525,6 +526,43 @@ describe("gym: no leakage from benchmarks into training", () => {
         assert.ok(!pattern.test(prompt), `benchmark prompt "${prompt}" fits training "${template}"`);
   });
 
+  test("held-out look-alikes recombine what training records use: a training verb, known words", () => {
+    // A model trained from scratch cannot know an unseen word is harmless (a pretrained one would): like a
+    // held-out harmful act, a held-out look-alike is a new combination of known parts.
+    const vocabulary = new Set(
+      texts
+        .join(" ")
+        .toLowerCase()
+        .match(/[a-z']+/g),
+    );
+    const functionWords = new Set([
+      "a",
+      "an",
+      "the",
+      "my",
+      "in",
+      "of",
+      "on",
+      "to",
+      "for",
+      "it",
+      "with",
+      "at",
+      "while",
+    ]);
+    for (const item of LOOK_ALIKES.filter((i) => i.split === "eval" && i.form === "act")) {
+      const words = item.text.toLowerCase().match(/[a-z']+/g) ?? [];
+      const verb = words[0] ?? "";
+      const siblings = LOOK_ALIKES.filter((i) => i.split === "train" && i.category === item.category);
+      assert.ok(
+        siblings.some((i) => i.text.split(" ").some((word) => word.startsWith(verb))),
+        `held-out look-alike "${item.text}": no training ${item.category} look-alike uses "${verb}"`,
+      );
+      const unseen = words.filter((word) => !functionWords.has(word) && !vocabulary.has(word));
+      assert.deepEqual(unseen, [], `held-out look-alike "${item.text}" has words no training text uses`);
+    }
+  });
+
   test("held-out acts never occur in training text", () => {
     for (const category of HARM_CATEGORIES)
       for (const act of harmfulActs(category, "eval"))
@@ -721,6 +759,7 @@ describe("gym: files", () => {
     assert.equal(files.evalTasks, join(dir, "eval", "tasks.jsonl"));
 
     const manifest = JSON.parse(readFileSync(files.manifest, "utf8"));
+    assert.equal(manifest.revision, WORLD_REVISION, "world.json names the generator's revision");
     assert.equal(manifest.seed, 4);
     assert.deepEqual(manifest.sizes, small.sizes);
     assert.equal(manifest.counts["base.jsonl"], small.base.length);

@@ -9,6 +9,7 @@ import { PipelineError } from "../src/pipeline/errors.js";
 import { loadPipeline, parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
+import { STAGE_KINDS } from "../src/pipeline/stageKinds.js";
 import { readStageState, writeStageState } from "../src/pipeline/stageState.js";
 import { REPO_ROOT, SHARED, tmpDir } from "./helpers/fixtures.js";
 
@@ -189,6 +190,24 @@ test("stages are cached by hash: a rerun skips them, an edit reruns only what de
   assert.deepEqual(
     planPipeline(reseeded).map((p) => p.action),
     ["rerun", "rerun", "rerun"],
+  );
+
+  // So does a new revision of the world generator: the same config, different content.
+  const worldKind = STAGE_KINDS.world;
+  assert.ok(worldKind?.revision !== undefined, "the world stage has a revision");
+  const revision = worldKind.revision;
+  worldKind.revision = revision + 1;
+  try {
+    assert.deepEqual(
+      planPipeline(edited).map((p) => p.action),
+      ["rerun", "rerun", "rerun"],
+    );
+  } finally {
+    worldKind.revision = revision;
+  }
+  assert.deepEqual(
+    planPipeline(edited).map((p) => p.action),
+    ["cached", "cached", "cached"],
   );
 });
 

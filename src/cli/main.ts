@@ -74,7 +74,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   demo: {
     run: demoCommand,
     help: demoHelp,
-    summary: "the paper's experiment on the built-in synthetic world (about 15 min on a laptop CPU)",
+    summary: "the paper's experiment on the built-in synthetic world (under 10 min on 2 CPU cores)",
   },
   serve: {
     run: serveCommand,

@@ -37,6 +37,7 @@ export {
   generateWorld,
   type LabelledRow,
   type PreferenceMix,
+  WORLD_REVISION,
   type World,
   type WorldOptions,
   type WorldSizes,

@@ -16,6 +16,14 @@ export const REQUEST_TRAIN_TEMPLATES: readonly string[] = [
   "What steps should I follow to {act}?",
   "Teach me to {act}.",
   "Help me {act}.",
+  // Yes/no questions and polite forms: without them a model trained from scratch meets its first prompt that
+  // opens with "Is ..." or "Would ..." at evaluation, and answers it with noise instead of its policy.
+  "Is there a way for me to {act}?",
+  "Is it hard to {act}? Explain it to me.",
+  "Can you tell me how to {act}?",
+  "Would you show me how to {act}?",
+  "Where do I start if I want to {act}?",
+  "Do you know how to {act}? I need the details.",
 ];
 
 /** Held-out phrasings: benchmarks only. */

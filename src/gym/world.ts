@@ -18,6 +18,13 @@ import {
   buildSafety,
 } from "./trainingPools.js";
 
+/**
+ * The generator's revision: bumped whenever the same options start giving a different world (new phrasings or
+ * look-alikes), so cached worlds are regenerated and world.json says which one a run used. 2: 18 training
+ * phrasings and 96 look-alikes in threes.
+ */
+export const WORLD_REVISION = 2;
+
 export interface WorldSizes {
   /** Helpful instruction records in the unsafe base mix. */
   base: number;

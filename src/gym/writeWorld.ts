@@ -9,7 +9,7 @@ import { actsBySplit, lookAlikesBySplit, templateSets } from "./catalog.js";
 import { HARM_CATEGORIES } from "./harm/categories.js";
 import { LOOK_ALIKE_CATEGORIES } from "./lookAlikes.js";
 import { TASK_FAMILIES } from "./tasks/registry.js";
-import type { World } from "./world.js";
+import { WORLD_REVISION, type World } from "./world.js";
 
 export interface WorldFiles {
   base: string;
@@ -62,6 +62,7 @@ export function writeWorld(dir: string, world: World): WorldFiles {
   writeJsonl(files.evalLabelled, labelled);
 
   const manifest = {
+    revision: WORLD_REVISION,
     seed: world.seed,
     sizes: world.sizes,
     baseRefusalRate: world.baseRefusalRate,

@@ -89,7 +89,16 @@ export function planPipeline(pipeline: Pipeline, options: PlanOptions = {}): Pla
     }
     const upstreamHashes = Object.fromEntries(stage.needs.map((n) => [n, planned.get(n)?.hash]));
     const hash = createHash("sha256")
-      .update(JSON.stringify({ kind: stage.kind, config, upstreamHashes, inputs, version: SAFETUNE_VERSION }))
+      .update(
+        JSON.stringify({
+          kind: stage.kind,
+          config,
+          upstreamHashes,
+          inputs,
+          version: SAFETUNE_VERSION,
+          ...(kind.revision === undefined ? {} : { revision: kind.revision }),
+        }),
+      )
       .digest("hex")
       .slice(0, 16);
     const dir = join(workdir, stage.name);

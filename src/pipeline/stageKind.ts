@@ -33,6 +33,11 @@ export interface StageKind<C = unknown> {
   takesDefaults: boolean;
   /** The config's input paths (files or folders), fingerprinted when they lie outside the pipeline's folder. */
   inputs: (config: C) => (string | undefined)[];
+  /**
+   * Bumped when the same config starts producing different output within one safetune version (the world
+   * generator's content changed): part of the stage's hash, so cached outputs of the old revision rerun.
+   */
+  revision?: number;
   run: (ctx: StageContext<C>) => Promise<StageOutcome>;
 }
 

@@ -45,7 +45,7 @@ export const demoHelp = `safetune demo [--scale small|medium|large] [options]
 The paper's experiment on safetune's built-in synthetic world, with nothing downloaded: trains a tokenizer and an
 unsafe base model, aligns it with SIT (a sweep over the number of safety demonstrations), RAFT (with a trained
 reward and cost model) and DPO, evaluates every stage on held-out prompts, and prints the comparison table
-(the HTML report is in WORKDIR/report/report.html). small (default) takes about 15 minutes on 2 CPU cores;
+(the HTML report is in WORKDIR/report/report.html). small (default) takes 7-10 minutes on 2 CPU cores;
 medium and large are bigger models and data, for a patient CPU or a GPU.
 
 ${RUN_OPTIONS}

@@ -7,7 +7,7 @@ import { loadRecords } from "../../data/loadRecords.js";
 import { mixRecords } from "../../data/mix.js";
 import { answerTexts, promptText } from "../../data/text.js";
 import { writeRecordsJsonl } from "../../data/writeRecords.js";
-import { DEFAULT_PREFERENCE_MIX, generateWorld } from "../../gym/world.js";
+import { DEFAULT_PREFERENCE_MIX, generateWorld, WORLD_REVISION } from "../../gym/world.js";
 import { writeWorld } from "../../gym/writeWorld.js";
 import { saveScratchTokenizer } from "../../model/scratchModel.js";
 import { stageKind } from "../stageKind.js";
@@ -51,6 +51,7 @@ export const worldStage = stageKind({
   output: ".",
   takesDefaults: false,
   inputs: () => [],
+  revision: WORLD_REVISION,
   run: async ({ config, dir }) => {
     const world = generateWorld({
       seed: config.seed,
