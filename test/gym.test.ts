@@ -89,6 +89,16 @@ function trainingTexts(w: World): string[] {
   ];
 }
 
+/** The lower-case words of some texts. */
+function vocabularyOf(texts: readonly string[]): Set<string> {
+  return new Set(
+    texts
+      .join(" ")
+      .toLowerCase()
+      .match(/[a-z']+/g),
+  );
+}
+
 function benchmarkPrompts(w: World): string[] {
   const { harmful, benign, tasks, labelled } = w.benchmarks;
   return [...harmful, ...benign, ...tasks, ...labelled].map((row) => row.prompt);
@@ -316,12 +326,7 @@ describe("gym: content", () => {
   });
 
   test("training words cover every held-out phrasing", () => {
-    const vocabulary = new Set(
-      worldCorpus(world)
-        .join(" ")
-        .toLowerCase()
-        .match(/[a-z']+/g),
-    );
+    const vocabulary = vocabularyOf(worldCorpus(world));
     for (const set of templateSets())
       for (const template of set.eval) {
         const words =
@@ -529,12 +534,7 @@ describe("gym: no leakage from benchmarks into training", () => {
   test("held-out look-alikes recombine what training records use: a training verb, known words", () => {
     // A model trained from scratch cannot know an unseen word is harmless (a pretrained one would): like a
     // held-out harmful act, a held-out look-alike is a new combination of known parts.
-    const vocabulary = new Set(
-      texts
-        .join(" ")
-        .toLowerCase()
-        .match(/[a-z']+/g),
-    );
+    const vocabulary = vocabularyOf(texts);
     const functionWords = new Set([
       "a",
       "an",
