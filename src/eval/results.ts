@@ -80,6 +80,12 @@ export interface EvalResults {
   createdAt: string;
   /** The run's name (its folder's name unless given). */
   name: string;
+  /**
+   * The experiment seed of the run that produced the model (training, sampling and data-order seeds derive
+   * from it). Runs with the same name and different seeds are one group: reports aggregate them over seeds.
+   * Absent for a run outside a seeded experiment (it is a group of one).
+   */
+  seed?: number;
   answerer: AnswererIdentity;
   generation: GenerationSettings;
   judges: JudgeIdentity[];
