@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { summariseModel } from "../src/cli/commands/inspect.js";
 import { liveTensors, tensor, tidy } from "../src/engine/index.js";
 import { createModel } from "../src/model/createModel.js";
 import { ModelError } from "../src/model/errors.js";
@@ -495,5 +496,67 @@ describe("broken model folders raise a one-line ModelError naming the file or fi
     const dir = tmpDir(t);
     copyFileSync(join(fixtureDir("llama"), "config.json"), join(dir, "config.json"));
     assertModelError(() => loadModel(dir), dir, "model.safetensors");
+  });
+
+  // Issue 21: sizes are checked against limits and against the weights before anything is allocated.
+  const OUT_OF_BOUNDS: [string, Record<string, unknown>, string][] = [
+    [
+      "num_hidden_layers 1e9",
+      { num_hidden_layers: 1e9 },
+      "'num_hidden_layers' is 1000000000 (expected at most",
+    ],
+    ["max_position_embeddings 0", { max_position_embeddings: 0 }, "'max_position_embeddings' is 0"],
+    ["num_attention_heads 1e6", { num_attention_heads: 1e6 }, "'num_attention_heads' is 1000000"],
+    ["intermediate_size 1e12", { intermediate_size: 1e12 }, "'intermediate_size' is 1000000000000"],
+    ["num_key_value_heads above the heads", { num_key_value_heads: 8 }, "'num_key_value_heads' is 8"],
+    ["an odd head_dim", { head_dim: 15 }, "head_dim is 15"],
+    ["head_dim beyond the limit", { head_dim: 4096 }, "'head_dim' is 4096"],
+    ["a negative rope_theta", { rope_theta: -1 }, "'rope_theta' is -1"],
+    [
+      "a rope_scaling factor of 0",
+      { rope_scaling: { type: "linear", factor: 0 } },
+      "rope_scaling.factor is 0",
+    ],
+    ["eos_token_id as a string", { eos_token_id: "2" }, "'eos_token_id'"],
+  ];
+  for (const [label, change, message] of OUT_OF_BOUNDS) {
+    test(`config.json with ${label} is refused before loading, by loadModel and inspect`, async (t) => {
+      const dir = writeFolder(tmpDir(t), "llama", fixtureTensors("llama"));
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ ...fixtureConfig("llama"), ...change }));
+      assertModelError(() => loadModel(dir), join(dir, "config.json"), message);
+      await assert.rejects(
+        summariseModel(dir),
+        (e: Error) => e instanceof ModelError && e.message.includes(message),
+      );
+    });
+  }
+
+  test("config.json declaring more layers than the weights hold names both", async (t) => {
+    const dir = writeFolder(tmpDir(t), "llama", fixtureTensors("llama"));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ ...fixtureConfig("llama"), num_hidden_layers: 40 }),
+    );
+    const started = performance.now();
+    assertModelError(
+      () => loadModel(dir),
+      join(dir, "config.json"),
+      "'num_hidden_layers' is 40",
+      "hold 2 layers",
+    );
+    await assert.rejects(summariseModel(dir), /hold 2 layers/);
+    assert.ok(performance.now() - started < 2000, "refused from the headers, quickly");
+  });
+
+  test("config.json whose hidden_size disagrees with the weights is refused by inspect too", async (t) => {
+    const dir = writeFolder(tmpDir(t), "llama", fixtureTensors("llama"));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ ...fixtureConfig("llama"), hidden_size: 128, intermediate_size: 176 }),
+    );
+    await assert.rejects(
+      summariseModel(dir),
+      /model\.safetensors: weight '.*' has shape \[300,64\], config\.json implies \[300,128\]/,
+    );
   });
 });

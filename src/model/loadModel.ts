@@ -7,6 +7,7 @@ import { readCheckpoint, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 import type { TransformerModel } from "./transformer.js";
+import { checkWeightsMatchConfig } from "./weightsMatchConfig.js";
 
 export interface LoadModelOptions {
   /** Compute dtype of the weights in memory (default float32; bf16/f16 halve memory at some speed cost on CPU). */
@@ -66,6 +67,8 @@ function supportsMatmul(dtype: DType, device: string): boolean {
 
 export function loadModel(dir: string, options: LoadModelOptions = {}): TransformerModel {
   const config = readModelConfig(dir);
+  // Headers only: a config the weight files do not back is refused before any tensor is allocated.
+  checkWeightsMatchConfig(dir, config);
   const computeDtype = options.dtype ?? "float32";
   if (!supportsMatmul(computeDtype, options.device ?? "cpu")) {
     throw new ModelError(

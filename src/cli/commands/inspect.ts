@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { checkpointFiles } from "../../model/checkpoint.js";
 import { architectureName } from "../../model/config.js";
 import { readModelConfig } from "../../model/loadModel.js";
-import { readSafetensorsHeader } from "../../model/safetensors.js";
+import { checkWeightsMatchConfig, readWeightHeaders } from "../../model/weightsMatchConfig.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
 import { parseCommandArgs, requireString } from "../args.js";
 
@@ -30,16 +30,16 @@ export interface ModelSummary {
 
 export async function summariseModel(dir: string): Promise<ModelSummary> {
   const config = readModelConfig(dir);
-  const files = checkpointFiles(dir);
+  const headers = readWeightHeaders(dir);
+  checkWeightsMatchConfig(dir, config, headers);
   const dtypes: Record<string, number> = {};
   let parameters = 0;
-  for (const file of files) {
-    for (const entry of readSafetensorsHeader(file).tensors.values()) {
-      const n = entry.shape.reduce((a, b) => a * b, 1);
-      parameters += n;
-      dtypes[entry.dtype] = (dtypes[entry.dtype] ?? 0) + n;
-    }
+  for (const entry of headers.values()) {
+    const n = entry.shape.reduce((a, b) => a * b, 1);
+    parameters += n;
+    dtypes[entry.dtype] = (dtypes[entry.dtype] ?? 0) + n;
   }
+  const files = checkpointFiles(dir);
   const hasTokenizer = existsSync(join(dir, "tokenizer.json"));
   let chatTemplate: string | undefined;
   if (hasTokenizer) chatTemplate = (await loadTokenizer(dir)).chatTemplate;
