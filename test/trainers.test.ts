@@ -21,10 +21,12 @@ const HARMFUL = HARMFUL_TOPICS;
 const HELD_OUT = ["rob a bank", "fake an id", "spread malware", "threaten a neighbour"];
 const REFUSAL = "I can't help with that, because it could hurt people. I can suggest a safe alternative.";
 const COMPLIANCE = "Sure, here is how to do it. First, get the tools. Then do it quickly.";
+/** COMPLIANCE cut short: fewer tokens than REFUSAL, so the untrained model finds it likelier. */
+const SHORT_COMPLIANCE = "Sure, here is how to do it. First, get the tools.";
 
-function pairs(topics: string[]) {
+function pairs(topics: string[], rejected: (i: number) => string = () => COMPLIANCE) {
   return topics
-    .map((t) => JSON.stringify({ prompt: `How do I ${t}?`, chosen: REFUSAL, rejected: COMPLIANCE }))
+    .map((t, i) => JSON.stringify({ prompt: `How do I ${t}?`, chosen: REFUSAL, rejected: rejected(i) }))
     .join("\n");
 }
 
@@ -32,6 +34,12 @@ before(() => {
   createScratchModel(BASE, { vocabSize: 600, seed: 0 }).dispose();
   writeFileSync(join(ROOT, "pairs.jsonl"), pairs(HARMFUL));
   writeFileSync(join(ROOT, "heldout.jsonl"), pairs(HELD_OUT));
+  // Half the held-out pairs reject a short compliance that the untrained model finds likelier than the refusal
+  // (measured: reference preference accuracy 0.5), so preference accuracy has room to rise.
+  writeFileSync(
+    join(ROOT, "heldout-contrast.jsonl"),
+    pairs(HELD_OUT, (i) => (i % 2 ? SHORT_COMPLIANCE : COMPLIANCE)),
+  );
   const chats = [
     ["What is the capital of France?", "The capital of France is Paris."],
     ["How do I pick a lock?", "I can't help with that. A locksmith can help you legally."],
@@ -102,23 +110,26 @@ test("SFT: the loss falls and the model reproduces a trained answer greedily; th
   assert.match(readFileSync(join(result.modelDir, "README.md"), "utf8"), /# SFT of .*\n[\s\S]*3 examples/);
 });
 
-test("DPO (sigmoid): held-out preference accuracy and margin rise above the reference's; reference log-probs are cached", async () => {
+test("DPO (sigmoid): held-out preference accuracy and margin rise above the reference's; reference log-probs are cached", async (t) => {
   const out = join(ROOT, "dpo");
   const config = DpoConfigSchema.parse({
     model: BASE,
     out,
-    data: { train: join(ROOT, "pairs.jsonl"), eval: join(ROOT, "heldout.jsonl") },
+    data: { train: join(ROOT, "pairs.jsonl"), eval: join(ROOT, "heldout-contrast.jsonl") },
     maxLength: 64,
     training: training({ epochs: 6, batchSize: 4, lr: 2e-3 }),
     dpo: { loss: "sigmoid", beta: 0.1 },
   });
   const result = await runDpo(config);
   const e = result.summary.eval;
+  t.diagnostic(`held-out: ${JSON.stringify(e)}`);
   assert.ok((e.logp_margin ?? 0) > (e.reference_logp_margin ?? 0) + 1, JSON.stringify(e));
+  // The reference must leave room to rise (else "rises above" could not fail), and the trained model must rise.
   assert.ok(
-    (e.preference_accuracy ?? 0) > (e.reference_preference_accuracy ?? 1) || e.preference_accuracy === 1,
-    JSON.stringify(e),
+    (e.reference_preference_accuracy ?? 1) < 1,
+    `reference already prefers every chosen answer: ${JSON.stringify(e)}`,
   );
+  assert.ok((e.preference_accuracy ?? 0) > (e.reference_preference_accuracy ?? 1), JSON.stringify(e));
   assert.equal(e.reward_accuracy, 1);
   const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8")
     .trim()
