@@ -11,13 +11,13 @@ export interface BootstrapOptions {
   seed?: number;
 }
 
-interface ResolvedOptions {
+export interface ResolvedOptions {
   resamples: number;
   confidence: number;
   seed: number;
 }
 
-function resolveOptions(where: string, options: BootstrapOptions = {}): ResolvedOptions {
+export function resolveOptions(where: string, options: BootstrapOptions = {}): ResolvedOptions {
   const resamples = options.resamples ?? 2000;
   if (!Number.isInteger(resamples) || resamples < 1) {
     throw new RangeError(`${where}: resamples must be a positive integer, got ${resamples}`);
@@ -54,7 +54,12 @@ function quantileSorted(sorted: Float64Array, p: number): number {
 }
 
 /** The interval between the (1 − c)/2 and (1 + c)/2 quantiles of the resampled statistics (sorted in place). */
-function percentileEstimate(value: number, stats: Float64Array, confidence: number, n: number): Estimate {
+export function percentileEstimate(
+  value: number,
+  stats: Float64Array,
+  confidence: number,
+  n: number,
+): Estimate {
   stats.sort();
   const tail = (1 - confidence) / 2;
   return { value, low: quantileSorted(stats, tail), high: quantileSorted(stats, 1 - tail), n };

@@ -1,0 +1,188 @@
+// Two-level bootstrap over seeds, then prompts: the mean of a run's seeds with an interval that covers both
+// training randomness (which seeds were drawn) and prompt sampling (which prompts the benchmark happens to hold).
+import { mulberry32 } from "../../util/random.js";
+import type { Estimate } from "../types.js";
+import { type BootstrapOptions, percentileEstimate, resolveOptions } from "./bootstrap.js";
+
+/**
+ * scores[s][i]: seed s's score on prompt i (a rate's 0/1 outcome, a reward, ...). Every seed has one entry per
+ * prompt, in the same prompt order; NaN marks a prompt the seed has no score for (the judge could not label it).
+ */
+export type SeedScores = readonly (readonly number[])[];
+
+export interface SeedGroupEstimate extends Estimate {
+  /** The mean over seeds of each seed's mean over its scored prompts (every seed weighs the same). */
+  value: number;
+  /** The prompts scored by at least one seed. */
+  n: number;
+  seeds: number;
+  /** Each seed's own mean, in the order given. */
+  perSeed: number[];
+  /** The between-seed standard deviation of perSeed (n − 1 denominator; 0 for one seed). */
+  sd: number;
+  min: number;
+  max: number;
+}
+
+/** The seed stream is mulberry32 of the bootstrap seed xor this, so the prompt stream stays bootstrapMean's. */
+const SEED_STREAM = 0x9e3779b9;
+/** Resamples in a row whose statistic is undefined (no drawn seed has a drawn prompt with a score) before giving up. */
+const MAX_REDRAWS = 1000;
+
+/** Checks the score matrices and returns their rows as typed arrays, keeping only prompts some row scores. */
+export function scoredColumns(where: string, groups: Record<string, SeedScores>): Float64Array[][] {
+  let width: number | undefined;
+  for (const [name, rows] of Object.entries(groups)) {
+    if (rows.length === 0) throw new RangeError(`${where}: ${name} has no seeds; a group needs at least one`);
+    rows.forEach((row, s) => {
+      width ??= row.length;
+      if (row.length !== width)
+        throw new RangeError(
+          `${where}: ${name}[${s}] has ${row.length} prompts but the first seed has ${width}; every seed scores the same prompts`,
+        );
+      let scored = false;
+      row.forEach((x, i) => {
+        if (Number.isNaN(x)) return;
+        if (!Number.isFinite(x))
+          throw new RangeError(`${where}: ${name}[${s}][${i}] is ${x}, not a finite number or NaN`);
+        scored = true;
+      });
+      if (!scored)
+        throw new RangeError(`${where}: ${name}[${s}] scores no prompt; a seed without scores has no mean`);
+    });
+  }
+  const all = Object.values(groups).flat();
+  const keep: number[] = [];
+  for (let i = 0; i < (width ?? 0); i++) if (all.some((row) => !Number.isNaN(row[i] as number))) keep.push(i);
+  return Object.values(groups).map((rows) =>
+    rows.map((row) => Float64Array.from(keep, (i) => row[i] as number)),
+  );
+}
+
+/** The mean of row over the drawn prompt indices that it scores; NaN when it scores none of them. */
+function drawnMean(row: Float64Array, indices: Int32Array): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < indices.length; i++) {
+    const x = row[indices[i] as number] as number;
+    if (!Number.isNaN(x)) {
+      sum += x;
+      count++;
+    }
+  }
+  return count === 0 ? Number.NaN : sum / count;
+}
+
+/**
+ * The resampled group mean: each drawn seed's mean over the drawn prompts, weighted by how often the seed was
+ * drawn. Drawn seeds that score none of the drawn prompts drop out; NaN when every drawn seed does.
+ */
+export function resampledGroupMean(rows: Float64Array[], counts: Int32Array, indices: Int32Array): number {
+  let sum = 0;
+  let weight = 0;
+  for (let s = 0; s < rows.length; s++) {
+    const c = counts[s] as number;
+    if (c === 0) continue;
+    const m = drawnMean(rows[s] as Float64Array, indices);
+    if (Number.isNaN(m)) continue;
+    sum += c * m;
+    weight += c;
+  }
+  return weight === 0 ? Number.NaN : sum / weight;
+}
+
+/** Fills indices with n draws of 0..n−1, in bootstrapMean's draw order. */
+export function drawPrompts(indices: Int32Array, random: () => number): void {
+  const n = indices.length;
+  for (let i = 0; i < n; i++) indices[i] = (random() * n) | 0;
+}
+
+/** Fills counts with how often each of its seeds is drawn in counts.length draws (no draws for one seed). */
+export function drawSeeds(counts: Int32Array, random: () => number): void {
+  const s = counts.length;
+  if (s === 1) {
+    counts[0] = 1;
+    return;
+  }
+  counts.fill(0);
+  for (let k = 0; k < s; k++) {
+    const pick = (random() * s) | 0;
+    counts[pick] = (counts[pick] as number) + 1;
+  }
+}
+
+/** The prompt stream (bootstrapMean's) and the seed stream of a bootstrap seed. */
+export function seedAndPromptStreams(seed: number): { prompts: () => number; seeds: () => number } {
+  return { prompts: mulberry32(seed), seeds: mulberry32((seed ^ SEED_STREAM) >>> 0) };
+}
+
+/** Redraws until draw() gives a number; a RangeError naming `where` when it never does. */
+export function definedDraw(where: string, draw: () => number): number {
+  for (let attempt = 0; attempt < MAX_REDRAWS; attempt++) {
+    const x = draw();
+    if (!Number.isNaN(x)) return x;
+  }
+  throw new RangeError(`${where}: ${MAX_REDRAWS} resamples in a row left no scored prompt; too few scores`);
+}
+
+/** Mean, sample standard deviation, min and max of the seeds' own means. */
+export function seedSpread(
+  perSeed: readonly number[],
+): Pick<SeedGroupEstimate, "value" | "sd" | "min" | "max"> {
+  const s = perSeed.length;
+  const value = perSeed.reduce((a, x) => a + x, 0) / s;
+  const ss = perSeed.reduce((a, x) => a + (x - value) * (x - value), 0);
+  return {
+    value,
+    sd: s > 1 ? Math.sqrt(ss / (s - 1)) : 0,
+    min: Math.min(...perSeed),
+    max: Math.max(...perSeed),
+  };
+}
+
+export function fullMean(row: Float64Array): number {
+  let sum = 0;
+  let count = 0;
+  for (const x of row)
+    if (!Number.isNaN(x)) {
+      sum += x;
+      count++;
+    }
+  return sum / count;
+}
+
+/**
+ * The mean of a seed group with a two-level percentile bootstrap interval. Each resample draws as many seeds as
+ * there are, with replacement (training randomness), and one set of prompts, with replacement, shared by every
+ * drawn seed: the seeds answered the same benchmark, so which prompts it holds is one draw common to all of them
+ * (a crossed design; drawing prompts separately per seed would treat the shared prompt set as several independent
+ * ones and narrow the interval by up to √seeds). The statistic is the mean over the drawn seeds of their means over
+ * the drawn prompts they score. Prompts no seed scores are dropped first.
+ *
+ * With one seed and no missing scores it is bootstrapMean, draw for draw (the prompt stream is the same mulberry32
+ * stream; seeds come from a second stream, not used for one seed). When every seed has the same scores the seed
+ * draws change nothing and the interval is the one-seed interval (up to rounding); spread between seeds widens it.
+ * Sharing the prompt draw across seeds makes the interval slightly conservative (the seed × prompt interaction is
+ * counted in both levels). Malformed input (no seeds, ragged rows, ±Infinity, a seed scoring nothing): RangeError.
+ */
+export function seedGroupBootstrap(scores: SeedScores, options?: BootstrapOptions): SeedGroupEstimate {
+  const where = "seedGroupBootstrap";
+  const [rows] = scoredColumns(where, { scores }) as [Float64Array[]];
+  const { resamples, confidence, seed } = resolveOptions(where, options);
+  const n = (rows[0] as Float64Array).length;
+  const perSeed = rows.map(fullMean);
+  const spread = seedSpread(perSeed);
+  const streams = seedAndPromptStreams(seed);
+  const indices = new Int32Array(n);
+  const counts = new Int32Array(rows.length);
+  const stats = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    stats[r] = definedDraw(where, () => {
+      drawSeeds(counts, streams.seeds);
+      drawPrompts(indices, streams.prompts);
+      return resampledGroupMean(rows, counts, indices);
+    });
+  }
+  const interval = percentileEstimate(spread.value, stats, confidence, n);
+  return { ...interval, seeds: rows.length, perSeed, sd: spread.sd, min: spread.min, max: spread.max };
+}

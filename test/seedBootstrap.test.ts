@@ -1,0 +1,166 @@
+// Tests of the two-level (seeds, then prompts) bootstrap and of the paired difference of two seed groups.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { bootstrapMean } from "../src/eval/metrics/bootstrap.js";
+import { pairedDifference } from "../src/eval/metrics/pairedDifference.js";
+import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
+import { seedGroupDifference } from "../src/eval/metrics/seedDifference.js";
+import { mulberry32 } from "../src/util/random.js";
+
+function assertClose(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
+}
+
+/** n 0/1 outcomes with success probability p from a seeded stream, so test data is fixed. */
+function outcomes(n: number, p: number, seed: number): number[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: n }, () => (random() < p ? 1 : 0));
+}
+
+const width = (e: { low: number; high: number }) => e.high - e.low;
+
+test("one seed without missing scores is bootstrapMean, draw for draw", () => {
+  const values = outcomes(150, 0.7, 3);
+  for (const seed of [0, 11]) {
+    const one = seedGroupBootstrap([values], { seed, resamples: 700 });
+    const plain = bootstrapMean(values, { seed, resamples: 700 });
+    assert.deepEqual({ value: one.value, low: one.low, high: one.high, n: one.n }, plain);
+    assert.deepEqual(
+      [one.seeds, one.sd, one.min, one.max, one.perSeed],
+      [1, 0, plain.value, plain.value, [plain.value]],
+    );
+  }
+});
+
+test("zero between-seed variance: three identical seeds give the one-seed interval", () => {
+  const values = outcomes(120, 0.4, 5);
+  const three = seedGroupBootstrap([values, values, values], { seed: 2, resamples: 1000 });
+  const one = bootstrapMean(values, { seed: 2, resamples: 1000 });
+  assertClose(three.value, one.value, 1e-12, "value");
+  assertClose(three.low, one.low, 1e-12, "low");
+  assertClose(three.high, one.high, 1e-12, "high");
+  assert.equal(three.sd, 0);
+});
+
+test("large between-seed variance widens the interval far beyond the pooled one-level interval", () => {
+  const seeds = [outcomes(200, 0.2, 1), outcomes(200, 0.5, 2), outcomes(200, 0.8, 3)];
+  const group = seedGroupBootstrap(seeds, { seed: 0, resamples: 2000 });
+  const pooled = bootstrapMean(seeds.flat(), { seed: 0, resamples: 2000 });
+  const means = seeds.map((s) => s.reduce((a, x) => a + x, 0) / s.length);
+  assert.ok(width(group) > 4 * width(pooled), `group ${width(group)} vs pooled ${width(pooled)}`);
+  // Three seeds: the extreme resamples (one seed drawn three times) carry 1/27 each, beyond the 2.5% tails,
+  // so the interval reaches about the lowest and highest seed means (give or take prompt noise).
+  assert.ok(group.low < Math.min(...means) + 0.05 && group.high > Math.max(...means) - 0.05);
+  assert.deepEqual(group.perSeed, means);
+  assertClose(group.min, Math.min(...means), 0, "min");
+  assertClose(group.max, Math.max(...means), 0, "max");
+});
+
+test("mean over seeds, sd and range of hand-made seeds: means 0.25, 0.5, 0.75 → sd 0.25", () => {
+  const g = seedGroupBootstrap(
+    [
+      [1, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 1, 0],
+    ],
+    { resamples: 50 },
+  );
+  assert.deepEqual([g.value, g.sd, g.min, g.max, g.n, g.seeds], [0.5, 0.25, 0.25, 0.75, 4, 3]);
+});
+
+test("one prompt, seeds scoring 0 and 1: the seed draws alone make the exact 1/4, 1/2, 1/4 distribution", () => {
+  // Resampled statistic: 0 (seed 0 twice), 0.5 (one of each), 1 (seed 1 twice), with probabilities 1/4, 1/2, 1/4.
+  const g = seedGroupBootstrap([[0], [1]], { resamples: 4000, confidence: 0.95 });
+  assert.deepEqual([g.value, g.low, g.high], [0.5, 0, 1]);
+  const middle = seedGroupBootstrap([[0], [1]], { resamples: 4000, confidence: 0.4 });
+  assert.deepEqual([middle.low, middle.high], [0.5, 0.5]);
+});
+
+test("missing scores: a prompt no seed scores is dropped, a seed's mean is over the prompts it scores", () => {
+  const a = [1, 0, 1, 1, 0, 1, 1, 1];
+  const b = [0, 0, 1, 1, 0, 1, 0, 1];
+  const withHoles = seedGroupBootstrap(
+    [
+      [...a, Number.NaN],
+      [...b, Number.NaN],
+    ],
+    { seed: 4, resamples: 300 },
+  );
+  const without = seedGroupBootstrap([a, b], { seed: 4, resamples: 300 });
+  assert.deepEqual(withHoles, without);
+  const partial = seedGroupBootstrap(
+    [
+      [1, Number.NaN, 0, 1],
+      [Number.NaN, 1, 1, 1],
+    ],
+    { resamples: 200 },
+  );
+  assert.deepEqual(partial.perSeed, [2 / 3, 1]);
+  assert.equal(partial.value, (2 / 3 + 1) / 2);
+});
+
+test("seedGroupBootstrap validates its input", () => {
+  assert.throws(() => seedGroupBootstrap([]), /no seeds/);
+  assert.throws(
+    () => seedGroupBootstrap([[1, 0], [1]]),
+    /scores\[1\] has 1 prompts but the first seed has 2/,
+  );
+  assert.throws(() => seedGroupBootstrap([[1, Number.POSITIVE_INFINITY]]), /scores\[0\]\[1\] is Infinity/);
+  assert.throws(() => seedGroupBootstrap([[1], [Number.NaN]]), /scores\[1\] scores no prompt/);
+  assert.throws(() => seedGroupBootstrap([[1]], { resamples: 0 }), /resamples must be a positive integer/);
+});
+
+test("difference with one seed each is pairedDifference(b, a) up to rounding, and has a p-value", () => {
+  const a = outcomes(160, 0.8, 21);
+  const b = outcomes(160, 0.6, 22);
+  const d = seedGroupDifference([a], [b], { seed: 9, resamples: 1000 });
+  const paired = pairedDifference(b, a, { seed: 9, resamples: 1000 });
+  assertClose(d.value, paired.value, 1e-12, "value");
+  assertClose(d.low, paired.low, 1e-12, "low");
+  assertClose(d.high, paired.high, 1e-12, "high");
+  assert.equal(d.n, 160);
+  assert.ok(d.low > 0 && d.pValue < 0.05, `a clearly above b: [${d.low}, ${d.high}], p ${d.pValue}`);
+});
+
+test("identical groups: difference 0, interval [0, 0], p = 1; the sign follows a − b", () => {
+  const seeds = [outcomes(50, 0.5, 1), outcomes(50, 0.6, 2)];
+  const same = seedGroupDifference(seeds, seeds, { pairSeeds: true, resamples: 300 });
+  assert.deepEqual([same.value, same.low, same.high, same.pValue], [0, 0, 0, 1]);
+  const up = seedGroupDifference([[1, 1, 1, 0]], [[0, 0, 1, 0]], { resamples: 300 });
+  const down = seedGroupDifference([[0, 0, 1, 0]], [[1, 1, 1, 0]], { resamples: 300 });
+  assert.deepEqual([up.value, down.value], [0.5, -0.5]);
+});
+
+test("pairing by prompt: a shared hard/easy structure cancels, so the difference is narrower than either group", () => {
+  // Prompts are easy (everyone safe) or hard (everyone unsafe); a is additionally safe on 12 of the hard ones.
+  const base = outcomes(200, 0.5, 31);
+  let extra = 0;
+  const a = base.map((x) => (x === 0 && extra++ < 12 ? 1 : x));
+  const d = seedGroupDifference([a, a], [base, base], { seed: 1, resamples: 1000 });
+  const groupA = seedGroupBootstrap([a, a], { seed: 1, resamples: 1000 });
+  assertClose(d.value, 12 / 200, 1e-12, "value");
+  assert.ok(width(d) < width(groupA) / 2, `difference ${width(d)} vs group ${width(groupA)}`);
+  assert.ok(d.low > 0, "12 one-sided discordant prompts: significant");
+});
+
+test("pairing seeds helps when seed s of both groups shares its randomness, and needs equal seed counts", () => {
+  // Seed s moves both groups by the same amount; a is 0.1 above b at every seed.
+  const levels = [0.2, 0.5, 0.8];
+  const b = levels.map((p, s) => outcomes(200, p, 40 + s));
+  let k = 0;
+  const a = b.map((row) => row.map((x) => (x === 0 && k++ % 5 === 0 ? 1 : x)));
+  const paired = seedGroupDifference(a, b, { pairSeeds: true, seed: 2, resamples: 1000 });
+  const independent = seedGroupDifference(a, b, { seed: 2, resamples: 1000 });
+  assert.equal(paired.value, independent.value);
+  assert.ok(
+    width(paired) * 5 < width(independent),
+    `paired ${width(paired)}, independent ${width(independent)}`,
+  );
+  assert.ok(paired.low > 0 && independent.low < 0);
+  assert.deepEqual([paired.pairedSeeds, independent.pairedSeeds], [true, false]);
+  assert.throws(
+    () => seedGroupDifference(a, b.slice(1), { pairSeeds: true }),
+    /as many seeds in a as in b, got 3 and 2/,
+  );
+  assert.throws(() => seedGroupDifference([[1, 0]], [[1]]), /b\[0\] has 1 prompts but the first seed has 2/);
+});
