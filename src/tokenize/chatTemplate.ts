@@ -2,8 +2,16 @@
  * Chat templates: rendering with @huggingface/jinja the way transformers' apply_chat_template does,
  * named plain templates for tokenizers that ship none, and template selection.
  */
-import { Environment, Interpreter, Template } from "@huggingface/jinja";
+import { Environment, Template } from "@huggingface/jinja";
+import { ChatTemplateError } from "./chatTemplateError.js";
 import { errorText, isPlainObject, TokenizerFileError } from "./files.js";
+import {
+  boundedInterpreter,
+  DEFAULT_TEMPLATE_LIMITS,
+  TemplateBudget,
+  TemplateLimitError,
+  type TemplateLimits,
+} from "./templateLimits.js";
 
 /** One chat turn. Extra fields (tool_calls, reasoning_content, ...) are passed through to the template. */
 export interface ChatMessage {
@@ -26,13 +34,7 @@ export interface ApplyChatTemplateOptions {
   template?: string;
 }
 
-/** raise_exception() was called by a template, or the template failed to parse or render. */
-export class ChatTemplateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ChatTemplateError";
-  }
-}
+export { ChatTemplateError, TemplateLimitError };
 
 const ALPACA_PREAMBLE =
   "Below is an instruction that describes a task. Write a response that appropriately completes the request.";
@@ -305,7 +307,8 @@ export function strftime(date: Date, format: string): string {
   });
 }
 
-function range(start: number, stop?: number, step = 1): number[] {
+/** Python's range(); one longer than the list limit is refused before it is built. */
+function range(budget: TemplateBudget, start: number, stop?: number, step = 1): number[] {
   let from = start;
   let to = stop;
   if (to === undefined) {
@@ -313,6 +316,7 @@ function range(start: number, stop?: number, step = 1): number[] {
     from = 0;
   }
   if (step === 0) throw new Error("range() step must not be zero");
+  budget.checkItems(Math.max(0, Math.ceil((to - from) / step)));
   const out: number[] = [];
   if (step > 0) for (let i = from; i < to; i += step) out.push(i);
   else for (let i = from; i > to; i += step) out.push(i);
@@ -324,9 +328,16 @@ function range(start: number, stop?: number, step = 1): number[] {
  * of @huggingface/jinja's Template.render (true/false/none, range, strftime_now), except that
  * raise_exception throws a ChatTemplateError carrying the template's message; parse and runtime errors
  * also become ChatTemplateErrors. Template.render itself cannot be used: its globals cannot be redeclared.
+ * Rendering is bounded by `limits` (steps, characters, time, depth): past one, a TemplateLimitError (a
+ * ChatTemplateError) names the limit. Generation, evaluation and the server all render through here.
  */
-export function renderChatTemplate(source: string, context: Record<string, unknown>): string {
+export function renderChatTemplate(
+  source: string,
+  context: Record<string, unknown>,
+  limits: Readonly<TemplateLimits> = DEFAULT_TEMPLATE_LIMITS,
+): string {
   const template = compile(source);
+  const budget = new TemplateBudget(limits);
   const env = new Environment();
   const globals: Record<string, unknown> = {
     false: false,
@@ -335,7 +346,7 @@ export function renderChatTemplate(source: string, context: Record<string, unkno
     False: false,
     True: true,
     None: null,
-    range,
+    range: (start: number, stop?: number, step?: number) => range(budget, start, stop, step),
     strftime_now: (format: unknown) => strftime(new Date(), String(format)),
     raise_exception: (message: unknown): never => {
       throw new RaisedByTemplate(String(message));
@@ -343,9 +354,18 @@ export function renderChatTemplate(source: string, context: Record<string, unkno
   };
   try {
     for (const [key, value] of Object.entries({ ...globals, ...context })) env.set(key, value);
-    return String(new Interpreter(env).run(template.parsed).value);
+    const text = String(boundedInterpreter(env, budget).run(template.parsed).value);
+    budget.checkChars(text.length);
+    budget.checkTime();
+    return text;
   } catch (error) {
+    if (error instanceof TemplateLimitError) throw error;
     if (error instanceof RaisedByTemplate) throw new ChatTemplateError(error.message);
+    // V8's own limits, reached inside one library call before a check of ours could run.
+    if (error instanceof RangeError && /call stack/i.test(error.message))
+      throw new TemplateLimitError("maxDepth", `chat template nested too deeply: ${errorText(error)}`);
+    if (error instanceof RangeError && /invalid (string|array) length/i.test(error.message))
+      throw new TemplateLimitError("maxChars", `chat template built a value too large: ${errorText(error)}`);
     throw new ChatTemplateError(`chat template failed to render: ${errorText(error)}`);
   }
 }
