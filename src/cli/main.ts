@@ -9,6 +9,7 @@ import { ExportError } from "../export/errors.js";
 import { ModelError } from "../model/errors.js";
 import { SafetensorsError } from "../model/safetensors.js";
 import { PipelineError } from "../pipeline/errors.js";
+import { ServerStartError } from "../serve/serverStartError.js";
 import { ChatTemplateError } from "../tokenize/chatTemplate.js";
 import { TokenizerFileError } from "../tokenize/files.js";
 import { TrainingExampleError } from "../tokenize/trainingExample.js";
@@ -120,6 +121,7 @@ const EXPECTED = [
   EvalInterrupted,
   EndpointError,
   PipelineError,
+  ServerStartError,
   DistributedError,
   RangeError,
 ];

@@ -14,6 +14,8 @@ export class ApiError extends Error {
   readonly type: ApiErrorType;
   readonly param: string | null;
   readonly code: string | null;
+  /** For the server's log only, never sent: where an internal failure happened (a stack, the worker's included). */
+  detail: string | undefined;
 
   constructor(status: number, type: ApiErrorType, message: string, param?: string, code?: string) {
     super(message);
@@ -32,5 +34,16 @@ export class ApiError extends Error {
 /** Any thrown value as an ApiError: unexpected ones become a 500 without internals beyond their message. */
 export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  return new ApiError(500, "server_error", `internal error: ${(err as Error)?.message ?? String(err)}`);
+  const error = new ApiError(
+    500,
+    "server_error",
+    `internal error: ${oneLine((err as Error)?.message ?? String(err))}`,
+  );
+  error.detail = (err as Error)?.stack;
+  return error;
+}
+
+/** The first line of a message: error bodies and log messages are one line. */
+export function oneLine(message: string): string {
+  return message.split("\n")[0] ?? "";
 }

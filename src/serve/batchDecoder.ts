@@ -9,6 +9,25 @@ import { ChatTemplateError } from "../tokenize/chatTemplate.js";
 import type { Tokenizer } from "../tokenize/tokenizer.js";
 import type { FromWorker, PromptInput, SamplingRequest, ToWorker } from "./generationProtocol.js";
 
+/** A thrown value's one-line message. */
+function describe(err: unknown): string {
+  return oneLine(err instanceof Error ? err.message : String(err));
+}
+
+function oneLine(message: string): string {
+  return message.split("\n")[0] ?? "";
+}
+
+/** The worker's answer to a request that threw: a 500 for that request, with the stack for the server's log. */
+function errorMessage(id: number, err: unknown): FromWorker {
+  return {
+    type: "error",
+    id,
+    message: describe(err),
+    ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+  };
+}
+
 type GenerateMessage = Extract<ToWorker, { type: "generate" }>;
 
 interface Job {
@@ -54,23 +73,53 @@ export class BatchDecoder {
     return this.#model.config.maxPositions;
   }
 
-  /** Tokenizes and queues a request, or rejects it at once when it cannot fit the context. */
+  /**
+   * Tokenizes and queues a request, or answers it at once: "rejected" (a 400) when it cannot be served as asked
+   * (an empty prompt, a template error, too long for the context), "error" (a 500) when preparing it threw
+   * anything else. Nothing a request holds escapes this method: one bad request fails alone.
+   */
   submit(message: GenerateMessage): void {
+    try {
+      this.#queue(message);
+    } catch (err) {
+      this.#emit(errorMessage(message.id, err));
+    }
+  }
+
+  #queue(message: GenerateMessage): void {
     const { id, prompt, n, sampling } = message;
+    const param = prompt.kind === "chat" ? "messages" : "prompt";
     let ids: number[];
     try {
       ids = this.#encode(prompt);
     } catch (err) {
       if (!(err instanceof ChatTemplateError)) throw err;
-      this.#emit({ type: "rejected", id, message: err.message, param: "messages" });
+      this.#emit({ type: "rejected", id, message: oneLine(err.message), param: "messages" });
       return;
     }
+    if (ids.length === 0) {
+      this.#emit({
+        type: "rejected",
+        id,
+        param,
+        message: `the ${prompt.kind === "chat" ? "rendered chat" : "prompt"} is empty: it encodes to no tokens, and generation needs at least one`,
+      });
+      return;
+    }
+    // A tokenizer larger than the model's embedding is the model folder's fault (a 500), caught per request here
+    // rather than failing a whole batch when the decode session checks it.
+    const vocab = this.#model.config.vocabSize;
+    const outside = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (outside !== undefined)
+      throw new Error(
+        `the tokenizer produced token id ${outside}, outside the model's vocabulary (0..${vocab - 1})`,
+      );
     const room = this.contextLength - ids.length;
     if (room <= 0) {
       this.#emit({
         type: "rejected",
         id,
-        param: prompt.kind === "chat" ? "messages" : "prompt",
+        param,
         message: `the prompt is ${ids.length} tokens; this model's context is ${this.contextLength} tokens`,
       });
       return;
@@ -141,28 +190,29 @@ export class BatchDecoder {
     const owners = batch.flatMap((job) => Array.from({ length: job.n }, (_, choice) => ({ job, choice })));
     const first = batch[0] as Job;
     const { sampling } = first;
-    const session = new DecodeSession(
-      this.#model,
-      owners.map((o) => o.job.ids),
-      {
-        temperature: sampling.temperature,
-        topP: sampling.topP,
-        frequencyPenalty: sampling.frequencyPenalty,
-        presencePenalty: sampling.presencePenalty,
-        stopStrings: sampling.stop,
-        rowSeeds: owners.map((o) =>
-          o.job.sampling.seed === undefined ? undefined : o.job.sampling.seed + o.choice,
-        ),
-        rowMaxNewTokens: owners.map((o) => o.job.maxNew),
-        onToken: (event) => {
-          const owner = owners[event.row];
-          if (owner && event.text)
-            this.#emit({ type: "token", id: owner.job.id, choice: owner.choice, text: event.text });
-        },
-      },
-      this.#tokenizer,
-    );
+    let session: DecodeSession | undefined;
     try {
+      session = new DecodeSession(
+        this.#model,
+        owners.map((o) => o.job.ids),
+        {
+          temperature: sampling.temperature,
+          topP: sampling.topP,
+          frequencyPenalty: sampling.frequencyPenalty,
+          presencePenalty: sampling.presencePenalty,
+          stopStrings: sampling.stop,
+          rowSeeds: owners.map((o) =>
+            o.job.sampling.seed === undefined ? undefined : o.job.sampling.seed + o.choice,
+          ),
+          rowMaxNewTokens: owners.map((o) => o.job.maxNew),
+          onToken: (event) => {
+            const owner = owners[event.row];
+            if (owner && event.text)
+              this.#emit({ type: "token", id: owner.job.id, choice: owner.choice, text: event.text });
+          },
+        },
+        this.#tokenizer,
+      );
       for (const job of batch)
         this.#emit({ type: "started", id: job.id, promptTokens: job.ids.length, batchRows: owners.length });
       while (!session.done) {
@@ -194,9 +244,13 @@ export class BatchDecoder {
         });
       }
     } catch (err) {
-      for (const job of batch) this.#emit({ type: "error", id: job.id, message: (err as Error).message });
+      for (const job of batch) this.#emit(errorMessage(job.id, err));
     } finally {
-      session.dispose();
+      try {
+        session?.dispose();
+      } catch (err) {
+        this.#emit({ type: "log", level: "error", message: `freeing a batch failed: ${describe(err)}` });
+      }
       for (const job of batch) this.#cancelled.delete(job.id);
     }
   }

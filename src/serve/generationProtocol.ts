@@ -55,7 +55,8 @@ export interface ChoiceResult {
 
 export type FromWorker =
   | { type: "ready"; model: ModelSummary }
-  | { type: "failed"; message: string }
+  /** Loading failed, or the worker's loop ended: the pool restarts it (or, while starting, fails the start). */
+  | { type: "failed"; message: string; stack?: string }
   | { type: "started"; id: number; promptTokens: number; batchRows: number }
   | { type: "token"; id: number; choice: number; text: string }
   | { type: "done"; id: number; promptTokens: number; choices: ChoiceResult[] }
@@ -63,4 +64,7 @@ export type FromWorker =
   | { type: "cancelled"; id: number; completionTokens: number }
   /** The request cannot be served as asked (prompt too long, template error): a 400 for the client. */
   | { type: "rejected"; id: number; message: string; param: string }
-  | { type: "error"; id: number; message: string };
+  /** Preparing or decoding the request threw (a bug, or a broken model folder): a 500 for that request alone. */
+  | { type: "error"; id: number; message: string; stack?: string }
+  /** Something for the server's log that belongs to no request. */
+  | { type: "log"; level: "error"; message: string };

@@ -30,8 +30,14 @@ try {
     send,
   );
   port.on("message", (message: ToWorker) => {
-    if (message.type === "generate") decoder.submit(message);
-    else decoder.cancel(message.id);
+    try {
+      if (message.type === "generate") decoder.submit(message);
+      else decoder.cancel(message.id);
+    } catch (err) {
+      // submit answers its own failures; this is the last line, so that no message can end the worker.
+      if (message.type === "generate")
+        send({ type: "error", id: message.id, message: (err as Error).message, stack: (err as Error).stack });
+    }
   });
   send({
     type: "ready",
@@ -43,6 +49,8 @@ try {
     },
   });
   await decoder.run();
+  throw new Error("the decoding loop stopped");
 } catch (err) {
-  send({ type: "failed", message: (err as Error).message });
+  // While loading, this fails the server's start; afterwards the pool replaces this worker.
+  send({ type: "failed", message: (err as Error).message, stack: (err as Error).stack });
 }

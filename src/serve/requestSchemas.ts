@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { ChatMessage } from "../tokenize/chatTemplate.js";
 import { ApiError } from "./apiError.js";
+import { describeValue, validationMessage } from "./validationMessage.js";
 
 /** Most choices one request may ask for (n). */
 export const MAX_CHOICES = 16;
@@ -53,10 +54,7 @@ const textPart = z.object({ type: z.literal("text"), text: z.string() }).strict(
 
 const message = z
   .object({
-    role: z.enum(["system", "developer", "user", "assistant"], {
-      error: (issue) =>
-        `Invalid value: '${String(issue.input)}'. Supported values are: 'system', 'developer', 'user' and 'assistant'.`,
-    }),
+    role: z.enum(["system", "developer", "user", "assistant"]),
     content: z.union([z.string(), z.array(textPart)]).nullable(),
     name: z.string().optional(),
   })
@@ -73,36 +71,18 @@ export const CompletionRequestSchema = z
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
-/** A zod path as OpenAI names params: messages[0].role */
-function paramName(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (name, key) =>
-      typeof key === "number" ? `${name}[${key}]` : name ? `${name}.${String(key)}` : String(key),
-    "",
-  );
-}
-
 function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new ApiError(400, "invalid_request_error", "the request body must be a JSON object");
+    throw new ApiError(
+      400,
+      "invalid_request_error",
+      `the request body must be a JSON object, but got ${describeValue(body)}`,
+    );
   const result = schema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
-    if (issue?.code === "unrecognized_keys") {
-      const key = issue.keys[0] ?? "";
-      const where = paramName([...issue.path, key]);
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `Unrecognized request argument supplied: ${where}`,
-        where,
-      );
-    }
-    const param = paramName(issue?.path ?? []);
-    const missing = issue?.code === "invalid_type" && issue.input === undefined;
-    const message = missing
-      ? `'${param}' is a required property`
-      : `${param}: ${issue?.message ?? "invalid"}`;
+    if (!issue) throw new ApiError(400, "invalid_request_error", "the request body is invalid");
+    const { message, param } = validationMessage(issue, body);
     throw new ApiError(400, "invalid_request_error", message, param);
   }
   for (const [key, fine] of Object.entries(UNSUPPORTED)) {

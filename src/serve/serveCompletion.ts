@@ -1,7 +1,6 @@
 // One completion request from validated body to response, shared by /v1/chat/completions and /v1/completions:
 // input guard, generation in the worker, output guard, then a JSON body or a server-sent event stream in OpenAI's
 // chunk format. While a stream is guarded, text reaches the client only after a check has passed it.
-import { randomUUID } from "node:crypto";
 import type { ChatMessage } from "../tokenize/chatTemplate.js";
 import { ApiError, asApiError } from "./apiError.js";
 import type { GenerationPool } from "./generationPool.js";
@@ -25,6 +24,10 @@ export interface CompletionJob {
 }
 
 export interface CompletionContext {
+  /** The request's id: the response's `id`, the guards' records and the log all carry it. */
+  requestId: string;
+  /** Told about a server-side failure after a stream's headers went out (the route logs the others). */
+  onStreamFailure: (error: ApiError) => void;
   pool: GenerationPool;
   guard: Guard | undefined;
   metrics: ServerMetrics;
@@ -51,7 +54,7 @@ function finishOf(reason: ChoiceResult["finishReason"]): FinishReason {
 /** Runs the job and returns the HTTP response (JSON or an SSE stream). Errors before streaming throw ApiError. */
 export async function serveCompletion(job: CompletionJob, context: CompletionContext): Promise<Response> {
   const { pool, guard, metrics } = context;
-  const id = `${job.kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`;
+  const id = context.requestId;
   const created = Math.floor(Date.now() / 1000);
   const decisions: GuardDecision[] = [];
   const record = (decision: GuardDecision) => {
@@ -187,7 +190,14 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
         return events.done();
       }
       if (context.signal.aborted && !context.timedOut()) return events.close(); // the client left
-      events.error(context.timedOut() ? timeoutError() : asApiError(err));
+      const error = context.timedOut() ? timeoutError() : asApiError(err);
+      if (error.status >= 500 && error.status !== 504) {
+        context.onStreamFailure(error);
+        const body = error.body();
+        body.error.message = `${body.error.message} (request id ${id})`;
+        return events.sendAndClose(body);
+      }
+      events.error(error);
     }
   };
   void run();
@@ -375,7 +385,11 @@ class SseWriter {
   }
 
   error(error: ApiError): void {
-    this.send(error.body());
+    this.sendAndClose(error.body());
+  }
+
+  sendAndClose(value: unknown): void {
+    this.send(value);
     this.close();
   }
 

@@ -17,7 +17,12 @@ export interface ServeOptions {
   host?: string;
   /** Port (default 8080; 0 picks a free one). */
   port?: number;
-  /** Accepted API keys; when set, /v1 and /api need `Authorization: Bearer <key>`. */
+  /**
+   * Host header values answered besides localhost, IP addresses and the bound address (see hostCheck.ts):
+   * "name", "name:port", ".domain" (and names under it), or "*" to turn the DNS-rebinding check off.
+   */
+  allowedHosts?: string[];
+  /** Accepted API keys; when set, /v1, /api and /metrics need `Authorization: Bearer <key>`. */
   apiKeys?: string[];
   /** Origins allowed by CORS (["*"] for any); CORS is off when empty or absent. */
   corsOrigins?: string[];
@@ -39,6 +44,8 @@ export interface ServeOptions {
   runsDir?: string;
   /** Torch threads of the generation worker (default: libtorch's choice). */
   threads?: number;
+  /** Put stacks into the log records of server-side failures. */
+  verbose?: boolean;
   /** Where log records go (default: one JSON line each on stderr). */
   log?: (record: Record<string, unknown>) => void;
 }

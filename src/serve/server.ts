@@ -1,12 +1,15 @@
 // startServer: the generation worker, the guards and the routes, listening on HTTP. Everything it starts,
-// close() stops: the listener first (no new requests), then the worker and the guards' judges.
-import type { AddressInfo } from "node:net";
+// close() stops: the listener first (no new requests), then the worker and the guards' judges. A start that fails
+// (port taken, model folder that does not load) stops what it had begun and throws one ServerStartError line, so
+// the process can exit.
+import { type AddressInfo, createServer } from "node:net";
 import { serve } from "@hono/node-server";
 import { GenerationPool } from "./generationPool.js";
 import { createGuard, type Guard, type GuardDecision, loadGuard } from "./guards/guard.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "./serveOptions.js";
 import { ServerMetrics } from "./serverMetrics.js";
 import { servedModelName, serverRoutes } from "./serverRoutes.js";
+import { ServerStartError } from "./serverStartError.js";
 
 export interface RunningServer {
   /** http://host:port (without a trailing slash). */
@@ -17,11 +20,41 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const firstLine = (message: string) => message.split("\n")[0] ?? "";
+
 const jsonLines = (record: Record<string, unknown>) =>
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
 
+/** A listen failure as the one line a user needs. */
+export function listenErrorMessage(err: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  switch (err.code) {
+    case "EADDRINUSE":
+      return `serve: cannot listen on ${where}: the port is already in use (another server?); pick another with --port`;
+    case "EACCES":
+      return `serve: cannot listen on ${where}: permission denied (ports below 1024 need privileges); pick another with --port`;
+    case "EADDRNOTAVAIL":
+      return `serve: cannot listen on ${where}: ${host} is not an address of this machine (--host)`;
+    default:
+      return `serve: cannot listen on ${where}: ${err.message}`;
+  }
+}
+
+/** Binds and releases host:port, so that a taken port fails the start before a model is loaded. */
+async function checkListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (err) => reject(new ServerStartError(listenErrorMessage(err, host, port))));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? jsonLines;
+  const host = options.host ?? SERVE_DEFAULTS.host;
+  const requestedPort = options.port ?? SERVE_DEFAULTS.port;
+  await checkListen(host, requestedPort);
   const guardLog = { log: (decision: GuardDecision) => log({ event: "guard", ...decision }) };
   const guard: Guard | undefined =
     options.guard === undefined
@@ -40,10 +73,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxBatchRows: options.maxBatchRows ?? SERVE_DEFAULTS.maxBatchRows,
       defaultMaxTokens: options.defaultMaxTokens ?? SERVE_DEFAULTS.defaultMaxTokens,
       maxQueue: options.maxQueue ?? SERVE_DEFAULTS.maxQueue,
+      log,
+      ...(options.verbose === undefined ? {} : { verbose: options.verbose }),
     });
   } catch (err) {
     guard?.dispose();
-    throw err;
+    const error = new ServerStartError(`serve: ${firstLine((err as Error).message)}`);
+    const workerStack = (err as { workerStack?: string }).workerStack;
+    if (workerStack) error.stack = `${error.stack}\nin the generation worker: ${workerStack}`;
+    throw error;
   }
   const metrics = new ServerMetrics({
     queueDepth: () => pool.queueDepth,
@@ -52,13 +90,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const app = serverRoutes({ options, pool, guard, metrics, log });
 
-  const host = options.host ?? SERVE_DEFAULTS.host;
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? SERVE_DEFAULTS.port }, () =>
-      resolve(s),
-    );
-    s.once("error", reject);
-  });
+  let server: ReturnType<typeof serve>;
+  try {
+    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: host, port: requestedPort }, () => resolve(s));
+      s.once("error", (err) => reject(new ServerStartError(listenErrorMessage(err, host, requestedPort))));
+    });
+  } catch (err) {
+    // The worker thread would keep the process alive after the error is printed.
+    await pool.close();
+    guard?.dispose();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   const model = servedModelName(options);

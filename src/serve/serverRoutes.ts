@@ -1,15 +1,18 @@
 // The HTTP surface: OpenAI's /v1 routes, /health, /metrics and the dashboard (/ui, /api), behind the rules every
-// route shares (body limit, API keys, CORS, OpenAI-shaped errors, one log record and one metric sample per request).
+// route shares (request id, Host check, CORS, body limit, JSON content type, API keys, OpenAI-shaped errors, one
+// log record and one metric sample per request).
+import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { ChatMessage } from "../tokenize/chatTemplate.js";
-import { ApiError, asApiError } from "./apiError.js";
+import { ApiError, asApiError, oneLine } from "./apiError.js";
 import { apiKeyChecker } from "./apiKeys.js";
 import type { GenerationPool } from "./generationPool.js";
 import type { SamplingRequest } from "./generationProtocol.js";
 import type { Guard } from "./guards/guard.js";
+import { hostChecker } from "./hostCheck.js";
 import {
   type ChatRequest,
   type CompletionRequest,
@@ -38,15 +41,45 @@ export function servedModelName(options: ServeOptions): string {
 /** Routes whose latency the completion flow records itself (at the end of the stream, not at the headers). */
 const COMPLETION_ROUTES = new Set(["/v1/chat/completions", "/v1/completions"]);
 
-export function serverRoutes(deps: RouteDeps): Hono {
+/** A request's id, sent back as `x-request-id` (the openai client shows it as `request_id`) and in every log record. */
+function requestIdFor(path: string): string {
+  const hex = randomUUID().replaceAll("-", "");
+  if (path === "/v1/chat/completions") return `chatcmpl-${hex}`;
+  if (path === "/v1/completions") return `cmpl-${hex}`;
+  return `req-${hex}`;
+}
+
+/** Whether a Content-Type header names JSON (parameters such as charset allowed). */
+export function isJsonContentType(header: string | undefined): boolean {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() === "application/json";
+}
+
+type Env = { Variables: { requestId: string } };
+
+export function serverRoutes(deps: RouteDeps): Hono<Env> {
   const { options, pool, guard, metrics, log } = deps;
   const modelName = servedModelName(options);
   const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
-  const app = new Hono();
+  const app = new Hono<Env>();
 
   app.onError((err, c) => {
     const error = asApiError(err);
-    if (error.status >= 500) log({ event: "error", path: c.req.path, message: error.message });
+    const requestId = c.get("requestId");
+    if (error.status >= 500 && requestId) {
+      // The client gets the id to quote; the log gets the same id, the message and (with --verbose) the stack.
+      logFailure(log, options.verbose, requestId, c.req.path, error);
+      const body = error.body();
+      body.error.message = `${body.error.message} (request id ${requestId})`;
+      return c.json(body, error.status as 500);
+    }
+    if (error.status >= 400 && requestId)
+      log({
+        event: "rejected",
+        request_id: requestId,
+        path: c.req.path,
+        status: error.status,
+        message: error.message,
+      });
     return c.json(error.body(), error.status as 400);
   });
   app.notFound((c) => {
@@ -56,11 +89,28 @@ export function serverRoutes(deps: RouteDeps): Hono {
 
   app.use("*", async (c, next) => {
     const started = performance.now();
+    const requestId = requestIdFor(c.req.path);
+    c.set("requestId", requestId);
     await next();
+    c.res.headers.set("x-request-id", requestId);
     const route = c.req.routePath === "/*" ? "other" : c.req.routePath;
     metrics.requests.inc({ route, status: String(c.res.status) });
     if (!COMPLETION_ROUTES.has(c.req.path) || c.res.status !== 200)
       metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+  });
+  // DNS rebinding: a page whose own name resolves to this machine must not get answers (see hostCheck.ts).
+  const hostAllowed = hostChecker(options.host ?? SERVE_DEFAULTS.host, options.allowedHosts);
+  app.use("*", async (c, next) => {
+    const host = c.req.header("host");
+    if (!hostAllowed(host))
+      throw new ApiError(
+        403,
+        "invalid_request_error",
+        `the Host header '${oneLine(host ?? "").slice(0, 100)}' does not name this server: requests must be addressed to the host it listens on (or localhost); name others with --allowed-host`,
+        undefined,
+        "host_not_allowed",
+      );
+    await next();
   });
   if (options.corsOrigins?.length) {
     const origins = options.corsOrigins;
@@ -76,6 +126,30 @@ export function serverRoutes(deps: RouteDeps): Hono {
       },
     }),
   );
+  // A web page can POST text/plain (or a form) to any server without asking first; only JSON needs a CORS
+  // preflight. Requiring application/json keeps other sites' pages from starting generations here.
+  const requireJson = async (
+    c: { req: { method: string; header: (name: string) => string | undefined } },
+    next: () => Promise<void>,
+  ) => {
+    const method = c.req.method;
+    if (
+      method !== "GET" &&
+      method !== "HEAD" &&
+      method !== "OPTIONS" &&
+      !isJsonContentType(c.req.header("content-type"))
+    )
+      throw new ApiError(
+        415,
+        "invalid_request_error",
+        `Content-Type must be application/json, but got '${oneLine(c.req.header("content-type") ?? "none").slice(0, 100)}'`,
+        undefined,
+        "unsupported_media_type",
+      );
+    await next();
+  };
+  app.use("/v1/*", requireJson);
+  app.use("/api/*", requireJson);
   if (options.apiKeys?.length) {
     const accepts = apiKeyChecker(options.apiKeys);
     const protect = async (
@@ -94,20 +168,23 @@ export function serverRoutes(deps: RouteDeps): Hono {
     };
     app.use("/v1/*", protect);
     app.use("/api/*", protect);
+    app.use("/metrics", protect);
   }
 
-  app.get("/health", (c) =>
-    c.json(
+  app.get("/health", (c) => {
+    const health = pool.health;
+    return c.json(
       {
-        status: pool.failure ? "failed" : "ok",
+        status: health.status,
         model: modelName,
         queue: pool.queueDepth,
         running: pool.running,
-        ...(pool.failure ? { error: pool.failure } : {}),
+        restarts: health.restarts,
+        ...(health.error ? { error: health.error } : {}),
       },
-      pool.failure ? 503 : 200,
-    ),
-  );
+      health.status === "ok" ? 200 : 503,
+    );
+  });
   app.get("/metrics", async (c) => {
     c.header("content-type", metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
@@ -121,7 +198,7 @@ export function serverRoutes(deps: RouteDeps): Hono {
   });
 
   const complete = async (
-    c: { req: { raw: Request; json: () => Promise<unknown> } },
+    c: { req: { raw: Request; json: () => Promise<unknown> }; get: (key: "requestId") => string },
     parse: (body: unknown) => ChatRequest | CompletionRequest,
     toJob: (request: never) => CompletionJob,
   ): Promise<Response> => {
@@ -132,8 +209,11 @@ export function serverRoutes(deps: RouteDeps): Hono {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([c.req.raw.signal, timeout]);
     const route = job.kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
+    const requestId = c.get("requestId");
     try {
       return await serveCompletion(job, {
+        requestId,
+        onStreamFailure: (error) => logFailure(log, options.verbose, requestId, route, error),
         pool,
         guard,
         metrics,
@@ -146,6 +226,7 @@ export function serverRoutes(deps: RouteDeps): Hono {
           metrics.completionTokens.inc(completionTokens);
           log({
             event: "completion",
+            request_id: requestId,
             route,
             ms: Math.round(performance.now() - startedAt),
             prompt_tokens: promptTokens,
@@ -231,6 +312,25 @@ async function readJson(read: () => Promise<unknown>): Promise<unknown> {
       "We could not parse the JSON body of your request: it must be a JSON object",
     );
   }
+}
+
+/** One log record for a request that failed on the server's side; the stack only with --verbose. */
+function logFailure(
+  log: RouteDeps["log"],
+  verbose: boolean | undefined,
+  requestId: string,
+  path: string,
+  error: ApiError,
+): void {
+  const stack = error.detail ?? error.stack;
+  log({
+    event: "error",
+    request_id: requestId,
+    path,
+    status: error.status,
+    message: error.message,
+    ...(verbose && stack ? { stack } : {}),
+  });
 }
 
 function unknownModel(name: string): ApiError {

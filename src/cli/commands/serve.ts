@@ -14,9 +14,12 @@ Serves the model behind an OpenAI-compatible API (/v1/chat/completions, /v1/comp
   --guard FILE             guard.yaml: input and output safety guards (see docs/guards.md)
   --host ADDR              address to bind (default ${SERVE_DEFAULTS.host}: this machine only)
   --port N                 port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
-  --api-key KEY            require 'Authorization: Bearer KEY' on /v1 and /api (repeatable; also the
+  --api-key KEY            require 'Authorization: Bearer KEY' on /v1, /api and /metrics (repeatable; also the
                            SAFETUNE_API_KEYS variable, comma-separated)
   --cors ORIGIN            allow browser calls from ORIGIN (repeatable; * for any); off by default
+  --allowed-host NAME      answer requests whose Host header is NAME (repeatable; NAME:PORT for one port,
+                           .example.com for a domain, * for any); localhost, IP addresses and --host are
+                           always answered, other names get 403 (DNS-rebinding protection)
   --runs DIR               evaluation runs the dashboard shows
   --template NAME          chat template override: alpaca | chatml | llama2 | mistral | llama3 | jinja source
   --dtype D                float32 (default), bfloat16, float16
@@ -27,7 +30,7 @@ Serves the model behind an OpenAI-compatible API (/v1/chat/completions, /v1/comp
   --body-limit BYTES       largest request body (default ${SERVE_DEFAULTS.bodyLimitBytes})
   --threads N              torch threads of the generation worker
   --log-prompts            include prompts in the request log (off: they may hold personal data)
-  --verbose                show stack traces on errors`;
+  --verbose                show stack traces on errors (and in the log of failed requests)`;
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(
@@ -41,6 +44,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       port: { type: "string" },
       "api-key": { type: "string", multiple: true },
       cors: { type: "string", multiple: true },
+      "allowed-host": { type: "string", multiple: true },
       runs: { type: "string" },
       template: { type: "string" },
       dtype: { type: "string" },
@@ -77,6 +81,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     port: optionalNumber(values.port, "port", { integer: true, min: 0, max: 65535 }) ?? SERVE_DEFAULTS.port,
     ...(apiKeys.length ? { apiKeys } : {}),
     ...(values.cors?.length ? { corsOrigins: values.cors } : {}),
+    ...(values["allowed-host"]?.length ? { allowedHosts: values["allowed-host"] } : {}),
     ...(values.runs ? { runsDir: values.runs } : {}),
     ...(values.template ? { template: values.template } : {}),
     ...(dtype ? { dtype } : {}),
@@ -96,6 +101,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       ? { threads: optionalNumber(values.threads, "threads", { integer: true, min: 1 }) as number }
       : {}),
     logPrompts: values["log-prompts"] === true,
+    verbose: values.verbose === true,
   };
   // Loaded here, not at the top: the HTTP stack would otherwise add to every other command's start-up.
   const { startServer } = await import("../../serve/server.js");
