@@ -1,5 +1,7 @@
 // Small typed readers over node:util parseArgs results: every bad value is a one-line UsageError naming the flag.
+// Flags may be spelled with `-` or `_` (--max-length, --max_length, as Hugging Face's scripts spell them).
 import { parseArgs } from "node:util";
+import { closestName } from "../util/suggest.js";
 import { UsageError } from "./errors.js";
 
 export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
@@ -13,24 +15,81 @@ export type ParsedFlags<T extends OptionSpec> = {
       : string;
 } & { verbose?: boolean; help?: boolean };
 
+/** How flags beyond their declared name are read (see {@link canonicalArgv}). */
+export interface FlagForms {
+  /** Other names of a flag -> its declared name ("learning-rate" -> "lr"), kebab-case. */
+  aliases?: ReadonlyMap<string, string>;
+  /** String flags that may stand alone as `true` (`--packing`), or take true/false (`--packing false`). */
+  switches?: ReadonlySet<string>;
+  /** `multiple` flags whose values may follow as several words (`--lora-target-modules q_proj v_proj`). */
+  lists?: ReadonlySet<string>;
+}
+
+const BOOLEAN_WORDS = /^(true|false|yes|no|on|off|1|0)$/i;
+
+/**
+ * The arguments with every flag under its declared name: `_` read as `-`, aliases replaced, a lone switch given
+ * the value true, and each word after a list flag made a value of its own. Stops at `--`.
+ */
+export function canonicalArgv(argv: readonly string[], forms: FlagForms): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const match = /^--([^=]+)(=.*)?$/s.exec(arg);
+    if (!match) {
+      out.push(arg);
+      continue;
+    }
+    const written = (match[1] as string).replace(/_/g, "-");
+    const name = forms.aliases?.get(written) ?? written;
+    const inline = match[2];
+    if (inline !== undefined) {
+      out.push(`--${name}${inline}`);
+    } else if (forms.switches?.has(name)) {
+      const next = argv[i + 1];
+      out.push(`--${name}`, next !== undefined && BOOLEAN_WORDS.test(next) ? next : "true");
+      if (next !== undefined && BOOLEAN_WORDS.test(next)) i++;
+    } else if (forms.lists?.has(name)) {
+      out.push(`--${name}`);
+      const values: string[] = [];
+      while (i + 1 < argv.length && !(argv[i + 1] as string).startsWith("-"))
+        values.push(argv[++i] as string);
+      if (values.length === 0) continue; // parseArgs reports the missing value
+      out.push(values[0] as string, ...values.slice(1).flatMap((v) => [`--${name}`, v]));
+    } else {
+      out.push(`--${name}`);
+    }
+  }
+  return out;
+}
+
 export function parseCommandArgs<T extends OptionSpec>(
   argv: string[],
   options: T,
   command: string,
-  extra: { positionals?: boolean } = {},
+  extra: { positionals?: boolean; forms?: FlagForms } = {},
 ): { values: ParsedFlags<T>; positionals: string[] } {
+  const all: OptionSpec = { ...options, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" } };
   try {
     const parsed = parseArgs({
-      args: argv,
-      options: { ...options, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      args: canonicalArgv(argv, extra.forms ?? {}),
+      options: all,
       strict: true,
       allowPositionals: extra.positionals === true,
     });
     return { values: parsed.values as ParsedFlags<T>, positionals: parsed.positionals };
   } catch (err) {
-    throw new UsageError(
-      `${command}: ${(err as Error).message.split("\n")[0]} (see safetune ${command} --help)`,
-    );
+    const message = (err as Error).message.split("\n")[0] ?? "";
+    const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
+    const guess = unknown
+      ? closestName(unknown, [...Object.keys(all), ...(extra.forms?.aliases?.keys() ?? [])])
+      : undefined;
+    const detail = guess ? `unknown option --${unknown}; did you mean --${guess}?` : message;
+    throw new UsageError(`${command}: ${detail} (see safetune ${command} --help)`);
   }
 }
 

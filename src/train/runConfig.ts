@@ -1,64 +1,84 @@
 // A training run's configuration: one zod schema per trainer, each option documented where it is declared.
 // `--config run.yaml` is read first, then flags override it; the resolved config is saved in the run folder.
+// Every level is strict: a key the schema does not know is an error with the nearest known name, never a
+// setting dropped in silence. Other tools' names for the options (TRL, PEFT) are in optionNames.ts.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { closestName } from "../util/suggest.js";
+import { ConfigError } from "./configError.js";
+import { canonicalPath, fieldAt, normalizeConfig, translateValue } from "./normalizeConfig.js";
+import { type ConfigNames, configNames, snakeCase } from "./optionNames.js";
 
-const LoraSchema = z.object({
-  /** Rank of the update matrices. */
-  r: z.number().int().positive().default(8),
-  /** Scaling numerator (update × alpha / r). */
-  alpha: z.number().positive().default(16),
-  dropout: z.number().min(0).max(1).default(0),
-  /** Module names or suffixes to adapt (the paper: q/k/v). */
-  targetModules: z.union([z.array(z.string()).min(1), z.string()]).default(["q_proj", "k_proj", "v_proj"]),
-  /** Rank-stabilised scaling alpha / √r. */
-  rslora: z.boolean().default(false),
-});
+export { ConfigError };
 
-const TrainingSchema = z.object({
-  seed: z.number().int().nonnegative().default(0),
-  epochs: z.number().int().positive().default(1),
-  /** Stop after this many optimizer steps (overrides epochs). */
-  maxSteps: z.number().int().positive().optional(),
-  /** Examples per micro-batch. */
-  batchSize: z.number().int().positive().default(4),
-  /** Micro-batches per optimizer step. */
-  gradientAccumulation: z.number().int().positive().default(1),
-  lr: z.number().positive().default(5e-5),
-  weightDecay: z.number().min(0).default(0),
-  beta1: z.number().min(0).max(1).default(0.9),
-  beta2: z.number().min(0).max(1).default(0.999),
-  schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
-  /** Warm-up as a fraction of the steps (when warmupSteps is 0). */
-  warmupRatio: z.number().min(0).max(1).default(0),
-  warmupSteps: z.number().int().nonnegative().default(0),
-  /** Clip the global gradient norm (0: off). */
-  maxGradNorm: z.number().min(0).default(1),
-  /** Evaluate every N steps (0: at the end only). */
-  evalEvery: z.number().int().nonnegative().default(0),
-  /** Checkpoint every N steps (0: only on Ctrl-C). */
-  saveEvery: z.number().int().nonnegative().default(100),
-  keepCheckpoints: z.number().int().positive().default(2),
-  /** Progress lines every N steps when not on a terminal. */
-  logEvery: z.number().int().positive().default(10),
-});
+const LoraSchema = z
+  .object({
+    /** Rank of the update matrices. */
+    r: z.number().int().positive().default(8),
+    /** Scaling numerator (update × alpha / r). */
+    alpha: z.number().positive().default(16),
+    dropout: z.number().min(0).max(1).default(0),
+    /** Module names or suffixes to adapt (the paper: q/k/v); one string is a regular expression, or "all-linear". */
+    targetModules: z.union([z.array(z.string()).min(1), z.string()]).default(["q_proj", "k_proj", "v_proj"]),
+    /** Rank-stabilised scaling alpha / √r. */
+    rslora: z.boolean().default(false),
+  })
+  .strict();
 
-const DataSchema = z.object({
-  /** Training records: JSONL, JSON, CSV or Parquet, optionally gzipped. */
-  train: z.string().min(1),
-  /** Held-out records for evaluation during training. */
-  eval: z.string().min(1).optional(),
-  /** A built-in mapping (alpaca, chat, preference, pku-dpo, pku-raw, hh-rlhf, ...); auto-detected when absent. */
-  mapping: z.string().optional(),
-  /** Skip invalid rows (counted in the summary) instead of stopping at the first. */
-  skipInvalid: z.boolean().default(false),
-  /** Use at most this many training records. */
-  limit: z.number().int().positive().optional(),
-  /** Use at most this many eval records. */
-  evalLimit: z.number().int().positive().optional(),
-});
+const TrainingSchema = z
+  .object({
+    seed: z.number().int().nonnegative().default(0),
+    epochs: z.number().int().positive().default(1),
+    /** Stop after this many optimizer steps (overrides epochs). */
+    maxSteps: z.number().int().positive().optional(),
+    /** Examples per micro-batch. */
+    batchSize: z.number().int().positive().default(4),
+    /** Micro-batches per optimizer step. */
+    gradientAccumulation: z.number().int().positive().default(1),
+    lr: z.number().positive().default(5e-5),
+    weightDecay: z.number().min(0).default(0),
+    beta1: z.number().min(0).max(1).default(0.9),
+    beta2: z.number().min(0).max(1).default(0.999),
+    schedule: z.enum(["cosine", "linear", "constant"]).default("cosine"),
+    /** Warm-up as a fraction of the steps (when warmupSteps is 0). */
+    warmupRatio: z.number().min(0).max(1).default(0),
+    warmupSteps: z.number().int().nonnegative().default(0),
+    /** Clip the global gradient norm (0: off). */
+    maxGradNorm: z.number().min(0).default(1),
+    /** Evaluate every N steps (0: at the end only). */
+    evalEvery: z.number().int().nonnegative().default(0),
+    /** Checkpoint every N steps (0: only on Ctrl-C). */
+    saveEvery: z.number().int().nonnegative().default(100),
+    keepCheckpoints: z.number().int().positive().default(2),
+    /** Progress lines every N steps when not on a terminal. */
+    logEvery: z.number().int().positive().default(10),
+    /** TRL's report_to: only "none" for now (metrics.jsonl is always written); anything else is an error. */
+    reportTo: z
+      .union([z.literal("none"), z.array(z.literal("none"))], {
+        error: 'only "none" for now (every step is logged to metrics.jsonl)',
+      })
+      .optional(),
+  })
+  .strict();
+
+const DataSchema = z
+  .object({
+    /** Training records: JSONL, JSON, CSV or Parquet, optionally gzipped. */
+    train: z.string().min(1),
+    /** Held-out records for evaluation during training. */
+    eval: z.string().min(1).optional(),
+    /** A built-in mapping (alpaca, chat, preference, pku-dpo, pku-raw, hh-rlhf, ...); auto-detected when absent. */
+    mapping: z.string().optional(),
+    /** Skip invalid rows (counted in the summary) instead of stopping at the first. */
+    skipInvalid: z.boolean().default(false),
+    /** Use at most this many training records. */
+    limit: z.number().int().positive().optional(),
+    /** Use at most this many eval records. */
+    evalLimit: z.number().int().positive().optional(),
+  })
+  .strict();
 
 const CommonSchema = z.object({
   /** Hugging Face model folder to start from. */
@@ -175,11 +195,6 @@ export type SftConfig = z.infer<typeof SftConfigSchema>;
 export type DpoConfig = z.infer<typeof DpoConfigSchema>;
 export type RewardConfig = z.infer<typeof RewardConfigSchema>;
 
-/** A configuration problem: one line naming the file or flag and the field. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 /** Sets `path` ("training.lr") in a nested object, creating objects on the way. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split(".");
@@ -200,33 +215,96 @@ export function parseValue(text: string): unknown {
   }
 }
 
-/** The config file (if any) with overrides applied, validated by `schema`. */
+/** Reads a YAML config file as a mapping of options. */
+function readConfigFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed)))
+    throw new ConfigError(`${file}: expected a mapping of options`);
+  return (parsed ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * The config file (if any) with overrides applied, validated by `schema`. The file may use TRL's flat names and
+ * any case style; overrides are [path, value] with paths in either spelling ("training.lr", "learning_rate").
+ * A section switched by `true` (lora) is turned on with its defaults. The result is in canonical form.
+ */
 export function resolveConfig<S extends z.ZodType>(
   schema: S,
   file: string | undefined,
   overrides: [string, unknown][],
 ): z.infer<S> {
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(readFileSync(file, "utf8"));
-    } catch (err) {
-      throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
+  const where = file ?? "config";
+  const { config: raw, spelling } = normalizeConfig(file ? readConfigFile(file) : {}, schema, where);
+  const names = configNames(schema);
+  for (const [written, value] of overrides) {
+    if (value === undefined) continue;
+    const path = canonicalPath(written, schema);
+    const field = fieldAt(names, path);
+    if (field?.kind === "switch") {
+      const current = raw[path];
+      raw[path] = value === true ? (typeof current === "object" && current !== null ? current : {}) : value;
+    } else {
+      setPath(raw, path, translateValue(field, value));
     }
-    if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed)))
-      throw new ConfigError(`${file}: expected a mapping of options`);
-    raw = (parsed ?? {}) as Record<string, unknown>;
+    if (written !== path) spelling.set(path, written);
   }
-  for (const [path, value] of overrides) if (value !== undefined) setPath(raw, path, value);
   const result = schema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.join(".") || "(top level)";
-    throw new ConfigError(`${file ?? "config"}: ${where}: ${issue?.message ?? "invalid"}`);
-  }
+  if (!result.success)
+    throw new ConfigError(`${where}: ${describeIssue(result.error.issues[0], names, spelling)}`);
   return result.data;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** The innermost problem of a union (lora: an object or false) that the value was meant for. */
+function innermost(issue: Issue): Issue {
+  if (issue.code !== "invalid_union") return issue;
+  const branches = issue.errors.map((b) => b[0]).filter((i): i is Issue => i !== undefined);
+  const meant = branches.find((i) => i.path.length > 0 || i.code === "unrecognized_keys") ?? branches[0];
+  return meant ? { ...innermost(meant), path: [...issue.path, ...meant.path] } : issue;
+}
+
+/** Names accepted at a level of the config (the top level or a section), canonical first. */
+function namesAt(names: ConfigNames, section: string | undefined): string[] {
+  if (section === undefined) return [...names.topKeys, ...names.flat.keys()];
+  return [...(names.sectionKeys.get(section) ?? []), ...(names.inSection.get(section)?.keys() ?? [])];
+}
+
+/** One line for a schema problem: the field as canonical path (and as written), what is wrong, a suggestion. */
+export function describeIssue(
+  first: Issue | undefined,
+  names: ConfigNames,
+  spelling: Map<string, string> = new Map(),
+): string {
+  if (!first) return "(top level): invalid";
+  const issue = innermost(first);
+  const path = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    const section = issue.path.length === 1 ? String(issue.path[0]) : undefined;
+    const known = namesAt(names, section);
+    const guess = closestName(key, known);
+    const at = path ? `${path}.${key}` : key;
+    // Suggest in the writer's style: snake_case for snake_case keys.
+    const styled = guess && key.includes("_") && !/[A-Z]/.test(key) ? snakeCase(guess) : guess;
+    if (styled) return `${at}: unknown key; did you mean ${styled}?`;
+    const canonical = section === undefined ? names.topKeys : (names.sectionKeys.get(section) ?? []);
+    return `${at}: unknown key (known: ${canonical.join(", ")}; other tools' names: docs/training.md)`;
+  }
+  const written = spelling.get(path);
+  const where = `${path || "(top level)"}${written && snakeCase(written) !== snakeCase(path) ? ` (${written})` : ""}`;
+  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
+    const field = fieldAt(names, path);
+    const also = field?.otherNames.length ? ` (or ${field.otherNames.join(", ")})` : "";
+    return `${where}: required, not set${also}`;
+  }
+  return `${where}: ${issue.message}`;
 }
 
 /** A short stable hash of a resolved config (which checkpoints belong to which run). */

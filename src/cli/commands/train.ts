@@ -5,72 +5,61 @@ import { extractLaunchFlags, launchWorkers } from "../../distributed/launch.js";
 import { ProcessGroup } from "../../distributed/processGroup.js";
 import { latestCheckpoint } from "../../train/checkpoints.js";
 import { setDataParallel } from "../../train/dataParallel.js";
+import { type ConfigField, configNames } from "../../train/optionNames.js";
 import { DpoConfigSchema, parseValue, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
 import { runDpo } from "../../train/runDpo.js";
 import { runSft } from "../../train/runSft.js";
-import { parseCommandArgs } from "../args.js";
+import { type FlagForms, type OptionSpec, parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
-/** Flags shared by every trainer and the config path each one sets. */
-/** Config fields that are always text. */
-const TEXT_PATHS = new Set([
-  "model",
-  "out",
-  "data.train",
-  "data.eval",
-  "data.mapping",
-  "template",
-  "dpo.referenceCache",
-  "raft.rewardModel",
-  "raft.costModel",
-  "raft.rewardTemplate",
-]);
+/** The flags of a trainer: one per option of its config schema, under every name the option has (optionNames.ts). */
+export function trainerFlags(schema: z.ZodType): { spec: OptionSpec; forms: FlagForms } {
+  const { fields, flags } = configNames(schema);
+  const spec: OptionSpec = {};
+  for (const f of fields) spec[f.flag] = { type: "string", ...(f.kind === "list" ? { multiple: true } : {}) };
+  const aliases = new Map<string, string>();
+  for (const [name, f] of flags) if (name !== f.flag) aliases.set(name, f.flag);
+  const switches = new Set(
+    fields.filter((f) => f.kind === "boolean" || f.kind === "switch").map((f) => f.flag),
+  );
+  const lists = new Set(fields.filter((f) => f.kind === "list").map((f) => f.flag));
+  return { spec, forms: { aliases, switches, lists } };
+}
 
-export const COMMON_FLAGS: Record<string, string> = {
-  model: "model",
-  out: "out",
-  data: "data.train",
-  "eval-data": "data.eval",
-  mapping: "data.mapping",
-  limit: "data.limit",
-  template: "template",
-  "max-length": "maxLength",
-  epochs: "training.epochs",
-  "max-steps": "training.maxSteps",
-  "batch-size": "training.batchSize",
-  "grad-accum": "training.gradientAccumulation",
-  lr: "training.lr",
-  "weight-decay": "training.weightDecay",
-  schedule: "training.schedule",
-  "warmup-ratio": "training.warmupRatio",
-  "max-grad-norm": "training.maxGradNorm",
-  "eval-every": "training.evalEvery",
-  "save-every": "training.saveEvery",
-  seed: "training.seed",
-  "lora-r": "lora.r",
-  "lora-alpha": "lora.alpha",
-};
+/** A flag's text(s) as the option's value: names stay text, lists split at commas, the rest read as YAML. */
+function flagValue(field: ConfigField, text: string | string[]): unknown {
+  if (Array.isArray(text)) {
+    const items = text
+      .flatMap((t) => t.split(","))
+      .map((t) => t.trim())
+      .filter((t) => t !== "");
+    // PEFT reads one string as a regular expression or "all-linear"; a list of one name is a name.
+    return items.length === 1 && items[0] === "all-linear" ? items[0] : items;
+  }
+  return field.kind === "text" ? text : parseValue(text);
+}
 
-const DPO_FLAGS: Record<string, string> = {
-  loss: "dpo.loss",
-  beta: "dpo.beta",
-  "label-smoothing": "dpo.labelSmoothing",
-  "simpo-gamma": "dpo.simpoGamma",
-  "sft-weight": "dpo.sftWeight",
-};
+function helpLines(schema: z.ZodType): string {
+  const { fields } = configNames(schema);
+  const width = Math.max(...fields.map((f) => f.flag.length)) + 2;
+  return fields
+    .map((f) => {
+      const other = f.otherNames.filter((n) => n.replace(/_/g, "-") !== f.flag);
+      const also = other.length ? `  (TRL/HF: --${other.join(", --")})` : "";
+      const what = f.kind === "switch" ? `${f.path} on (defaults) / off` : f.path;
+      return `  --${f.flag.padEnd(width)} ${what}${also}`;
+    })
+    .join("\n");
+}
 
-export function trainerHelp(command: string, description: string, extra: Record<string, string>): string {
-  const flags = { ...COMMON_FLAGS, ...extra };
+export function trainerHelp(command: string, description: string, schema: z.ZodType): string {
   return `safetune ${command} [--config run.yaml] [flags]
 
 ${description}
-Options come from the YAML config (see docs/training.md), then the flags below override them:
+Options come from the YAML config (see docs/training.md; TRL's flat names work too), then the flags below
+override them. Flags may be written with - or _ (--learning-rate, --learning_rate); switches stand alone.
 
-${Object.entries(flags)
-  .map(([flag, path]) => `  --${flag.padEnd(16)} ${path}`)
-  .join("\n")}
-  --lora              train a LoRA adapter (r 8, alpha 16, q/k/v unless set)
-  --skip-invalid      skip bad data rows and count them instead of stopping
+${helpLines(schema)}
   --set PATH=VALUE    set any config field, e.g. --set training.beta2=0.95 (repeatable)
   --resume            continue the run in --out from its last checkpoint
 
@@ -86,7 +75,6 @@ export async function trainCommand<S extends z.ZodType>(
   command: string,
   description: string,
   schema: S,
-  extra: Record<string, string>,
   run: (
     config: z.infer<S>,
     options: { resume: boolean; log: (line: string) => void },
@@ -98,7 +86,7 @@ export async function trainCommand<S extends z.ZodType>(
     return;
   }
   joinDataParallelJob();
-  return trainOneProcess(rest, command, description, schema, extra, run);
+  return trainOneProcess(rest, command, description, schema, run);
 }
 
 /** A worker started by the launcher (or torchrun-style variables) joins its process group before training. */
@@ -114,39 +102,33 @@ async function trainOneProcess<S extends z.ZodType>(
   command: string,
   description: string,
   schema: S,
-  extra: Record<string, string>,
   run: (
     config: z.infer<S>,
     options: { resume: boolean; log: (line: string) => void },
   ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
 ): Promise<void> {
-  const flags = { ...COMMON_FLAGS, ...extra };
-  const spec = Object.fromEntries(Object.keys(flags).map((f) => [f, { type: "string" as const }]));
+  const { spec, forms } = trainerFlags(schema);
   const { values } = parseCommandArgs(
     argv,
     {
       ...spec,
       config: { type: "string" },
-      lora: { type: "boolean" },
-      "skip-invalid": { type: "boolean" },
       resume: { type: "boolean" },
       set: { type: "string", multiple: true },
     },
     command,
+    { forms },
   );
   if (values.help) {
-    console.log(trainerHelp(command, description, extra));
+    console.log(trainerHelp(command, description, schema));
     return;
   }
-  const all = values as Record<string, unknown>;
-  const overrides: [string, unknown][] = Object.entries(flags).map(([flag, path]) => {
-    const text = all[flag];
-    if (typeof text !== "string") return [path, undefined];
-    // Folders, files and names stay text even when they read as numbers or booleans.
-    return [path, TEXT_PATHS.has(path) ? text : parseValue(text)];
-  });
-  if (values.lora && all["lora-r"] === undefined) overrides.push(["lora.r", 8]);
-  if (values["skip-invalid"]) overrides.push(["data.skipInvalid", true]);
+  const all = values as Record<string, string | string[] | undefined>;
+  const overrides: [string, unknown][] = [];
+  for (const field of configNames(schema).fields) {
+    const text = all[field.flag];
+    if (text !== undefined) overrides.push([field.path, flagValue(field, text)]);
+  }
   for (const assignment of (all.set as string[] | undefined) ?? []) {
     const eq = assignment.indexOf("=");
     if (eq <= 0) throw new UsageError(`--set: expected PATH=VALUE, got '${assignment}'`);
@@ -169,17 +151,13 @@ const SFT_DESCRIPTION =
   "Supervised fine-tuning (SIT: on a mixture of instruction data and safety demonstrations).";
 const DPO_DESCRIPTION =
   "Direct preference optimisation on chosen/rejected pairs (sigmoid, ipo, hinge, robust, simpo).";
-export const sftHelp = trainerHelp("sft", SFT_DESCRIPTION, { packing: "packing" });
-export const dpoHelp = trainerHelp("dpo", DPO_DESCRIPTION, DPO_FLAGS);
+export const sftHelp = trainerHelp("sft", SFT_DESCRIPTION, SftConfigSchema);
+export const dpoHelp = trainerHelp("dpo", DPO_DESCRIPTION, DpoConfigSchema);
 
 export async function sftCommand(argv: string[]): Promise<void> {
-  await trainCommand(argv, "sft", SFT_DESCRIPTION, SftConfigSchema, { packing: "packing" }, (config, o) =>
-    runSft(config, o),
-  );
+  await trainCommand(argv, "sft", SFT_DESCRIPTION, SftConfigSchema, (config, o) => runSft(config, o));
 }
 
 export async function dpoCommand(argv: string[]): Promise<void> {
-  await trainCommand(argv, "dpo", DPO_DESCRIPTION, DpoConfigSchema, DPO_FLAGS, (config, o) =>
-    runDpo(config, o),
-  );
+  await trainCommand(argv, "dpo", DPO_DESCRIPTION, DpoConfigSchema, (config, o) => runDpo(config, o));
 }
