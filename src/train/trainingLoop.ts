@@ -100,6 +100,11 @@ export function epochOrder(size: number, seed: number, epoch: number): number[] 
   return order;
 }
 
+/** Epochs done as TRL logs them: whole epochs plus the part of the current one consumed (4 decimals). */
+export function fractionalEpoch(epoch: number, offset: number, size: number): number {
+  return Math.round((epoch + Math.min(offset, size) / size) * 1e4) / 1e4;
+}
+
 export function totalSteps(
   size: number,
   o: Pick<LoopOptions, "epochs" | "maxSteps" | "batchSize" | "gradientAccumulation">,
@@ -241,7 +246,7 @@ export async function runTrainingLoop(
       final = { ...averages, lr: optimizer.lr, ...(o.maxGradNorm > 0 ? { grad_norm: gradNorm } : {}) };
       const record: Record<string, number> = {
         step: state.step,
-        epoch: state.epoch,
+        epoch: fractionalEpoch(state.epoch, state.offset, task.size),
         ...final,
         tokens_per_s: (state.tokens - startTokens) / seconds,
       };
