@@ -15,6 +15,7 @@ import { TokenizerFileError } from "../tokenize/files.js";
 import { TrainingExampleError } from "../tokenize/trainingExample.js";
 import { ConfigError } from "../train/runConfig.js";
 import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
+import { SAFETUNE_VERSION } from "../version.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";
 import { evalCommand, evalHelp } from "./commands/eval.js";
@@ -96,7 +97,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
 
 const USAGE = `safetune: align language models for safety, evaluate them, and serve them
 
-usage: safetune <command> [options]   (safetune <command> --help for a command's options)
+usage: safetune <command> [options]   (safetune <command> --help for a command's options; safetune --version)
 
 commands:
 ${Object.entries(COMMANDS)
@@ -131,6 +132,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
     return name ? 0 : 1;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`safetune ${SAFETUNE_VERSION}`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
