@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseValue, setPath } from "../train/runConfig.js";
 import { PipelineError } from "./errors.js";
 import { stageReferences } from "./references.js";
+import { expandSeeds, type SeedableStage, seedRange, stageSeeds } from "./seeds.js";
 import { STAGE_KINDS } from "./stageKinds.js";
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -19,6 +20,10 @@ export const PipelineFileSchema = z
     workdir: z.string().min(1).optional(),
     /** Values for `${vars.NAME}`; `--var NAME=VALUE` overrides them. */
     vars: z.record(z.string(), scalar).default({}),
+    /** The seeds of every stage with `seeds: true` (default [0]); `--seeds N` makes them 0 .. N-1. */
+    seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
+    /** Intra-op threads of each stage's process (default: the cores shared among --jobs). */
+    threads: z.number().int().positive().optional(),
     /** Settings every training stage (pretrain, sft, reward, raft, dpo) starts from; its own settings win. */
     defaults: z.record(z.string(), z.unknown()).default({}),
     /** The stages, run in this order; each is {kind: ..., ...its settings}. */
@@ -27,7 +32,14 @@ export const PipelineFileSchema = z
   .strict();
 
 export interface PipelineStage {
+  /** `dpo@1` for seed 1 of a seeded stage, the name as written otherwise. */
   name: string;
+  /** The name as written: a seeded stage's seeds share it. */
+  group: string;
+  /** The stage's seed, when it is seeded. */
+  seed?: number;
+  /** Its own intra-op threads (`threads:` on the stage), over the pipeline's. */
+  threads?: number;
   kind: string;
   /** The stage's settings as written (defaults merged in), references not yet resolved. */
   raw: Record<string, unknown>;
@@ -42,6 +54,11 @@ export interface Pipeline {
   source: string;
   workdir: string;
   vars: Record<string, string | number | boolean>;
+  /** What `seeds: true` stands for. */
+  seeds: number[];
+  /** Intra-op threads per stage, when the file or the command line fixes them. */
+  threads?: number;
+  /** The stages in file order, seeded ones expanded into one stage per seed. */
   stages: PipelineStage[];
 }
 
@@ -51,6 +68,10 @@ export interface PipelineOverrides {
   /** --set PATH=VALUE: any field of the file ("stages.dpo.dpo.beta=0.2", "defaults.training.maxSteps=2"). */
   set?: [string, string][];
   workdir?: string;
+  /** --seeds N: the pipeline's seeds are 0 .. N-1. */
+  seeds?: number;
+  /** --threads N */
+  threads?: number;
 }
 
 /** Reads and checks a pipeline file. */
@@ -100,14 +121,19 @@ export function parsePipeline(raw: unknown, source: string, overrides: PipelineO
     vars[name] = parseValue(value) as string | number | boolean;
   const names = Object.keys(file.stages);
   if (names.length === 0) throw new PipelineError(`${source}: stages: a pipeline needs at least one stage`);
-  const stages: PipelineStage[] = [];
+  const seeds = overrides.seeds === undefined ? (file.seeds ?? [0]) : seedRange(overrides.seeds);
+  const stages: SeedableStage[] = [];
   for (const [index, name] of names.entries()) {
     const where = `${source}: stages.${name}`;
     if (!/^[A-Za-z][\w-]*$/.test(name))
       throw new PipelineError(
         `${where}: a stage name starts with a letter and has letters, digits, '_' and '-' only`,
       );
-    const own = file.stages[name] as Record<string, unknown>;
+    const { seeds: seedsField, threads: stageThreads, ...own } = file.stages[name] as Record<string, unknown>;
+    if (stageThreads !== undefined && !(Number.isInteger(stageThreads) && (stageThreads as number) > 0))
+      throw new PipelineError(
+        `${where}: threads: expected a positive integer, got ${JSON.stringify(stageThreads)}`,
+      );
     const kindName = own.kind;
     const kind = typeof kindName === "string" ? STAGE_KINDS[kindName] : undefined;
     if (!kind)
@@ -127,14 +153,25 @@ export function parsePipeline(raw: unknown, source: string, overrides: PipelineO
           `${where}: refers to \${${need}}, which comes later; stages run in file order`,
         );
     }
-    stages.push({ name, kind: kind.kind, raw: stageRaw, needs });
+    stages.push({
+      name,
+      kind: kind.kind,
+      raw: stageRaw,
+      needs,
+      seeds: stageSeeds(seedsField, seeds, where),
+      seedField: kind.seedField,
+      ...(stageThreads === undefined ? {} : { threads: stageThreads as number }),
+    });
   }
+  const threads = overrides.threads ?? file.threads;
   return {
     name: file.name,
     ...(file.description === undefined ? {} : { description: file.description }),
     source,
     workdir: overrides.workdir ?? file.workdir ?? `runs/${file.name}`,
     vars,
-    stages,
+    seeds,
+    ...(threads === undefined ? {} : { threads }),
+    stages: expandSeeds(stages, source),
   };
 }

@@ -30,9 +30,9 @@ export interface PlannedStage {
 }
 
 export interface PlanOptions {
-  /** Rerun this stage and every later one. */
+  /** Rerun this stage (every seed of it, for a seeded stage's name) and every later one. */
   from?: string;
-  /** Run only this stage (its upstream stages must have finished). */
+  /** Run only this stage, or every seed of a seeded stage (their upstream stages must have finished). */
   only?: string;
 }
 
@@ -46,18 +46,27 @@ function inside(path: string, dir: string): boolean {
   return !rel.startsWith("..") && !isAbsolute(rel);
 }
 
+/** The stages a --from/--only name picks: the stage itself, or every seed of a seeded stage (`dpo` or `dpo@1`). */
+export function stagesNamed(pipeline: Pipeline, name: string): string[] {
+  return pipeline.stages.filter((s) => s.name === name || s.group === name).map((s) => s.name);
+}
+
 export function planPipeline(pipeline: Pipeline, options: PlanOptions = {}): PlannedStage[] {
   const names = pipeline.stages.map((s) => s.name);
-  for (const [flag, name] of [
-    ["--from", options.from],
-    ["--only", options.only],
-  ] as const) {
-    if (name !== undefined && !names.includes(name))
-      throw new PipelineError(`${flag} ${name}: no such stage (stages: ${names.join(", ")})`);
+  const picked: Record<"from" | "only", string[]> = { from: [], only: [] };
+  for (const flag of ["from", "only"] as const) {
+    const name = options[flag];
+    if (name === undefined) continue;
+    picked[flag] = stagesNamed(pipeline, name);
+    if (picked[flag].length === 0) {
+      const groups = [...new Set(pipeline.stages.map((s) => s.group))];
+      throw new PipelineError(`--${flag} ${name}: no such stage (stages: ${groups.join(", ")})`);
+    }
   }
   const workdir = resolve(pipeline.workdir);
   const planned = new Map<string, PlannedStage>();
-  const fromIndex = options.from === undefined ? -1 : names.indexOf(options.from);
+  const fromIndex = picked.from.length === 0 ? -1 : names.indexOf(picked.from[0] as string);
+  const only = options.only === undefined ? undefined : new Set(picked.only);
   for (const [index, stage] of pipeline.stages.entries()) {
     const kind = STAGE_KINDS[stage.kind] as StageKind;
     const where = `${pipeline.source}: stages.${stage.name}`;
@@ -103,7 +112,7 @@ export function planPipeline(pipeline: Pipeline, options: PlanOptions = {}): Pla
       .slice(0, 16);
     const dir = join(workdir, stage.name);
     const state = readStageState(dir);
-    const { action, reason } = decide(stage, index, hash, state, planned, options, fromIndex);
+    const { action, reason } = decide(stage, index, hash, state, planned, options, fromIndex, only);
     planned.set(stage.name, {
       stage,
       kind,
@@ -127,12 +136,14 @@ function decide(
   planned: Map<string, PlannedStage>,
   options: PlanOptions,
   fromIndex: number,
+  only: ReadonlySet<string> | undefined,
 ): { action: StageAction; reason: string } {
   const fresh = state === undefined ? "run" : "rerun";
-  if (options.only !== undefined) {
-    if (stage.name !== options.only) return { action: "skip", reason: "--only" };
+  if (only !== undefined) {
+    if (!only.has(stage.name)) return { action: "skip", reason: "--only" };
     for (const need of stage.needs) {
       const upstream = planned.get(need);
+      if (only.has(need)) continue; // --only dpo: dpo@1 may read sit@1 of the same group (it runs first)
       if (!(upstream?.state?.state === "done" && upstream.state.hash === upstream.hash))
         throw new PipelineError(
           `--only ${stage.name}: it needs ${need}, which has not finished with its current config (run the pipeline, or --only ${need} first)`,

@@ -1,17 +1,30 @@
 // Runs a pipeline's plan: each stage that is not cached runs in its own folder (cleared first when its config
 // changed), marked "running" before and "done" after, so an interrupted stage resumes and a finished one is
-// skipped next time. One header line per stage, the stages' own progress bars beneath, a summary at the end.
+// skipped next time. A stage starts once the stages it reads have finished; with `jobs` > 1 up to that many run
+// at once, each in its own process with a fixed number of intra-op threads. One header line per stage, the
+// stages' progress beneath (a line per running stage on a terminal), a summary at the end.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { availableParallelism, freemem } from "node:os";
+import { join } from "node:path";
+import { setNumThreads } from "../engine/runtime.js";
 import { formatDuration } from "../train/progress.js";
 import type { Pipeline } from "./pipelineFile.js";
 import { type PlannedStage, type PlanOptions, planPipeline } from "./plan.js";
+import { StageDisplay } from "./stageDisplay.js";
+import type { StageOutcome } from "./stageKind.js";
+import { runStageProcess, StageInterrupted } from "./stageProcess.js";
 import { type StageState, writeStageState } from "./stageState.js";
 
 export interface PipelineRunOptions extends PlanOptions {
-  /** Lines for the user (default: stderr). */
+  /** Lines for the user (default: stderr, with a live block of running stages on a terminal). */
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Stages run at once (default 1). Above 1 each stage runs in a process of its own; at 1 they run in this
+   * process, one after another.
+   */
+  jobs?: number;
 }
 
 export interface StageReport {
@@ -28,41 +41,74 @@ export interface StageReport {
 export interface PipelineReport {
   stages: StageReport[];
   seconds: number;
+  /** Stages run at once, and the intra-op threads each had (undefined: libtorch's default). */
+  jobs: number;
+  threads: number | undefined;
+}
+
+/** What one stage process needs at most (a small model, its optimizer and an evaluation's batches). */
+const STAGE_MEMORY_BYTES = 1.5 * 2 ** 30;
+
+/** --jobs by default: one stage per core, as many as free memory holds. */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / STAGE_MEMORY_BYTES)));
+}
+
+/** Each stage's intra-op threads: the pipeline's own setting, or the cores shared among the parallel stages. */
+export function stageThreads(pipeline: Pipeline, jobs: number): number | undefined {
+  if (pipeline.threads !== undefined) return pipeline.threads;
+  return jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : undefined;
 }
 
 export async function runPipeline(
   pipeline: Pipeline,
   options: PipelineRunOptions = {},
 ): Promise<PipelineReport> {
+  const terminal =
+    options.log === undefined && process.stderr.isTTY && process.env.CI === undefined
+      ? process.stderr
+      : undefined;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const signal = options.signal ?? new AbortController().signal;
+  const jobs = Math.max(1, options.jobs ?? 1);
+  const threads = stageThreads(pipeline, jobs);
   const plan = planPipeline(pipeline, options);
   const toRun = plan.filter((p) => p.action !== "cached" && p.action !== "skip");
   const started = performance.now();
-  const reports: StageReport[] = [];
-  let ordinal = 0;
+  const reports = new Map<string, StageReport>();
   // Each stage's current run id, which its dependants record (cached stages keep the one they finished with).
   const runIds = new Map(
     plan.flatMap((p) => (p.state?.runId ? [[p.stage.name, p.state.runId] as const] : [])),
   );
-  log(`pipeline ${pipeline.name}: ${toRun.length} of ${plan.length} stages to run in ${pipeline.workdir}`);
+  const display = new StageDisplay({ log, ...(terminal ? { terminal } : {}) });
+  const parallel = jobs > 1 && toRun.length > 1;
+  display.log(
+    `pipeline ${pipeline.name}: ${toRun.length} of ${plan.length} stages to run in ${pipeline.workdir}${parallel ? `, ${jobs} at a time (${threads} thread${threads === 1 ? "" : "s"} each)` : ""}`,
+  );
   for (const p of plan) {
-    if (p.action === "cached" || p.action === "skip") {
-      reports.push({
-        name: p.stage.name,
-        kind: p.kind.kind,
-        action: p.action,
-        seconds: 0,
-        output: p.output,
-        ...(p.state?.summary === undefined ? {} : { summary: p.state.summary }),
-        ...(p.state?.figures === undefined ? {} : { figures: p.state.figures }),
-      });
-      continue;
-    }
-    signal.throwIfAborted();
+    if (p.action !== "cached" && p.action !== "skip") continue;
+    reports.set(p.stage.name, {
+      name: p.stage.name,
+      kind: p.kind.kind,
+      action: p.action,
+      seconds: 0,
+      output: p.output,
+      ...(p.state?.summary === undefined ? {} : { summary: p.state.summary }),
+      ...(p.state?.figures === undefined ? {} : { figures: p.state.figures }),
+    });
+  }
+
+  const pending = new Set(toRun.map((p) => p.stage.name));
+  const running = new Map<string, Promise<void>>();
+  let ordinal = 0;
+  let failure: unknown;
+
+  const runOne = async (p: PlannedStage): Promise<void> => {
     ordinal++;
+    const stageThreadCount = p.stage.threads ?? threads;
+    const label = `[${ordinal}/${toRun.length} ${p.stage.name}]`;
     const elapsed = formatDuration((performance.now() - started) / 1000);
-    log(
+    display.log(
       `\n── [${ordinal}/${toRun.length}] ${p.stage.name} (${p.kind.kind}): ${p.action}, ${p.reason} · ${elapsed} elapsed`,
     );
     if (p.action === "rerun") rmSync(p.dir, { recursive: true, force: true });
@@ -74,18 +120,50 @@ export async function runPipeline(
       state: "running",
       started: p.action === "resume" && p.state ? p.state.started : new Date().toISOString(),
       upstream,
+      ...(stageThreadCount === undefined ? {} : { threads: stageThreadCount }),
     };
     writeStageState(p.dir, state);
     const stageStarted = performance.now();
-    const outcome = await p.kind.run({
-      name: p.stage.name,
-      config: p.config,
-      dir: p.dir,
-      resume: p.action === "resume",
-      label: `[${ordinal}/${toRun.length} ${p.stage.name}]`,
-      log,
-      signal,
-    });
+    let outcome: StageOutcome;
+    if (parallel) {
+      display.start(p.stage.name, label);
+      const logFile = join(p.dir, "stage.log");
+      try {
+        outcome = await runStageProcess(
+          {
+            kind: p.kind.kind,
+            name: p.stage.name,
+            group: p.stage.group,
+            ...(p.stage.seed === undefined ? {} : { seed: p.stage.seed }),
+            config: p.config,
+            dir: p.dir,
+            resume: p.action === "resume",
+            label,
+            threads: stageThreadCount ?? 1,
+          },
+          (line) => {
+            appendFileSync(logFile, `${line}\n`);
+            display.line(p.stage.name, line);
+          },
+          signal,
+        );
+      } finally {
+        display.finish(p.stage.name);
+      }
+    } else {
+      if (stageThreadCount !== undefined) setNumThreads(stageThreadCount);
+      outcome = await p.kind.run({
+        name: p.stage.name,
+        group: p.stage.group,
+        ...(p.stage.seed === undefined ? {} : { seed: p.stage.seed }),
+        config: p.config,
+        dir: p.dir,
+        resume: p.action === "resume",
+        label,
+        log: (line) => display.log(line),
+        signal,
+      });
+    }
     const seconds = (performance.now() - stageStarted) / 1000;
     const runId = randomBytes(6).toString("hex");
     runIds.set(p.stage.name, runId);
@@ -98,8 +176,8 @@ export async function runPipeline(
       summary: outcome.summary,
       ...(outcome.figures === undefined ? {} : { figures: outcome.figures }),
     });
-    log(`   ${p.stage.name}: ${outcome.summary} (${formatDuration(seconds)})`);
-    reports.push({
+    display.log(`   ${p.stage.name}: ${outcome.summary} (${formatDuration(seconds)})`);
+    reports.set(p.stage.name, {
       name: p.stage.name,
       kind: p.kind.kind,
       action: p.action,
@@ -108,8 +186,50 @@ export async function runPipeline(
       output: p.output,
       ...(outcome.figures === undefined ? {} : { figures: outcome.figures }),
     });
+  };
+
+  try {
+    while (pending.size > 0 || running.size > 0) {
+      // Start what is ready, in file order, while there is room and nothing has failed or been stopped.
+      if (failure === undefined && !signal.aborted) {
+        for (const p of toRun) {
+          if (running.size >= jobs) break;
+          if (!pending.has(p.stage.name)) continue;
+          const waits = p.stage.needs.some((n) => pending.has(n) || running.has(n));
+          if (!waits) {
+            pending.delete(p.stage.name);
+            const name = p.stage.name;
+            running.set(
+              name,
+              runOne(p).then(
+                () => void running.delete(name),
+                (err: unknown) => {
+                  failure ??= err;
+                  running.delete(name);
+                },
+              ),
+            );
+          }
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+  } finally {
+    display.close();
   }
-  return { stages: reports, seconds: (performance.now() - started) / 1000 };
+  if (signal.aborted || failure instanceof StageInterrupted) {
+    signal.throwIfAborted();
+    throw failure;
+  }
+  if (failure !== undefined) throw failure;
+  const order = plan.map((p) => p.stage.name);
+  return {
+    stages: order.flatMap((name) => reports.get(name) ?? []),
+    seconds: (performance.now() - started) / 1000,
+    jobs: parallel ? jobs : 1,
+    threads,
+  };
 }
 
 /** The plan as text: one line per stage with what will happen and why (`--dry-run`). */

@@ -3,8 +3,12 @@
 import type { z } from "zod";
 
 export interface StageContext<C> {
-  /** The stage's name in the pipeline. */
+  /** The stage's name in the pipeline (`dpo@1` for seed 1 of a seeded stage). */
   name: string;
+  /** The name as written, which the seeds of a seeded stage share (default: name). */
+  group?: string;
+  /** The stage's seed, when it is seeded. */
+  seed?: number;
   config: C;
   /** The stage's own folder (created before run). */
   dir: string;
@@ -38,6 +42,11 @@ export interface StageKind<C = unknown> {
    * generator's content changed): part of the stage's hash, so cached outputs of the old revision rerun.
    */
   revision?: number;
+  /**
+   * Where the config keeps the seed a seeded stage (`seeds: [...]`) writes ("training.seed"); a kind without one
+   * cannot be seeded.
+   */
+  seedField?: string;
   run: (ctx: StageContext<C>) => Promise<StageOutcome>;
 }
 

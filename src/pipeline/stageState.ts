@@ -17,6 +17,8 @@ export interface StageState {
   /** Upstream stage -> the runId it had when this stage ran. */
   upstream: Record<string, string>;
   summary?: string;
+  /** The intra-op threads it ran with, when the pipeline fixed them. */
+  threads?: number;
   figures?: Record<string, number>;
 }
 

@@ -12,7 +12,7 @@ import {
   parsePipeline,
 } from "../../pipeline/pipelineFile.js";
 import { planPipeline } from "../../pipeline/plan.js";
-import { describePlan, type PipelineReport, runPipeline } from "../../pipeline/runPipeline.js";
+import { defaultJobs, describePlan, type PipelineReport, runPipeline } from "../../pipeline/runPipeline.js";
 import { STAGE_KINDS } from "../../pipeline/stageKinds.js";
 import { formatDuration } from "../../train/progress.js";
 import { parseCommandArgs } from "../args.js";
@@ -21,7 +21,11 @@ import { UsageError } from "../errors.js";
 const RUN_OPTIONS = `  --dry-run               print the plan (what runs, what is cached, and why) and stop
   --from STAGE            rerun STAGE and every stage after it
   --only STAGE            run only STAGE (the stages it reads from must have finished)
-  --workdir DIR           where stage folders go (default runs/NAME)`;
+  --workdir DIR           where stage folders go (default runs/NAME)
+  --jobs N                stages run at once, each in its own process (default: the CPU cores, as many as
+                          free memory holds at 1.5 GB a stage; 1 runs them one by one in this process)
+  --threads N             intra-op threads of each stage (default: the file's \`threads\`, else cores / jobs)
+  --seeds N               stages with \`seeds: true\` run with seeds 0 .. N-1 (default: the file's \`seeds\`)`;
 
 export const pipelineHelp = `safetune pipeline run FILE.yaml [options]
 
@@ -53,10 +57,32 @@ ${RUN_OPTIONS}
 
 const FLAGS = {
   "dry-run": { type: "boolean" },
+  jobs: { type: "string" },
+  threads: { type: "string" },
+  seeds: { type: "string" },
   from: { type: "string" },
   only: { type: "string" },
   workdir: { type: "string" },
 } as const;
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${flag}: expected a positive integer, got '${value}'`);
+  return n;
+}
+
+/** --workdir, --seeds and --threads as overrides of the pipeline file. */
+function fileOverrides(values: { workdir?: string; seeds?: string; threads?: string }): PipelineOverrides {
+  const seeds = positive(values.seeds, "seeds");
+  const threads = positive(values.threads, "threads");
+  return {
+    ...(values.workdir === undefined ? {} : { workdir: values.workdir }),
+    ...(seeds === undefined ? {} : { seeds }),
+    ...(threads === undefined ? {} : { threads }),
+  };
+}
 
 function pairs(values: string[] | undefined, flag: string): [string, string][] {
   return (values ?? []).map((v) => {
@@ -82,7 +108,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
   const overrides: PipelineOverrides = {
     vars: pairs(values.var, "var"),
     set: pairs(values.set, "set"),
-    ...(values.workdir === undefined ? {} : { workdir: values.workdir }),
+    ...fileOverrides(values),
   };
   await execute(loadPipeline(positionals[0] as string, overrides), values);
 }
@@ -99,16 +125,15 @@ export async function demoCommand(argv: string[]): Promise<void> {
     throw new UsageError(`--scale: expected ${DEMO_SCALES.join(", ")}, got '${values.scale}'`);
   const doc = demoPipeline(scale);
   if (values.print) return void process.stdout.write(toYaml(doc));
-  const pipeline = parsePipeline(doc, `builtin:demo --scale ${scale}`, {
-    ...(values.workdir === undefined ? {} : { workdir: values.workdir }),
-  });
+  const pipeline = parsePipeline(doc, `builtin:demo --scale ${scale}`, fileOverrides(values));
   await execute(pipeline, values);
 }
 
 async function execute(
   pipeline: Pipeline,
-  values: { "dry-run"?: boolean; from?: string; only?: string },
+  values: { "dry-run"?: boolean; from?: string; only?: string; jobs?: string },
 ): Promise<void> {
+  const jobs = positive(values.jobs, "jobs") ?? defaultJobs();
   const planOptions = {
     ...(values.from === undefined ? {} : { from: values.from }),
     ...(values.only === undefined ? {} : { only: values.only }),
@@ -123,7 +148,7 @@ async function execute(
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   try {
-    const report = await runPipeline(pipeline, { ...planOptions, signal: controller.signal });
+    const report = await runPipeline(pipeline, { ...planOptions, jobs, signal: controller.signal });
     console.log(finalReport(pipeline, report));
   } catch (err) {
     // Exit 130 as for Ctrl-C in every command; stage.json keeps what finished and marks what resumes.
@@ -140,7 +165,8 @@ async function execute(
 /** The stages with what each did and took, then the last report stage's table. */
 export function finalReport(pipeline: Pipeline, report: PipelineReport): string {
   const width = Math.max(...report.stages.map((s) => s.name.length));
-  const lines = [`\npipeline ${pipeline.name} finished in ${formatDuration(report.seconds)}`];
+  const how = `${report.jobs} stage${report.jobs === 1 ? "" : "s"} at a time${report.threads === undefined ? "" : `, ${report.threads} intra-op thread${report.threads === 1 ? "" : "s"} each`}`;
+  const lines = [`\npipeline ${pipeline.name} finished in ${formatDuration(report.seconds)} (${how})`];
   for (const s of report.stages) {
     const took = s.action === "cached" || s.action === "skip" ? s.action : formatDuration(s.seconds);
     lines.push(`  ${s.name.padEnd(width)}  ${took.padEnd(7)} ${s.summary ?? ""}`);

@@ -52,6 +52,7 @@ export const worldStage = stageKind({
   takesDefaults: false,
   inputs: () => [],
   revision: WORLD_REVISION,
+  seedField: "seed",
   run: async ({ config, dir }) => {
     const world = generateWorld({
       seed: config.seed,
@@ -123,6 +124,7 @@ export const mixStage = stageKind({
   output: "data.jsonl",
   takesDefaults: false,
   inputs: (c) => [c.base.path, c.extra.path],
+  seedField: "seed",
   run: async ({ config, dir }) => {
     const read = (s: z.infer<typeof SourceSchema>) =>
       loadRecords(s.path, {

@@ -50,8 +50,13 @@ const EvalStageSchema = z
     /** Requests in flight per endpoint. */
     concurrency: z.number().int().positive().default(8),
     adapter: z.string().min(1).optional(),
-    /** The run's name in tables and charts (default: the stage's name). */
+    /** The run's name in tables and charts (default: the stage's name as written, without `@seed`). */
     name: z.string().min(1).optional(),
+    /**
+     * The experiment seed (a seeded stage's `seeds:` sets it): recorded in results.json, where reports group a
+     * run's seeds by name, and the sampling seed (it replaces generation.seed).
+     */
+    seed: z.number().int().nonnegative().optional(),
     /** A built-in suite name or a suite file; or give `benchmarks` (and `judges`) inline, as in a suite file. */
     suite: z.string().min(1).optional(),
     benchmarks: z.array(z.unknown()).min(1).optional(),
@@ -94,7 +99,8 @@ export const evalStage = stageKind({
   output: ".",
   takesDefaults: false,
   inputs: (c) => [c.model, c.adapter, c.dataDir, c.suite?.endsWith(".yaml") ? c.suite : undefined],
-  run: async ({ name, config, dir, label, signal }) => {
+  seedField: "seed",
+  run: async ({ name, group, config, dir, label, signal }) => {
     const suite = suiteOf(config, `stages.${name}`);
     const dataDir = resolve(config.dataDir ?? suite.dataDir ?? process.env.SAFETUNE_DATA ?? "data");
     const benchmarks = [];
@@ -114,6 +120,7 @@ export const evalStage = stageKind({
     const { topP, system, ...generation } = config.generation;
     const settings: GenerationSettings = {
       ...generation,
+      ...(config.seed === undefined ? {} : { seed: config.seed }),
       // A server renders its own model's template: record it as the CLI does.
       ...(config.endpoint !== undefined && generation.template === "model" ? { template: "server" } : {}),
       ...(topP === undefined ? {} : { topP }),
@@ -143,7 +150,7 @@ export const evalStage = stageKind({
       }
       const run = await runEval({
         out: dir,
-        name: config.name ?? name,
+        name: config.name ?? group ?? name,
         answerer,
         judges,
         benchmarks,
@@ -153,6 +160,11 @@ export const evalStage = stageKind({
         onProgress: evalProgressBars(`${label} `),
         signal,
       });
+      if (config.seed !== undefined) {
+        // The run's group is its name; the seed tells its members apart (results.json is rewritten whole).
+        run.results.seed = config.seed;
+        writeFileAtomically(join(dir, "results.json"), `${JSON.stringify(run.results, null, 2)}\n`);
+      }
       const figures: Record<string, number> = {};
       const parts: string[] = [];
       for (const b of run.results.benchmarks) {

@@ -39,6 +39,7 @@ export const sftStage = stageKind({
   schema: SftConfigSchema.omit({ out: true }),
   output: "model",
   takesDefaults: true,
+  seedField: "training.seed",
   inputs: commonInputs,
   run: async ({ config, dir, resume, label }) => {
     const result = await runSft({ ...config, out: dir }, { resume, label: `${label} SFT` });
@@ -60,6 +61,7 @@ export const pretrainStage = stageKind({
   schema: PretrainSchema,
   output: "model",
   takesDefaults: true,
+  seedField: "training.seed",
   inputs: (c) => [c.tokenizer, c.data.train, c.data.eval],
   run: async ({ config, dir, resume, label }) => {
     const { tokenizer, preset, ...sft } = config;
@@ -78,6 +80,7 @@ export const rewardStage = stageKind({
   schema: RewardConfigSchema.omit({ out: true }),
   output: "model",
   takesDefaults: true,
+  seedField: "training.seed",
   inputs: commonInputs,
   run: async ({ config, dir, resume, label, log }) => {
     const result = await runReward({ ...config, out: dir }, { resume, log, label: `${label} reward` });
@@ -92,6 +95,7 @@ export const dpoStage = stageKind({
   schema: DpoConfigSchema.omit({ out: true }),
   output: "model",
   takesDefaults: true,
+  seedField: "training.seed",
   inputs: commonInputs,
   run: async ({ config, dir, resume, label, log }) => {
     const result = await runDpo({ ...config, out: dir }, { resume, log, label: `${label} DPO` });
@@ -106,6 +110,7 @@ export const raftStage = stageKind({
   schema: RaftConfigSchema.omit({ out: true }),
   output: "model",
   takesDefaults: true,
+  seedField: "training.seed",
   inputs: (c) => [...commonInputs(c), c.raft.rewardModel, c.raft.costModel],
   run: async ({ config, dir, resume, label, log }) => {
     const result = await runRaft({ ...config, out: dir }, { resume, log, label: `${label} RAFT` });

@@ -1,0 +1,47 @@
+// The child process one stage runs in when a pipeline runs stages in parallel (`--jobs N`): it receives the
+// stage (kind, validated config, folder) in its environment, fixes libtorch's intra-op threads, runs it with its progress
+// on stderr, and answers with the outcome, or with the error that stopped it. Ctrl-C reaches it as SIGINT:
+// trainers checkpoint, evaluations keep their caches, and it answers "interrupted".
+import { setNumThreads } from "../engine/runtime.js";
+import { STAGE_KINDS } from "./stageKinds.js";
+import type { StageJob, WorkerReply } from "./stageProcess.js";
+
+const controller = new AbortController();
+process.on("SIGINT", () => controller.abort());
+process.on("SIGTERM", () => controller.abort());
+
+function reply(message: WorkerReply): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+async function main(job: StageJob): Promise<void> {
+  try {
+    setNumThreads(job.threads);
+    const kind = STAGE_KINDS[job.kind];
+    if (!kind) throw new Error(`unknown stage kind ${job.kind}`);
+    const outcome = await kind.run({
+      name: job.name,
+      group: job.group,
+      ...(job.seed === undefined ? {} : { seed: job.seed }),
+      config: job.config,
+      dir: job.dir,
+      resume: job.resume,
+      label: job.label,
+      log: (line) => process.stderr.write(`${line}\n`),
+      signal: controller.signal,
+    });
+    await reply({ type: "done", outcome });
+    process.exit(0);
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const interrupted =
+      controller.signal.aborted || error.name === "TrainingInterrupted" || error.name === "EvalInterrupted";
+    await reply({ type: interrupted ? "interrupted" : "error", name: error.name, message: error.message });
+    process.exit(interrupted ? 130 : 1);
+  }
+}
+
+await main(JSON.parse(process.env.SAFETUNE_STAGE_JOB ?? "null") as StageJob);
