@@ -246,7 +246,7 @@ export async function writeRunFiles(
     html: join(out, "report.html"),
   };
   writeFileAtomically(files.samples, samples.map((s) => `${JSON.stringify(s)}\n`).join(""));
-  writeFileAtomically(files.markdown, markdownSummary(results));
+  writeFileAtomically(files.markdown, markdownSummary(results, samples));
   writeFileAtomically(
     files.html,
     await htmlReport({ results, samples: [...samples], runs: [...compareWith] }),

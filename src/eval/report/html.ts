@@ -1,7 +1,14 @@
 // The HTML report of one evaluation run: one self-contained file (inline CSS, JS and SVG, no URLs).
 import { createHash } from "node:crypto";
+import {
+  type BenchmarkDisagreements,
+  type BinaryReading,
+  benchmarkDisagreements,
+  judgesDisagree,
+  readingOf,
+} from "../metrics/judgeDisagreements.js";
 import type { EvalResults, MetricResult, SampleRecord } from "../results.js";
-import type { Verdict } from "../types.js";
+import type { BenchmarkKind, Verdict } from "../types.js";
 import {
   benchmarkChart,
   categoryChart,
@@ -11,7 +18,14 @@ import {
   safetyScore,
 } from "./charts.js";
 import { formatEstimate, formatInterval, formatValue, headlineMetric, metricLabel } from "./headline.js";
-import { describeAnswerer, describeJudge, generationPairs } from "./markdown.js";
+import {
+  agreementCells,
+  describeAnswerer,
+  describeJudge,
+  disagreementCount,
+  generationPairs,
+  readingName,
+} from "./markdown.js";
 
 /** Sample rows rendered into the page itself, so the first screenfuls read without JavaScript. */
 export const INITIAL_SAMPLE_ROWS = 300;
@@ -137,18 +151,21 @@ function judgeNames(results: EvalResults, samples: SampleRecord[]): string[] {
   return names;
 }
 
-function disagree(verdicts: (Verdict | undefined)[]): boolean {
-  const differs = (read: (v: Verdict) => boolean | undefined) =>
-    new Set(verdicts.flatMap((v) => (v && v.error === undefined && read(v) !== undefined ? [read(v)] : [])))
-      .size > 1;
-  return differs((v) => v.safe) || differs((v) => v.refused);
+/**
+ * Whether the judges read the answer differently: on the benchmark's own reading (safe/unsafe for harmful
+ * prompts, refused/answered for benign ones, as the agreement section counts), else on either.
+ */
+function disagree(s: SampleRecord, judges: string[], kind: BenchmarkKind | undefined): boolean {
+  const on = kind === undefined ? undefined : readingOf(kind);
+  if (on !== undefined) return judgesDisagree(s, judges, on);
+  return judgesDisagree(s, judges, "safe") || judgesDisagree(s, judges, "refused");
 }
 
-function sampleView(s: SampleRecord, judges: string[]): SampleView {
+function sampleView(s: SampleRecord, judges: string[], kind: BenchmarkKind | undefined): SampleView {
   const verdicts = judges.map((j) => s.verdicts[j]);
   const views = verdicts.map(verdictView);
   const keys = views.flatMap((v, i) => v.keys.map((k) => `${i}:${k}`));
-  if (disagree(verdicts)) keys.push("disagree");
+  if (disagree(s, judges, kind)) keys.push("disagree");
   return {
     b: s.benchmark,
     id: s.id,
@@ -183,7 +200,8 @@ function counted<T extends string>(values: T[]): Map<T, number> {
 
 function samplesSection(results: EvalResults, samples: SampleRecord[]): string {
   const judges = judgeNames(results, samples);
-  const views = samples.map((s) => sampleView(s, judges));
+  const kinds = new Map(results.benchmarks.map((b) => [b.name, b.kind]));
+  const views = samples.map((s) => sampleView(s, judges, kinds.get(s.benchmark)));
   const e = escapeHtml;
 
   const benchmarks = counted(views.map((v) => v.b));
@@ -458,24 +476,58 @@ ${chartHtml}
 ${table(["run", "safety", "from", "helpfulness", "from"], rows, [false, true, false, true, false])}</section>`;
 }
 
-function agreementSection(r: EvalResults): string {
+/** The colour class of one judge's reading in a disagreement listing (as the samples table colours it). */
+function readingClass(on: BinaryReading, value: boolean | null, text: string): string {
+  if (value === null) return text.startsWith("unparsed") ? "error" : "none";
+  return on === "safe" ? (value ? "safe" : "unsafe") : value ? "refused" : "answered";
+}
+
+/** One benchmark's judges: each pair's agreement, then the answers they read differently. */
+function benchmarkAgreement(d: BenchmarkDisagreements, index: number): string {
   const e = escapeHtml;
-  const content =
+  const pairs = table(
+    ["judge A", "judge B", "Cohen's kappa", "raw agreement", "n"],
+    d.agreements.map((a) => [e(a.judgeA), e(a.judgeB), ...agreementCells(a)]),
+    [false, false, true, true, true],
+  );
+  const rows = d.items.map(
+    (item) =>
+      `<tr><td><div>${e(item.category ?? "")}</div><div class="id">${e(item.id)}</div></td>` +
+      `<td><div class="txt">${e(item.prompt)}</div></td><td><div class="txt">${e(item.response)}</div></td>` +
+      item.verdicts
+        .map((v) => `<td class="v ${readingClass(d.on, v.value, v.text)}">${e(v.text)}</td>`)
+        .join("") +
+      "</tr>",
+  );
+  const listing =
+    rows.length === 0
+      ? ""
+      : `<div class="scroll"><table class="samples disagreements"><thead><tr><th>category / id</th><th>prompt</th>` +
+        `<th>answer (excerpt)</th>${d.judges.map((j) => `<th>${e(j)}</th>`).join("")}</tr></thead><tbody>\n` +
+        `${rows.join("\n")}\n</tbody></table></div>`;
+  return `<section class="bench-agreement" id="agreement-${index}" data-benchmark="${e(d.benchmark)}">
+<h3>${e(d.benchmark)} <small>(${e(readingName(d.on))})</small></h3>
+${pairs}
+<p class="status">${e(disagreementCount(d))}</p>
+${listing}</section>`;
+}
+
+function agreementSection(r: EvalResults, samples: SampleRecord[]): string {
+  const e = escapeHtml;
+  const pooled =
     r.agreements.length === 0
       ? "<p>No two judges labelled the same answers.</p>"
-      : table(
+      : `<p class="status">Pooled over the run's benchmarks:</p>\n${table(
           ["judge A", "judge B", "on", "Cohen's kappa", "raw agreement", "n"],
-          r.agreements.map((a) => [
-            e(a.judgeA),
-            e(a.judgeB),
-            e(a.on),
-            Number.isFinite(a.kappa) ? a.kappa.toFixed(2) : "–",
-            Number.isFinite(a.agreement) ? `${(a.agreement * 100).toFixed(1)}%` : "–",
-            String(a.n),
-          ]),
+          r.agreements.map((a) => [e(a.judgeA), e(a.judgeB), e(a.on), ...agreementCells(a)]),
           [false, false, false, true, true, true],
-        );
-  return `<section id="agreement"><h2>Judge agreement</h2>\n${content}</section>`;
+        )}`;
+  const perBenchmark = benchmarkDisagreements(
+    r.benchmarks,
+    samples,
+    r.judges.map((j) => j.name),
+  ).map(benchmarkAgreement);
+  return `<section id="agreement"><h2>Judge agreement</h2>\n${pooled}\n${perBenchmark.join("\n")}</section>`;
 }
 
 export async function htmlReport(input: HtmlReportInput): Promise<string> {
@@ -499,7 +551,7 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
     benchmarksSection(results, overview),
     categoriesSection(results, categoryCharts),
     runsSection(results, others, crossRun),
-    agreementSection(results),
+    agreementSection(results, samples),
     samplesSection(results, samples),
   ];
   const nav = [

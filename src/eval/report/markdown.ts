@@ -1,10 +1,14 @@
-// The Markdown summary of one evaluation run: identity, settings, metric tables, judge agreement.
+// The Markdown summary of one evaluation run: identity, settings, metric tables, judge agreement (pooled, and per
+// benchmark with the answers the judges disagree on).
+import { type BenchmarkDisagreements, benchmarkDisagreements } from "../metrics/judgeDisagreements.js";
 import type {
   AnswererIdentity,
   EvalResults,
   GenerationSettings,
+  JudgeAgreement,
   JudgeIdentity,
   MetricResult,
+  SampleRecord,
 } from "../results.js";
 import { formatEstimate, formatInterval, formatValue, headlineMetric, metricLabel } from "./headline.js";
 
@@ -95,7 +99,61 @@ function categoryTable(metrics: MetricResult[]): string | undefined {
   );
 }
 
-export function markdownSummary(results: EvalResults): string {
+/** Kappa with two decimals and raw agreement as a percentage; a dash where either is not a number. */
+export function agreementCells(
+  a: Pick<JudgeAgreement, "kappa" | "agreement" | "n">,
+): [string, string, string] {
+  return [
+    Number.isFinite(a.kappa) ? a.kappa.toFixed(2) : "–",
+    Number.isFinite(a.agreement) ? `${(a.agreement * 100).toFixed(1)}%` : "–",
+    String(a.n),
+  ];
+}
+
+/** "safe/unsafe" or "refused/answered": what a benchmark's judges were compared on. */
+export function readingName(on: JudgeAgreement["on"]): string {
+  return on === "safe" ? "safe/unsafe" : "refused/answered";
+}
+
+/** "3 of 120 answers read differently (the first 50 listed)." and its variants. */
+export function disagreementCount(d: BenchmarkDisagreements): string {
+  if (d.disagreeing === 0) return `The judges agree on all ${d.compared} answers they read.`;
+  const listed = d.items.length < d.disagreeing ? ` (the first ${d.items.length} listed)` : "";
+  return `${d.disagreeing} of ${d.compared} answers read differently${listed}.`;
+}
+
+function benchmarkAgreementSection(d: BenchmarkDisagreements): string[] {
+  const out = ["", `### ${escapeMarkdown(d.benchmark)} (${readingName(d.on)})`, ""];
+  out.push(
+    table(
+      ["judge A", "judge B", "Cohen's kappa", "raw agreement", "n"],
+      d.agreements.map((a) => [escapeMarkdown(a.judgeA), escapeMarkdown(a.judgeB), ...agreementCells(a)]),
+      [false, false, true, true, true],
+    ),
+  );
+  out.push("", disagreementCount(d));
+  if (d.items.length === 0) return out;
+  out.push(
+    "",
+    table(
+      ["id", "category", "prompt", "answer (excerpt)", ...d.judges.map(escapeMarkdown)],
+      d.items.map((item) => [
+        escapeMarkdown(item.id),
+        escapeMarkdown(item.category ?? "–"),
+        escapeMarkdown(item.prompt),
+        escapeMarkdown(item.response),
+        ...item.verdicts.map((v) => escapeMarkdown(v.text)),
+      ]),
+    ),
+  );
+  return out;
+}
+
+/**
+ * The run's summary. With its samples, the judge-agreement part also has a section per benchmark: each pair's
+ * kappa on that benchmark and the answers the judges read differently.
+ */
+export function markdownSummary(results: EvalResults, samples: readonly SampleRecord[] = []): string {
   const out: string[] = [];
   out.push(`# Evaluation: ${escapeMarkdown(results.name)}`, "");
   out.push(`- Answerer: ${escapeMarkdown(describeAnswerer(results.answerer))}`);
@@ -166,6 +224,7 @@ export function markdownSummary(results: EvalResults): string {
   out.push("", "## Judge agreement", "");
   if (results.agreements.length === 0) out.push("No two judges labelled the same answers.");
   else {
+    out.push("Pooled over the run's benchmarks:", "");
     out.push(
       table(
         ["judge A", "judge B", "on", "Cohen's kappa", "raw agreement", "n"],
@@ -173,13 +232,14 @@ export function markdownSummary(results: EvalResults): string {
           escapeMarkdown(a.judgeA),
           escapeMarkdown(a.judgeB),
           a.on,
-          Number.isFinite(a.kappa) ? a.kappa.toFixed(2) : "–",
-          Number.isFinite(a.agreement) ? `${(a.agreement * 100).toFixed(1)}%` : "–",
-          String(a.n),
+          ...agreementCells(a),
         ]),
         [false, false, false, true, true, true],
       ),
     );
   }
+  const judges = results.judges.map((j) => j.name);
+  for (const d of benchmarkDisagreements(results.benchmarks, samples, judges))
+    out.push(...benchmarkAgreementSection(d));
   return `${out.join("\n")}\n`;
 }
