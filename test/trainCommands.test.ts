@@ -72,3 +72,167 @@ test("bad configs and data: one line naming the field or the row", () => {
   );
   bad(["sft", "--config", join(ROOT, "missing.yaml")], /missing\.yaml: config file not found/);
 });
+
+/** metrics.jsonl's step lines. */
+function stepMetrics(out: string): Record<string, number>[] {
+  return readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((r) => r.lr !== undefined);
+}
+
+test("TRL-style flags train with every setting honoured: resolved config, optimizer lr, fractional epochs, adapter", () => {
+  const out = join(ROOT, "trl-flags");
+  const r = cli([
+    "sft",
+    "--model_name_or_path",
+    BASE,
+    "--output_dir",
+    out,
+    "--dataset_name",
+    DATA,
+    "--learning_rate",
+    "0.003",
+    "--per_device_train_batch_size",
+    "3",
+    "--gradient_accumulation_steps",
+    "2",
+    "--num_train_epochs",
+    "2",
+    "--lr_scheduler_type",
+    "constant",
+    "--logging_steps",
+    "1",
+    "--save_steps",
+    "0",
+    "--save_total_limit",
+    "1",
+    "--max_length",
+    "48",
+    "--weight-decay",
+    "0.01",
+    "--use_peft",
+    "--lora_r",
+    "4",
+    "--lora_alpha",
+    "8",
+    "--lora_dropout",
+    "0.1",
+    "--lora_target_modules",
+    "q_proj",
+    "v_proj",
+    "--report_to",
+    "none",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  // 12 examples / (3 × 2) = 2 steps an epoch, 2 epochs
+  assert.match(r.stdout, /sft: 4 steps; model written to/);
+  const resolved = parseYaml(readFileSync(join(out, "config.yaml"), "utf8"));
+  assert.deepEqual(
+    { model: resolved.model, out: resolved.out, train: resolved.data.train, maxLength: resolved.maxLength },
+    { model: BASE, out, train: DATA, maxLength: 48 },
+  );
+  const t = resolved.training;
+  assert.deepEqual(
+    [
+      t.lr,
+      t.batchSize,
+      t.gradientAccumulation,
+      t.epochs,
+      t.schedule,
+      t.logEvery,
+      t.saveEvery,
+      t.keepCheckpoints,
+      t.weightDecay,
+    ],
+    [0.003, 3, 2, 2, "constant", 1, 0, 1, 0.01],
+  );
+  assert.deepEqual(resolved.lora, {
+    r: 4,
+    alpha: 8,
+    dropout: 0.1,
+    targetModules: ["q_proj", "v_proj"],
+    rslora: false,
+  });
+  assert.equal(
+    Object.keys(resolved).some((k) => k.includes("_")),
+    false,
+    "saved in canonical form",
+  );
+  const steps = stepMetrics(out);
+  assert.deepEqual(
+    steps.map((s) => s.lr),
+    [0.003, 0.003, 0.003, 0.003],
+    "the optimizer's learning rate",
+  );
+  assert.deepEqual(
+    steps.map((s) => s.epoch),
+    [0.5, 1, 1.5, 2],
+  );
+  const adapter = JSON.parse(readFileSync(join(out, "model", "adapter_config.json"), "utf8"));
+  assert.deepEqual(
+    [adapter.r, adapter.lora_alpha, adapter.lora_dropout, adapter.target_modules],
+    [4, 8, 0.1, ["q_proj", "v_proj"]],
+  );
+});
+
+test("a flat TRL-style YAML trains as written; a flag in either spelling overrides it", () => {
+  const out = join(ROOT, "trl-yaml");
+  const config = join(ROOT, "trl.yaml");
+  writeFileSync(
+    config,
+    [
+      `model_name_or_path: ${BASE}`,
+      `output_dir: ${out}`,
+      `dataset_name: ${DATA}`,
+      "learning_rate: 1.0e-3",
+      "per_device_train_batch_size: 4",
+      "max_steps: 4",
+      "lr_scheduler_type: constant_with_warmup",
+      "warmup_steps: 2",
+      "save_steps: 0",
+      "max_length: 48",
+      "seed: 7",
+    ].join("\n"),
+  );
+  const r = cli(["sft", "--config", config, "--learning-rate", "0.002"]);
+  assert.equal(r.code, 0, r.stderr);
+  const resolved = parseYaml(readFileSync(join(out, "config.yaml"), "utf8"));
+  assert.deepEqual(
+    [resolved.training.lr, resolved.training.maxSteps, resolved.training.warmupSteps, resolved.training.seed],
+    [0.002, 4, 2, 7],
+  );
+  // linear warm-up over 2 steps from 0, then constant
+  assert.deepEqual(
+    stepMetrics(out).map((s) => s.lr),
+    [0, 0.001, 0.002, 0.002],
+  );
+});
+
+test("a misspelled nested key or flag fails with one line naming it and the nearest name", () => {
+  const config = join(ROOT, "typo.yaml");
+  writeFileSync(
+    config,
+    `model: ${BASE}\nout: ${join(ROOT, "typo")}\ndata: {train: ${DATA}}\ntraining:\n  learning_rat: 1.0e-4\n`,
+  );
+  const r = cli(["sft", "--config", config]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `safetune: ${config}: training.learning_rat: unknown key; did you mean learning_rate?`,
+  );
+  const flag = cli(["sft", "--config", config, "--learning_rat", "1e-4"]);
+  assert.equal(flag.code, 1);
+  assert.match(
+    flag.stderr,
+    /^safetune: sft: unknown option --learning-rat; did you mean --learning-rate\? \(see safetune sft --help\)$/,
+  );
+});
+
+test("--version prints the package's version", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+  const r = cli(["--version"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim(), `safetune ${pkg.version}`);
+});

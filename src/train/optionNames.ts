@@ -42,8 +42,6 @@ export const OPTION_NAMES: Readonly<Record<string, OptionNames>> = {
   "lora.dropout": { flag: "lora-dropout" },
   "lora.targetModules": { flag: "lora-target-modules" },
   "lora.rslora": { names: ["use_rslora"] },
-  "lora.alphaPattern": { flag: "lora-alpha-pattern" },
-  "lora.rankPattern": { flag: "lora-rank-pattern" },
   "dpo.loss": { names: ["loss_type"] },
   "dpo.sftWeight": { names: ["rpo_alpha"] },
   "reward.centre": { names: ["center_rewards_coefficient"] },

@@ -27,6 +27,8 @@ const LoraSchema = z
   })
   .strict();
 
+const NOT_REPORTED = 'only "none" for now (every step is logged to metrics.jsonl)';
+
 const TrainingSchema = z
   .object({
     seed: z.number().int().nonnegative().default(0),
@@ -56,9 +58,10 @@ const TrainingSchema = z
     logEvery: z.number().int().positive().default(10),
     /** TRL's report_to: only "none" for now (metrics.jsonl is always written); anything else is an error. */
     reportTo: z
-      .union([z.literal("none"), z.array(z.literal("none"))], {
-        error: 'only "none" for now (every step is logged to metrics.jsonl)',
-      })
+      .union([
+        z.literal("none", { error: NOT_REPORTED }),
+        z.array(z.literal("none", { error: NOT_REPORTED })),
+      ])
       .optional(),
   })
   .strict();
