@@ -249,7 +249,7 @@ test("flags override the file whatever either spells; the lora switch keeps sett
   ]);
   assert.equal(c.training.lr, 3e-4);
   assert.equal(c.training.beta1, 0.8);
-  assert.deepEqual(c.lora && c.lora.targetModules, ["k_proj"]);
+  assert.deepEqual(c.lora ? c.lora.targetModules : undefined, ["k_proj"]);
   assert.equal(canonicalPath("learning_rate", SftConfigSchema), "training.lr");
   assert.equal(canonicalPath("training.learning_rate", SftConfigSchema), "training.lr");
   assert.equal(canonicalPath("lora.lora_alpha", SftConfigSchema), "lora.alpha");
