@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { crossEntropy, liveTensors, tensor } from "../src/engine/index.js";
@@ -218,4 +219,131 @@ test("Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and stops; -
   assert.match(summary.resumedFrom ?? "", /step-0000003$/);
   assert.equal(summary.steps, 12);
   model.dispose();
+});
+
+// --- checkpoints that heal (issue 21) -------------------------------------------------------------
+
+/** A run of 12 steps that crashes in step 8 after checkpoints at steps 2, 4 and 6; returns its folder. */
+async function crashedRun(t: Parameters<typeof tmpDir>[0]): Promise<string> {
+  const dir = tmpDir(t);
+  const crashed = createModel(CONFIG, { seed: 1 });
+  const b = [...crashed.params].map(([n, p]): [string, typeof p] => [n, p.requiresGrad_()]);
+  await assert.rejects(
+    runTrainingLoop(
+      b,
+      countingTask(crashed, { failAtCall: 15 }),
+      options(dir, { saveEvery: 2, keepCheckpoints: 3 }),
+      { configHash: "h", resume: false, label: "b" },
+    ),
+    /simulated crash/,
+  );
+  crashed.dispose();
+  return dir;
+}
+
+/** Resumes the run in `dir`; returns the weights, where it resumed from and the lines it logged. */
+async function resumeRun(dir: string) {
+  const resumed = createModel(CONFIG, { seed: 99 });
+  const c = [...resumed.params].map(([n, p]): [string, typeof p] => [n, p.requiresGrad_()]);
+  const logged: string[] = [];
+  try {
+    const summary = await runTrainingLoop(
+      c,
+      countingTask(resumed),
+      options(dir, { saveEvery: 2, keepCheckpoints: 3 }),
+      { configHash: "h", resume: true, label: "c", log: (line) => logged.push(line) },
+    );
+    return { weights: weights(resumed), resumedFrom: summary.resumedFrom ?? "", logged };
+  } finally {
+    resumed.dispose();
+  }
+}
+
+async function straightWeights(t: Parameters<typeof tmpDir>[0]) {
+  const straight = createModel(CONFIG, { seed: 1 });
+  const a = [...straight.params].map(([n, p]): [string, typeof p] => [n, p.requiresGrad_()]);
+  await runTrainingLoop(a, countingTask(straight), options(tmpDir(t)), {
+    configHash: "h",
+    resume: false,
+    label: "a",
+  });
+  const out = weights(straight);
+  straight.dispose();
+  return out;
+}
+
+const checkpoint = (dir: string, step: number) =>
+  join(dir, "checkpoints", `step-${String(step).padStart(7, "0")}`);
+
+test("each checkpoint records sha256 checksums of its files", async (t) => {
+  const dir = await crashedRun(t);
+  const sums = JSON.parse(readFileSync(join(checkpoint(dir, 6), "checksums.json"), "utf8"));
+  assert.equal(sums.algorithm, "sha256");
+  assert.deepEqual(Object.keys(sums.files).sort(), [
+    "optimizer.safetensors",
+    "rng.safetensors",
+    "state.json",
+    "trainable.safetensors",
+  ]);
+  const bytes = readFileSync(join(checkpoint(dir, 6), "trainable.safetensors"));
+  assert.equal(sums.files["trainable.safetensors"], createHash("sha256").update(bytes).digest("hex"));
+});
+
+test("a truncated newest checkpoint is skipped, named with why, and the run resumes exactly from the one before", async (t) => {
+  const want = await straightWeights(t);
+  const dir = await crashedRun(t);
+  const file = join(checkpoint(dir, 6), "trainable.safetensors");
+  const bytes = readFileSync(file);
+  writeFileSync(file, bytes.subarray(0, bytes.byteLength >> 1));
+  const r = await resumeRun(dir);
+  assert.match(r.resumedFrom, /step-0000004$/);
+  assert.equal(r.logged.length, 1);
+  assert.match(
+    r.logged[0] ?? "",
+    /--resume: skipped .*step-0000006: .*trainable\.safetensors: sha256 differs/,
+  );
+  assert.deepEqual(r.weights, want);
+});
+
+test("after a crash and a resume metrics.jsonl holds one row per step", async (t) => {
+  const dir = await crashedRun(t);
+  const before = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n");
+  assert.equal(before.length, 7, "the crashed attempt logged steps 1-7");
+  appendFileSync(join(dir, "metrics.jsonl"), '{"step": 8, "lo'); // a row torn by kill -9
+  await resumeRun(dir);
+  const steps = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).step);
+  assert.deepEqual(
+    steps,
+    Array.from({ length: 12 }, (_, i) => i + 1),
+  );
+});
+
+test("state.json is validated against the run: a step beyond its total is skipped, not 'finished'", async (t) => {
+  const dir = await crashedRun(t);
+  // An older checkpoint format (no checksums.json) whose state.json claims step 100000 of a 12-step run.
+  rmSync(join(checkpoint(dir, 6), "checksums.json"));
+  const statePath = join(checkpoint(dir, 6), "state.json");
+  writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, "utf8")), step: 100000 }));
+  const r = await resumeRun(dir);
+  assert.match(r.resumedFrom, /step-0000004$/);
+  assert.match(r.logged[0] ?? "", /state\.json: field 'step' is 100000 \(expected an integer from 1 to 12\)/);
+});
+
+test("a truncated state.json is named; when no checkpoint is usable --resume stops in one line", async (t) => {
+  const dir = await crashedRun(t);
+  for (const step of [2, 4, 6]) {
+    rmSync(join(checkpoint(dir, step), "checksums.json"));
+    const statePath = join(checkpoint(dir, step), "state.json");
+    writeFileSync(statePath, readFileSync(statePath, "utf8").slice(0, 50));
+  }
+  await assert.rejects(resumeRun(dir), (e: Error) => {
+    assert.ok(e instanceof TrainingError, String(e));
+    assert.match(e.message, /no usable checkpoint/);
+    assert.match(e.message, /step-0000006\/state\.json: not valid JSON/);
+    assert.ok(!e.message.includes("\n"));
+    return true;
+  });
 });

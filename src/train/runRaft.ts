@@ -9,7 +9,7 @@ import {
   TrainingExampleError,
   tokenizeConversation,
 } from "../tokenize/trainingExample.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import { CheckpointError, findResumePoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
 import { allGatherText, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
 import { EndpointSampler } from "./endpointSampler.js";
 import {
@@ -112,7 +112,17 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   let trainedExamples = 0;
   let start = 1;
   // Every iteration's randomness derives from the seed and its index, so the weights are all a resume needs.
-  const checkpoint = options.resume ? latestCheckpoint(config.out) : undefined;
+  let checkpoint: string | undefined;
+  if (options.resume) {
+    try {
+      const point = findResumePoint(config.out, { configHash: hash, totalSteps: raft.iterations });
+      for (const s of point.skipped) log(`--resume: skipped ${s.dir}: ${s.reason}`);
+      checkpoint = point.dir;
+    } catch (error) {
+      if (error instanceof CheckpointError) throw new TrainingError(error.message);
+      throw error;
+    }
+  }
   if (checkpoint) {
     const state = loadCheckpoint(checkpoint, run.trainable, undefined);
     if (state.configHash !== hash) {

@@ -4,7 +4,13 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AdamW, clipGradNorm, manualSeed, type Tensor, tidy, weightDecayGroups } from "../engine/index.js";
 import { mulberry32 } from "../util/random.js";
-import { type CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
+import {
+  CheckpointError,
+  type CheckpointState,
+  findResumePoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoints.js";
 import {
   allReduceGradients,
   allReduceNumbers,
@@ -13,6 +19,7 @@ import {
   isMainProcess,
   shardIndices,
 } from "./dataParallel.js";
+import { truncateMetricsAfter } from "./metricsLog.js";
 import { Progress } from "./progress.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";
 
@@ -117,7 +124,13 @@ export async function runTrainingLoop(
   trainable: [string, Tensor][],
   task: TrainingTask,
   o: LoopOptions,
-  run: { configHash: string; resume: boolean; label: string },
+  run: {
+    configHash: string;
+    resume: boolean;
+    label: string;
+    /** Where resume notes go (checkpoints skipped as damaged); default stderr. */
+    log?: (line: string) => void;
+  },
 ): Promise<TrainingSummary> {
   if (task.size === 0) throw new TrainingError("no training examples");
   const dp = dataParallel();
@@ -142,17 +155,25 @@ export async function runTrainingLoop(
   let resumedFrom: string | undefined;
   manualSeed(o.seed); // a resumed run replaces this with the checkpoint's generator state
   if (run.resume) {
-    const dir = latestCheckpoint(o.outDir);
-    if (dir) {
-      const saved = loadCheckpoint(dir, trainable, optimizer);
-      if (saved.configHash !== run.configHash) {
-        optimizer.dispose();
-        throw new TrainingError(
-          `--resume: ${dir} was written by another config (${saved.configHash} vs ${run.configHash}); use the same config or a new --out`,
-        );
-      }
-      state = saved;
-      resumedFrom = dir;
+    try {
+      // The newest checkpoint whose checksums and state.json hold up; damaged newer ones are skipped, and said so.
+      const point = findResumePoint(o.outDir, {
+        configHash: run.configHash,
+        totalSteps: steps,
+        examplesPerEpoch: task.size,
+      });
+      const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+      if (main) for (const s of point.skipped) log(`--resume: skipped ${s.dir}: ${s.reason}`);
+      if (point.dir) {
+        state = loadCheckpoint(point.dir, trainable, optimizer);
+        resumedFrom = point.dir;
+        // Steps after the checkpoint are replayed: their rows from the interrupted attempt go.
+        if (main) truncateMetricsAfter(metricsPath, state.step);
+      } else if (main) truncateMetricsAfter(metricsPath, 0);
+    } catch (error) {
+      optimizer.dispose();
+      if (error instanceof CheckpointError) throw new TrainingError(error.message);
+      throw error;
     }
   }
 
