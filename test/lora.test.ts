@@ -114,6 +114,9 @@ test("target matching follows PEFT: names, suffixes, or one regular expression",
   assert.ok(!matchesTarget("model.layers.0.self_attn.q_proj", ["proj"]));
   assert.ok(matchesTarget("model.layers.1.mlp.up_proj", ".*\\.mlp\\..*_proj"));
   assert.ok(!matchesTarget("model.layers.1.self_attn.q_proj", ".*\\.mlp\\..*_proj"));
+  assert.ok(matchesTarget("model.layers.1.mlp.down_proj", "all-linear"));
+  assert.ok(matchesTarget("transformer.h.0.attn.c_attn", "all-linear"));
+  assert.ok(!matchesTarget("lm_head", "all-linear") && !matchesTarget("score", "all-linear"));
   const model = loadModel(fixtureDir("llama"));
   assert.throws(() => createLora(model, { targetModules: ["nothing"] }), /match no linear layer/);
   assert.equal(createLora(model, { targetModules: ".*\\.mlp\\..*_proj" }).modules.size, 6);

@@ -1,7 +1,7 @@
 // The run config's names: strict keys at every level with "did you mean", TRL/HF/PEFT names from one table,
 // flat TRL-style configs, flag spellings. The trainers themselves are run in trainCommands.test.ts.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { canonicalArgv } from "../src/cli/args.js";
@@ -17,7 +17,7 @@ import {
   SftConfigSchema,
 } from "../src/train/runConfig.js";
 import { closestName, editDistance } from "../src/util/suggest.js";
-import { tmpDirWithCleanup } from "./helpers/fixtures.js";
+import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-confignames-");
 process.on("exit", cleanup);
@@ -309,4 +309,11 @@ test("flag spellings: - or _, aliases, lone switches, list values", () => {
   );
   assert.equal(spec["lora-target-modules"]?.multiple, true);
   assert.equal(spec.lr?.type, "string");
+});
+
+test("docs/training.md's table names every other tool's name the table in optionNames.ts accepts", () => {
+  const docs = readFileSync(join(REPO_ROOT, "docs", "training.md"), "utf8");
+  for (const [path, entry] of Object.entries(OPTION_NAMES))
+    for (const name of entry.names ?? [])
+      assert.ok(docs.includes(`\`${name}\``), `${name} (${path}) is not in docs/training.md`);
 });

@@ -9,7 +9,7 @@ export interface LoraConfig {
   r: number;
   /** Scale numerator: the update is multiplied by alpha / r (alpha / √r with rsLoRA). */
   alpha: number;
-  /** Module names or suffixes (["q_proj", "v_proj"]), or one regular expression matched against full names. */
+  /** Module names or suffixes (["q_proj", "v_proj"]), one regular expression matched against full names, or "all-linear". */
   targetModules: string[] | string;
   /** Dropout on the adapter's input while training. */
   dropout: number;
@@ -72,8 +72,15 @@ export class LoraAdapter implements LinearAdapter {
   }
 }
 
-/** Whether PEFT would adapt `module` under `targets`: a regex matches the full name; a list matches by name or suffix. */
+/** Output layers PEFT's "all-linear" leaves out: the LM head and a classifier's score head. */
+const OUTPUT_LAYERS = ["lm_head", "score"];
+
+/**
+ * Whether PEFT would adapt `module` under `targets`: "all-linear" takes every linear layer but the output layer;
+ * another string is a regular expression matched against the full name; a list matches by name or suffix.
+ */
 export function matchesTarget(module: string, targets: string[] | string): boolean {
+  if (targets === "all-linear") return !OUTPUT_LAYERS.includes(module.split(".").at(-1) ?? "");
   if (typeof targets === "string") return new RegExp(`^(?:${targets})$`).test(module);
   return targets.some((t) => module === t || module.endsWith(`.${t}`));
 }
