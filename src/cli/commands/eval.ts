@@ -1,5 +1,5 @@
 // `safetune eval`: a model (local or behind an endpoint) on a suite of benchmarks, judged, with intervals;
-// `safetune eval compare A B`: paired differences and McNemar's test between two runs.
+// `safetune eval compare A B`: paired differences and McNemar's test between two runs, or between two seed groups.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDtype } from "../../engine/dtype.js";
@@ -10,20 +10,28 @@ import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
-import { compareRuns, comparisonMarkdown } from "../../eval/compare.js";
+import {
+  compareGroups,
+  compareRuns,
+  comparisonMarkdown,
+  groupComparisonMarkdown,
+} from "../../eval/compare.js";
 import { EvalInterrupted, EvaluationError } from "../../eval/errors.js";
 import { createJudges } from "../../eval/judges/createJudge.js";
 import { JUDGE_SPEC_HELP, type JudgeSpec, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
+import { groupBySeed } from "../../eval/metrics/seedGroups.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { formatEstimate, headlineMetric } from "../../eval/report/headline.js";
 import type { GenerationSettings } from "../../eval/results.js";
 import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
+import { readSeedRun } from "../../eval/seedRuns.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
 export const evalHelp = `safetune eval (--model DIR | --endpoint URL [--endpoint URL2 ...] --api-model NAME) --out DIR [options]
 safetune eval compare RUN_A RUN_B [--judge NAME] [--json]
+safetune eval compare RUN_A@0 RUN_A@1 ... RUN_B@0 RUN_B@1 ... [--judge NAME] [--json]
 
 Generates answers to every benchmark prompt, judges them, and writes results.json, samples.jsonl, report.md and
 report.html to --out. Answers and verdicts are cached in OUT/cache: an interrupted run resumes where it stopped.
@@ -244,10 +252,26 @@ async function compareCommand(argv: string[]): Promise<void> {
     console.log(evalHelp);
     return;
   }
-  if (positionals.length !== 2)
+  if (positionals.length < 2)
     throw new UsageError(
-      `eval compare: expected two run folders, got ${positionals.length} (safetune eval compare RUN_A RUN_B)`,
+      `eval compare: expected two run folders, got ${positionals.length} (safetune eval compare RUN_A RUN_B, or the runs of two seed groups)`,
     );
+  if (positionals.length > 2) {
+    // Runs with the same name and a seed are one group: compare the two groups over their seeds.
+    const groups = groupBySeed(positionals.map(readSeedRun));
+    if (groups.length !== 2)
+      throw new UsageError(
+        `eval compare: the runs form ${groups.length} groups (${groups.map((g) => g.name).join(", ")}); expected two (runs of one name with different seeds are one group)`,
+      );
+    const [ga, gb] = groups as [(typeof groups)[0], (typeof groups)[0]];
+    const grouped = compareGroups(ga, gb, values.judge === undefined ? {} : { judge: values.judge });
+    if (grouped.comparisons.length === 0)
+      throw new EvaluationError(`eval compare: ${ga.name} and ${gb.name} share no judged benchmark`);
+    const text = values.json ? `${JSON.stringify(grouped, null, 2)}\n` : groupComparisonMarkdown(grouped);
+    if (values.out) writeFileSync(values.out, text);
+    process.stdout.write(text);
+    return;
+  }
   const [a, b] = positionals as [string, string];
   const comparison = compareRuns(
     { results: readResults(a), samples: readSamples(a) },

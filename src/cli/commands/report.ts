@@ -1,16 +1,22 @@
 // `safetune report table RUN...`: the paper-style comparison table; `safetune report html RUN`: rebuild a report.
 import { writeFileSync } from "node:fs";
-import { comparisonTable } from "../../eval/report/table.js";
+import type { ComparisonSpec } from "../../eval/metrics/conclusions.js";
+import { seedGroupTable, seedReport, seedReportMarkdown } from "../../eval/report/seedReport.js";
 import { writeRunFiles } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
+import { readSeedRun } from "../../eval/seedRuns.js";
 import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
-export const reportHelp = `safetune report table RUN... [--format markdown|csv] [--no-intervals] [--out FILE]
+export const reportHelp = `safetune report table RUN... [--format markdown|csv] [--no-intervals] [--compare A,B,BENCHMARK[,METRIC]]... [--out FILE]
 safetune report html RUN [--compare-with RUN]...
 
 table   one row per run, one column per benchmark, each cell the benchmark's headline number (safe-response rate
-        on harmful sets, over-refusal on benign ones, win rate or reward on reference sets) with its 95% interval
+        on harmful sets, over-refusal on benign ones, task accuracy, win rate or reward on reference sets) with its
+        95% interval. Runs of one name with different seeds (results.json "seed") are one row: the mean over seeds
+        with a two-level bootstrap interval (seeds, then prompts), "n seeds", and the spread between seeds.
+        --compare A,B,BENCHMARK[,METRIC] states A − B over seeds as a computed conclusion (repeatable; intervals
+        Bonferroni-adjusted for the number of comparisons; significant when the interval excludes 0)
 html    rewrites RUN's report.md and report.html from its results.json and samples.jsonl, drawing the other runs
         in the safety-vs-helpfulness chart`;
 
@@ -23,7 +29,12 @@ export async function reportCommand(argv: string[]): Promise<void> {
   if (sub === "table") {
     const { values, positionals } = parseCommandArgs(
       rest,
-      { format: { type: "string" }, "no-intervals": { type: "boolean" }, out: { type: "string" } },
+      {
+        format: { type: "string" },
+        "no-intervals": { type: "boolean" },
+        out: { type: "string" },
+        compare: { type: "string", multiple: true },
+      },
       "report table",
       { positionals: true },
     );
@@ -32,10 +43,13 @@ export async function reportCommand(argv: string[]): Promise<void> {
     const format = values.format ?? "markdown";
     if (format !== "markdown" && format !== "csv")
       throw new UsageError(`--format: expected markdown or csv, got '${format}'`);
-    const table = comparisonTable(
-      positionals.map((run) => readResults(run)),
-      { format, withIntervals: !values["no-intervals"] },
-    );
+    const comparisons = (values.compare ?? []).map(parseComparison);
+    const report = seedReport(positionals.map(readSeedRun), comparisons);
+    const withIntervals = !values["no-intervals"];
+    const table =
+      format === "csv"
+        ? seedGroupTable(report, { format, withIntervals })
+        : seedReportMarkdown(report, { withIntervals });
     if (values.out) writeFileSync(values.out, table);
     process.stdout.write(table.endsWith("\n") ? table : `${table}\n`);
     return;
@@ -60,4 +74,15 @@ export async function reportCommand(argv: string[]): Promise<void> {
     return;
   }
   throw new UsageError(`report: unknown subcommand '${sub}' (expected: table, html)`);
+}
+
+/** "DPO,RAFT,harmful" or "DPO,RAFT,harmful,safe_response_rate": A against B on a benchmark (and metric). */
+function parseComparison(text: string): ComparisonSpec {
+  const parts = text.split(",").map((p) => p.trim());
+  const [a, b, benchmark, metric] = parts;
+  if (parts.length < 3 || parts.length > 4 || !a || !b || !benchmark || metric === "")
+    throw new UsageError(
+      `--compare: expected A,B,BENCHMARK[,METRIC] (run names, a benchmark), got '${text}'`,
+    );
+  return { a, b, benchmark, ...(metric === undefined ? {} : { metric }) };
 }

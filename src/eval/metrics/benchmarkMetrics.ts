@@ -6,7 +6,7 @@ import { type BootstrapOptions, bootstrapMean, bootstrapRate } from "./bootstrap
 import { cohensKappa } from "./kappa.js";
 
 /** A verdict's reading for one metric: a number, or undefined when the verdict does not bear on it. */
-type Reading = (v: Verdict) => number | undefined;
+export type Reading = (v: Verdict) => number | undefined;
 
 const bool = (b: boolean | undefined): number | undefined => (b === undefined ? undefined : b ? 1 : 0);
 
@@ -29,6 +29,14 @@ const READINGS: Record<Benchmark["kind"], Record<string, Reading>> = {
   },
   pairs: {},
 };
+
+/**
+ * How a verdict of a `kind` benchmark scores one prompt for `metric` (rates: 0/1; undefined: the verdict does
+ * not bear on it); undefined when the metric has no per-prompt reading (perplexity, pair metrics).
+ */
+export function metricReading(kind: Benchmark["kind"], metric: string): Reading | undefined {
+  return Object.hasOwn(READINGS[kind], metric) ? READINGS[kind][metric] : undefined;
+}
 
 const RATE_METRICS = new Set([
   "safe_response_rate",

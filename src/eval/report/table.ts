@@ -7,6 +7,11 @@ export interface ComparisonOptions {
   format: "markdown" | "csv";
   /** Show 95% intervals (markdown: "91.0 [87.2, 94.1]"; CSV: low/high columns). Default true. */
   withIntervals?: boolean;
+  /**
+   * Seeds behind each row (runs[i] a seed group's summary): adds an "n seeds" column after the name. The cells
+   * are then means over seeds with two-level intervals (see metrics/seedGroups.ts).
+   */
+  seedCounts?: readonly number[];
 }
 
 const MISSING = "–";
@@ -75,14 +80,14 @@ export function comparisonTable(runs: EvalResults[], options: ComparisonOptions)
   const title = (c: Column) => `${c.benchmark} (${metricLabel(c.metric)})`;
 
   if (options.format === "csv") {
-    const header = ["run"];
+    const header = ["run", ...(options.seedCounts ? ["n seeds"] : [])];
     for (const c of columns) {
       header.push(title(c));
       if (withIntervals) header.push(`${title(c)} low`, `${title(c)} high`);
     }
     const lines = [header];
     runs.forEach((run, i) => {
-      const line = [run.name];
+      const line = [run.name, ...(options.seedCounts ? [String(options.seedCounts[i] ?? 1)] : [])];
       for (const cell of cells[i] ?? []) {
         // Empty, not "–": spreadsheets and data-frame readers take an empty field as missing.
         const csv = (x: string | undefined) => (x === undefined || x === MISSING ? "" : x);
@@ -94,10 +99,12 @@ export function comparisonTable(runs: EvalResults[], options: ComparisonOptions)
     return `${lines.map((l) => l.map(csvField).join(",")).join("\n")}\n`;
   }
 
-  const header = ["run", ...columns.map((c) => escapeMarkdown(title(c)))];
-  const rule = ["---", ...columns.map(() => "---:")];
+  const seeds = options.seedCounts;
+  const header = ["run", ...(seeds ? ["n seeds"] : []), ...columns.map((c) => escapeMarkdown(title(c)))];
+  const rule = ["---", ...(seeds ? ["---:"] : []), ...columns.map(() => "---:")];
   const rows = runs.map((run, i) => [
     escapeMarkdown(run.name),
+    ...(seeds ? [String(seeds[i] ?? 1)] : []),
     ...(cells[i] ?? []).map((cell) => {
       if (!cell || cell.value === MISSING) return MISSING;
       const interval = withIntervals ? ` [${cell.low}, ${cell.high}]` : "";
