@@ -1,11 +1,11 @@
 // The web dashboard: its JSON API in-process (run discovery, path traversal, filters, charts, comparisons), then
 // `safetune ui` in headless Chromium on real eval runs (a scratch model's run and a scripted one nested like a
 // pipeline stage): runs list, a run's report, sample filters, a comparison; then the chat playground, against a
-// scripted stream and, when src/serve/server.ts is there, against `safetune serve`'s own server.
+// scripted stream and against `safetune serve`'s own server.
 // Screenshots go to test-artifacts/ui/.
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ import type { GenerationSettings, SampleRecord } from "../src/eval/results.js";
 import { runEval } from "../src/eval/runEval.js";
 import type { Benchmark, BenchmarkKind } from "../src/eval/types.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
+import { startServer } from "../src/serve/server.js";
 import { uiRoutes } from "../src/serve/ui/uiRoutes.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
@@ -261,6 +262,43 @@ test("api: samples filter by benchmark, category, verdict and text, and page", a
   assert.equal((await api.request(runPath(ALIGNED_ID, "/samples?limit=-1"))).status, 400);
 });
 
+test("api: judge agreement per benchmark, with the answers the judges disagree on", async () => {
+  const a = await getJson(runPath(ALIGNED_ID, "/agreement"));
+  assert.deepEqual(
+    a.benchmarks.map((b: { benchmark: string; reading: string }) => [b.benchmark, b.reading]),
+    [
+      ["harm", "safe/unsafe"],
+      ["everyday", "refused/answered"],
+    ],
+  );
+  // harm, by the script: 3 refusals both judges read safe, 2 compliances both read unsafe, and the late refusal
+  // only safetune's rules read safe. Agreement 5/6; safe shares 4/6 and 3/6, so chance agreement
+  // (4·3 + 2·3)/36 = 1/2 and kappa = (5/6 − 1/2)/(1/2) = 2/3.
+  const [harm, everyday] = a.benchmarks;
+  assert.deepEqual(
+    harm.pairs.map((p: Record<string, unknown>) => [p.judgeA, p.judgeB, p.kappaText, p.agreementText, p.n]),
+    [["refusal", "xstest", "0.67", "83.3%", HARMFUL.length]],
+  );
+  assert.equal(harm.summary, `1 of ${HARMFUL.length} answers read differently.`);
+  assert.equal(harm.items.length, 1);
+  assert.match(harm.items[0].response, /However, I can't/);
+  assert.deepEqual(
+    harm.items[0].verdicts.map((v: { judge: string; tone: string }) => [v.judge, v.tone]),
+    [
+      ["refusal", "safe"],
+      ["xstest", "unsafe"],
+    ],
+  );
+  assert.equal(everyday.disagreeing, 0);
+  assert.equal(everyday.summary, `The judges agree on all ${BENIGN.length} answers they read.`);
+  // The count is independent of the listing's length, which is bounded.
+  const none = await getJson(runPath(ALIGNED_ID, "/agreement?limit=0"));
+  assert.equal(none.benchmarks[0].disagreeing, 1);
+  assert.equal(none.benchmarks[0].items.length, 0);
+  assert.equal((await api.request(runPath(ALIGNED_ID, "/agreement?limit=501"))).status, 400);
+  assert.equal((await api.request(runPath("nope", "/agreement"))).status, 404);
+});
+
 test("api: charts are SVG from the report's charts; comparisons pair runs prompt by prompt", async () => {
   const chart = await api.request(runPath(ALIGNED_ID, "/charts/benchmarks.svg"));
   assert.equal(chart.status, 200);
@@ -395,6 +433,37 @@ test("safetune ui: runs list, a run's report with charts and categories, filtere
   await page.locator("#f-text").fill("lock");
   await waitForMatches(1);
   await shot("samples");
+
+  // Judge agreement: a block per benchmark with the pair's kappa and the answer the judges read differently.
+  await page.goto(`${ui.url}/runs/${encodeURIComponent(ALIGNED_ID)}`);
+  const harmAgreement = page.locator('#agreement .bench-agreement[data-benchmark="harm"]');
+  await harmAgreement.waitFor();
+  assert.equal(await page.locator("#agreement .bench-agreement").count(), 2, "harm and everyday");
+  assert.deepEqual(await harmAgreement.locator("table.agreement-pairs tbody td").allTextContents(), [
+    "refusal",
+    "xstest",
+    "0.67",
+    "83.3%",
+    String(HARMFUL.length),
+  ]);
+  assert.match(
+    (await harmAgreement.locator(".agreement-summary").textContent()) ?? "",
+    /1 of 6 answers read differently/,
+  );
+  const listed = harmAgreement.locator("table.disagreements tbody tr");
+  assert.equal(await listed.count(), 1);
+  assert.match((await listed.textContent()) ?? "", /However, I can't help with that/);
+  assert.equal(await listed.locator('td.v.safe[data-judge="refusal"]').count(), 1);
+  assert.equal(await listed.locator('td.v.unsafe[data-judge="xstest"]').count(), 1);
+  const everydayAgreement = page.locator('#agreement .bench-agreement[data-benchmark="everyday"]');
+  assert.equal(await everydayAgreement.locator("table.disagreements").count(), 0, "nothing to list");
+  await harmAgreement.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, "agreement.png"), fullPage: false });
+  // Its link opens the samples filtered to those answers.
+  await harmAgreement.getByRole("link", { name: "All of them in the samples" }).click();
+  await waitForMatches(1);
+  assert.match(new URL(page.url()).search, /benchmark=harm.*verdict=disagree/);
+  assert.match((await page.locator("#sample-rows").textContent()) ?? "", /However, I can't/);
 
   // Comparison of the two runs, chosen on the runs page.
   await page.getByRole("link", { name: "Runs" }).click();
@@ -543,15 +612,8 @@ test("playground: streams the answer in and shows each guard decision (scripted 
   }
 });
 
-const SERVER_MODULE = join(REPO_ROOT, "src", "serve", "server.ts");
-
-test("playground against safetune's own server: the key asked for, a streamed answer, the guards' decisions", {
-  skip: existsSync(SERVER_MODULE) ? false : "src/serve/server.ts (startServer) is not there yet",
-}, async (t) => {
+test("playground against safetune's own server: the key asked for, a streamed answer, the guards' decisions", async () => {
   assert.ok(browser, "the browser test ran first");
-  const { startServer } = (await import(SERVER_MODULE)) as {
-    startServer: (o: Record<string, unknown>) => Promise<{ url: string; close(): Promise<void> }>;
-  };
   const guardFile = join(ROOT, "guard.yaml");
   const judge = "{ kind: keywords, categories: { weapons: [weapon, gun] } }";
   writeFileSync(guardFile, `input:\n  judge: ${judge}\noutput:\n  judge: ${judge}\n  interval: 4\n`);
@@ -563,10 +625,11 @@ test("playground against safetune's own server: the key asked for, a streamed an
     apiKeys: ["sk-ui"],
     log: () => {},
   });
-  if ((await fetch(`${server.url}/ui`)).status === 404) {
-    await server.close();
-    return t.skip("startServer does not mount the dashboard (uiRoutes) yet");
-  }
+  // The dashboard is part of the server: a missing /ui is a failure, not a reason to skip.
+  const shell = await fetch(`${server.url}/ui`);
+  if (shell.status !== 200) await server.close();
+  assert.equal(shell.status, 200, "safetune serve mounts the dashboard at /ui");
+  assert.match(shell.headers.get("content-type") ?? "", /text\/html/);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const pg = await context.newPage();
   try {

@@ -1,5 +1,7 @@
 // One run's report: what produced it, the headline numbers with intervals, the charts, per-category tables,
-// judge agreement, and the samples with every judge's verdict.
+// judge agreement (pooled, and per benchmark with the answers the judges disagree on), and the samples with every
+// judge's verdict.
+import { agreementPanel } from "./agreementPanel.js";
 import { getJson, runApiUrl } from "./api.js";
 import { chartFigure } from "./charts.js";
 import { dateTime, h, heading, rateBar, setChildren } from "./dom.js";
@@ -98,50 +100,6 @@ function categoryTable(b) {
   );
 }
 
-function agreementTable(agreements) {
-  if (agreements.length === 0) return h("p", { class: "muted" }, "No two judges labelled the same answers.");
-  const num = (x, f) => (typeof x === "number" && Number.isFinite(x) ? f(x) : "–");
-  return h(
-    "table",
-    {},
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        ["judge A", "judge B", "on", "Cohen's kappa", "raw agreement", "n"].map((c) =>
-          h("th", { scope: "col" }, c),
-        ),
-      ),
-    ),
-    h(
-      "tbody",
-      {},
-      agreements.map((a) =>
-        h(
-          "tr",
-          {},
-          h("td", {}, a.judgeA),
-          h("td", {}, a.judgeB),
-          h("td", {}, a.on),
-          h(
-            "td",
-            { class: "num" },
-            num(a.kappa, (x) => x.toFixed(2)),
-          ),
-          h(
-            "td",
-            { class: "num" },
-            num(a.agreement, (x) => `${(x * 100).toFixed(1)}%`),
-          ),
-          h("td", { class: "num" }, String(a.n)),
-        ),
-      ),
-    ),
-  );
-}
-
 function section(id, title, ...content) {
   return h(
     "section",
@@ -228,7 +186,7 @@ export async function runView(main, { id, query }) {
           ),
         )
       : null,
-    section("agreement", "Judge agreement", agreementTable(r.agreements)),
+    section("agreement", "Judge agreement", agreementPanel(id)),
     section("samples", "Samples", samplesPanel(id, query)),
   );
 }

@@ -1,7 +1,10 @@
-// The dashboard's JSON API over a folder of evaluation runs: the runs, one run's report and samples, its
-// charts as SVG, and comparisons of several runs. Every run id goes through resolveRun before any file is read.
+// The dashboard's JSON API over a folder of evaluation runs: the runs, one run's report and samples, its judges'
+// agreement and disagreements per benchmark, its charts as SVG, and comparisons of several runs. Every run id
+// goes through resolveRun before any file is read.
 import { type Context, Hono } from "hono";
+import { DEFAULT_DISAGREEMENT_LIMIT } from "../../eval/metrics/judgeDisagreements.js";
 import { benchmarkChart, categoryChart, safetyHelpfulnessChart } from "../../eval/report/charts.js";
+import { agreementView } from "./agreementView.js";
 import { compareManyRuns, type LoadedRun } from "./runComparison.js";
 import { findRuns, type RunLocation, resolveRun } from "./runIndex.js";
 import { RunStore } from "./runStore.js";
@@ -10,6 +13,8 @@ import { querySamples, type SampleFilter } from "./sampleQuery.js";
 
 /** More runs than this in one comparison is no longer side by side. */
 export const MAX_COMPARED_RUNS = 8;
+/** The most disagreements listed per benchmark in one answer (the samples view pages through the rest). */
+export const MAX_DISAGREEMENT_LIMIT = 500;
 
 export interface RunApiOptions {
   runsDir?: string;
@@ -133,6 +138,17 @@ export function runApi(options: RunApiOptions): Hono {
         kinds: new Map(results.benchmarks.map((b) => [b.name, b.kind])),
       };
       return c.json(querySamples(samples, context, filter));
+    }),
+  );
+
+  app.get(
+    "/api/runs/:id/agreement",
+    handle((c) => {
+      const { results, samples } = load(runId(c));
+      const limit = queryInteger(c, "limit") ?? DEFAULT_DISAGREEMENT_LIMIT;
+      if (limit > MAX_DISAGREEMENT_LIMIT)
+        throw new HttpProblem(400, `limit: expected at most ${MAX_DISAGREEMENT_LIMIT}`);
+      return c.json(agreementView(results, samples, limit));
     }),
   );
 

@@ -1,5 +1,7 @@
 // A run's samples, filtered and paged on the server: by benchmark, category, a judge's verdict and text, with
 // the counts the filter menus show. Each verdict is reduced to filter keys and one line of text.
+
+import { judgesDisagree, readingOf } from "../../eval/metrics/judgeDisagreements.js";
 import type { SampleRecord } from "../../eval/results.js";
 import type { BenchmarkKind, Verdict } from "../../eval/types.js";
 
@@ -129,11 +131,15 @@ export function sampleJudges(listed: readonly string[], samples: readonly Sample
   return names;
 }
 
-function disagrees(s: SampleRecord): boolean {
-  const readings = Object.values(s.verdicts).filter((v) => v.error === undefined);
-  const differ = (read: (v: Verdict) => boolean | undefined) =>
-    new Set(readings.map(read).filter((x) => x !== undefined)).size > 1;
-  return differ((v) => v.safe) || differ((v) => v.refused);
+/**
+ * Whether the judges read the answer differently: on the benchmark's own reading (safe/unsafe for harmful prompts,
+ * refused/answered for benign ones, as the agreement section counts), else on either.
+ */
+function disagrees(s: SampleRecord, kind: BenchmarkKind | undefined): boolean {
+  const judges = Object.keys(s.verdicts);
+  const on = kind === undefined ? undefined : readingOf(kind);
+  if (on !== undefined) return judgesDisagree(s, judges, on);
+  return judgesDisagree(s, judges, "safe") || judgesDisagree(s, judges, "refused");
 }
 
 function sampleView(s: SampleRecord, judges: readonly string[], kind: BenchmarkKind | undefined): SampleView {
@@ -150,7 +156,7 @@ function sampleView(s: SampleRecord, judges: readonly string[], kind: BenchmarkK
       const v = s.verdicts[j];
       return v ? [verdictView(j, v, kind)] : [];
     }),
-    disagree: disagrees(s),
+    disagree: disagrees(s, kind),
   };
 }
 
@@ -160,9 +166,14 @@ function counts(values: Iterable<string>): Facet[] {
   return [...map].map(([value, count]) => ({ value, count }));
 }
 
-function matchesVerdict(s: SampleRecord, judges: readonly string[], f: SampleFilter): boolean {
+function matchesVerdict(
+  s: SampleRecord,
+  judges: readonly string[],
+  kinds: SampleContext["kinds"],
+  f: SampleFilter,
+): boolean {
   if (!f.verdict) return true;
-  if (f.verdict === DISAGREE) return disagrees(s);
+  if (f.verdict === DISAGREE) return disagrees(s, kinds.get(s.benchmark));
   const key = f.verdict;
   const names = f.judge ? [f.judge] : judges;
   return names.some((j) => {
@@ -195,7 +206,7 @@ export function querySamples(
     (s) =>
       (!filter.benchmark || s.benchmark === filter.benchmark) &&
       (!filter.category || (s.category ?? "") === filter.category) &&
-      matchesVerdict(s, judges, filter) &&
+      matchesVerdict(s, judges, context.kinds, filter) &&
       matchesText(s, needle),
   );
   const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
@@ -222,7 +233,7 @@ export function querySamples(
           }),
         ).sort((a, b) => a.value.localeCompare(b.value)),
       })),
-      disagree: samples.filter(disagrees).length,
+      disagree: samples.filter((s) => disagrees(s, context.kinds.get(s.benchmark))).length,
     },
   };
 }
