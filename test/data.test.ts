@@ -627,9 +627,61 @@ describe("mappings on hand-written rows", () => {
     assert.equal(detectMappingName({ kind: "prompt", prompt: [] }), "records");
     assert.equal(detectMappingName({ instructions: "a", tags: "hate" }), "safety-tuned-llamas");
     assert.equal(detectMappingName({ prompt: "a", response_0: "b", response_1: "c" }), "pku-raw");
-    assert.equal(detectMappingName({ prompt: "a", completion: "b" }), undefined);
+    assert.equal(detectMappingName({ prompt: "a", completion: "b" }), "prompt-completion");
+    assert.equal(detectMappingName({ prompt: "a", completion: "b", label: "c" }), undefined);
+    assert.equal(detectMappingName({ text: "a", meta: { url: "u" } }), "text");
+    assert.equal(detectMappingName({ text: "a", output: "b" }), undefined);
     assert.equal(detectMappingName({ messages: [], instruction: "x" }), undefined);
     assert.equal(detectMappingName({ goal: "a", target: "b" }), undefined);
+  });
+});
+
+describe("TRL's dataset formats without a mapping", () => {
+  test("prompt/completion rows (strings or messages) become chats; text rows text records", async (t) => {
+    const pc = file(
+      t,
+      "pc.jsonl",
+      jsonl([
+        { prompt: "What is 2+2?", completion: "4." },
+        {
+          prompt: [
+            { role: "system", content: "Be brief." },
+            { role: "user", content: "Hi" },
+          ],
+          completion: [{ role: "assistant", content: "Hello." }],
+        },
+      ]),
+    );
+    const loaded = await loadRecords(pc);
+    assert.equal(loaded.mapping, "prompt-completion");
+    const [first, second] = loaded.records;
+    assert.deepEqual(first?.kind === "chat" && first.messages, [
+      { role: "user", content: "What is 2+2?" },
+      { role: "assistant", content: "4." },
+    ]);
+    assert.deepEqual(second?.kind === "chat" && second.messages.map((m) => m.role), [
+      "system",
+      "user",
+      "assistant",
+    ]);
+    // as prompts (RAFT, evaluation) they keep what was asked
+    const prompts = await loadRecords(pc, { kind: "prompt" });
+    assert.deepEqual(prompts.records[0]?.kind === "prompt" && prompts.records[0].prompt, [
+      { role: "user", content: "What is 2+2?" },
+    ]);
+
+    const texts = file(t, "texts.jsonl", jsonl([{ text: "Once upon a time." }, { text: "The end." }]));
+    const plain = await loadRecords(texts, { kind: ["chat", "text"] });
+    assert.equal(plain.mapping, "text");
+    assert.deepEqual(
+      plain.records.map((r) => (r.kind === "text" ? r.text : r.kind)),
+      ["Once upon a time.", "The end."],
+    );
+    // a text record is no chat: where only chats will do, the row says so
+    const err = await dataError(loadRecords(texts, { kind: "chat" }));
+    assert.match(err.message, /texts\.jsonl:1: a text record cannot be used as chat data/);
+    const blank = file(t, "blank.jsonl", jsonl([{ text: "  " }]));
+    assert.match((await dataError(loadRecords(blank))).message, /blank\.jsonl:1: text is empty/);
   });
 });
 

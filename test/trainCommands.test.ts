@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { createScratchModel } from "../src/model/scratchModel.js";
+import { tokenizeText } from "../src/tokenize/textExample.js";
+import { loadTokenizer } from "../src/tokenize/tokenizer.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
 const BIN = join(REPO_ROOT, "bin", "safetune.js");
@@ -235,4 +237,60 @@ test("--version prints the package's version", () => {
   const r = cli(["--version"]);
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim(), `safetune ${pkg.version}`);
+});
+
+test("prompt/completion and text records train without a mapping; text records train every token", async () => {
+  const pc = join(ROOT, "pc.jsonl");
+  writeFileSync(
+    pc,
+    Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Say ${i}.`, completion: `${i}.` })).join(
+      "\n",
+    ),
+  );
+  const text = join(ROOT, "text.jsonl");
+  writeFileSync(
+    text,
+    Array.from({ length: 4 }, (_, i) =>
+      JSON.stringify({ text: `Document number ${i} is plain prose.` }),
+    ).join("\n"),
+  );
+  for (const [name, data] of [
+    ["pc", pc],
+    ["text", text],
+  ] as const) {
+    const out = join(ROOT, `data-${name}`);
+    const r = cli([
+      "sft",
+      "--model",
+      BASE,
+      "--out",
+      out,
+      "--data",
+      data,
+      "--batch-size",
+      "2",
+      "--max-length",
+      "48",
+      "--save-every",
+      "0",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sft: 2 steps; model written to/);
+  }
+  const tokenizer = await loadTokenizer(BASE);
+  const example = tokenizeText(
+    tokenizer,
+    { kind: "text", text: "Document number 1 is plain prose." },
+    { maxLength: 48 },
+  );
+  assert.deepEqual(example.labels, example.inputIds);
+  assert.equal(example.inputIds.at(-1), tokenizer.eosTokenId);
+  assert.deepEqual(example.inputIds.slice(0, -1), tokenizer.encode("Document number 1 is plain prose."));
+  const cut = tokenizeText(
+    tokenizer,
+    { kind: "text", text: "Document number 1 is plain prose." },
+    { maxLength: 3 },
+  );
+  assert.deepEqual(cut.inputIds, example.inputIds.slice(0, 3));
+  assert.equal(cut.truncatedTokens, example.inputIds.length - 3);
 });

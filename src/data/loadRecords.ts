@@ -11,8 +11,11 @@ import { validateRecord } from "./schemas.js";
 export interface LoadOptions {
   /** How rows become records; detected from the first row's fields when absent. */
   mapping?: MappingSpec;
-  /** The kind the caller needs: other kinds are converted where that loses nothing (see convertRecord). */
-  kind?: RecordKind;
+  /**
+   * The kind the caller needs (or the kinds it takes, the first being the one others become): other kinds are
+   * converted where that loses nothing (see convertRecord).
+   */
+  kind?: RecordKind | readonly RecordKind[];
   /** Skip bad rows (and count them in `skipped`) instead of failing on the first one. */
   skipInvalid?: boolean;
   /** Stop after this many records. */
@@ -74,8 +77,9 @@ export async function loadRecords(path: string, options: LoadOptions = {}): Prom
       }
       record.id ??= `${name}:${line}`;
       record.source ??= where;
-      if (kind !== undefined) {
-        const converted = convertRecord(record, kind);
+      const kinds = kind === undefined ? [] : typeof kind === "string" ? [kind] : kind;
+      if (kinds[0] !== undefined && !kinds.includes(record.kind)) {
+        const converted = convertRecord(record, kinds[0]);
         if (typeof converted === "string") problem = converted;
         else record = converted;
       }

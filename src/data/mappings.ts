@@ -25,6 +25,8 @@ export const MAPPING_NAMES = [
   "chat",
   "preference",
   "prompt",
+  "prompt-completion",
+  "text",
   "pku-raw",
   "pku-dpo",
   "pku-sft",
@@ -78,6 +80,9 @@ export const MAPPING_HELP: Record<MappingName, string> = {
   preference:
     "prompt, chosen, rejected (strings or message lists; without prompt, the shared leading turns) -> preference",
   prompt: "prompt (string or messages) or instruction (+ input) -> prompt records",
+  "prompt-completion":
+    "TRL's prompt-completion rows: prompt, completion (strings or message lists) -> chat records (loss on the completion)",
+  text: "text -> text records (continued pretraining: no chat template, loss on every token)",
   "pku-raw":
     "PKU-SafeRLHF rows (prompt, response_0/1, is_response_0/1_safe, better/safer_response_id); option " +
     "pairs: safety (default; chosen = safer), helpfulness (chosen = better), safe-vs-unsafe (only rows with " +
@@ -289,6 +294,18 @@ function mapPrompt(row: Row): DataRecord {
   );
 }
 
+/** TRL's prompt-completion format: the prompt's turns, then the completion's as the answer. */
+function mapPromptCompletion(row: Row): DataRecord {
+  return withMeta(
+    {
+      kind: "chat",
+      messages: [...messages(row, "prompt", "user"), ...messages(row, "completion", "assistant")],
+    },
+    idOf(row),
+    optionalText(row, "category"),
+  );
+}
+
 function mapPkuRaw(row: Row, pairs: PkuPairs): DataRecord | null {
   const prompt = text(row, "prompt");
   const responses = [text(row, "response_0"), text(row, "response_1")] as const;
@@ -368,6 +385,7 @@ const FIELD_KEYS = [
   "safe",
   "chosenSafe",
   "rejectedSafe",
+  "text",
   "id",
   "category",
 ] as const;
@@ -379,6 +397,7 @@ const KIND_FIELDS: Record<RecordKind, { required: string[]; optional: string[] }
   preference: { required: ["prompt", "chosen", "rejected"], optional: ["chosenSafe", "rejectedSafe"] },
   prompt: { required: ["prompt"], optional: [] },
   labelled: { required: ["prompt", "answer", "safe"], optional: [] },
+  text: { required: ["text"], optional: [] },
 };
 
 const fieldMappingSchema = z.strictObject({
@@ -459,6 +478,8 @@ function fieldMapper(m: FieldMapping): Mapping["map"] {
           id,
           category,
         );
+      case "text":
+        return withMeta({ kind: "text", text: text(row, f.text as string) }, id, category);
     }
   };
 }
@@ -543,6 +564,10 @@ export function resolveMapping(spec: MappingSpec): Mapping {
       return { name, map: mapPreference };
     case "prompt":
       return { name, map: mapPrompt };
+    case "prompt-completion":
+      return { name, map: mapPromptCompletion };
+    case "text":
+      return { name, map: (row) => withMeta({ kind: "text", text: text(row, "text") }, idOf(row)) };
     case "pku-raw": {
       const pairs = parsed.pairs ?? "safety";
       if (!PKU_PAIRS.includes(pairs))
@@ -597,9 +622,12 @@ export function detectMappingName(row: Row): MappingName | undefined {
     return ANSWER_FIELDS.some(has) ? undefined : "prompt";
   }
   if (has("prompt")) {
+    if (has("completion"))
+      return ANSWER_FIELDS.some((f) => f !== "completion" && has(f)) ? undefined : "prompt-completion";
     if (has("label")) return keys.every((k) => ["id", "prompt", "label"].includes(k)) ? "pku-sft" : undefined;
     return ANSWER_FIELDS.some(has) ? undefined : "prompt";
   }
+  if (has("text")) return ANSWER_FIELDS.some(has) ? undefined : "text";
   return undefined;
 }
 

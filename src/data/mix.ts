@@ -37,6 +37,7 @@ const FAMILIES: Record<RecordKind, string> = {
   preference: "preference",
   prompt: "prompt",
   labelled: "labelled",
+  text: "sft",
 };
 
 function dedupe(

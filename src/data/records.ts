@@ -53,12 +53,19 @@ export interface LabelledAnswerRecord extends RecordBase {
   safe: boolean;
 }
 
+/** Plain text learned whole (continued pretraining, TRL's language-modeling rows): no chat template, loss on every token. */
+export interface TextRecord extends RecordBase {
+  kind: "text";
+  text: string;
+}
+
 export type DataRecord =
   | InstructionRecord
   | ChatRecord
   | PreferenceRecord
   | PromptRecord
-  | LabelledAnswerRecord;
+  | LabelledAnswerRecord
+  | TextRecord;
 export type RecordKind = DataRecord["kind"];
 
 /** A one-turn user prompt. */

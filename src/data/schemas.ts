@@ -11,6 +11,7 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "preference",
   "prompt",
   "labelled",
+  "text",
 ];
 
 /** Roles a chat turn may have. */
@@ -148,6 +149,12 @@ export const labelledRecordSchema = z
     checkAnswer("answer", r.answer, ctx);
   });
 
+export const textRecordSchema = z
+  .object({ kind: z.literal("text"), ...base, text: z.string({ error: "text must be a string" }) })
+  .superRefine((r, ctx) => {
+    if (blank(r.text)) ctx.addIssue({ code: "custom", message: "text is empty", path: [] });
+  });
+
 export const dataRecordSchema = z.discriminatedUnion(
   "kind",
   [
@@ -156,6 +163,7 @@ export const dataRecordSchema = z.discriminatedUnion(
     preferenceRecordSchema,
     promptRecordSchema,
     labelledRecordSchema,
+    textRecordSchema,
   ],
   { error: `kind must be one of ${RECORD_KINDS.join(", ")}` },
 );

@@ -50,6 +50,8 @@ export function promptText(record: DataRecord): string {
     case "prompt":
     case "labelled":
       return messagesText(record.prompt);
+    case "text":
+      return record.text;
   }
 }
 
@@ -67,6 +69,7 @@ export function answerTexts(record: DataRecord): Record<string, string> {
     case "labelled":
       return { answer: answerText(record.answer) };
     case "prompt":
+    case "text":
       return {};
   }
 }

@@ -1,19 +1,23 @@
-// `safetune sft`: supervised fine-tuning on instruction or chat records (SIT is SFT on a safety mixture).
+// `safetune sft`: supervised fine-tuning on instruction or chat records (SIT is SFT on a safety mixture), or on
+// plain text records (continued pretraining: every token trained, no chat template).
 import type { ChatRecord, InstructionRecord } from "../data/records.js";
 import { packExamples } from "../tokenize/packing.js";
+import { tokenizeText } from "../tokenize/textExample.js";
 import { tokenizeRecord } from "../tokenize/trainingExample.js";
 import type { SftConfig } from "./runConfig.js";
 import { prepareRun, trainAndSave } from "./runTrainer.js";
 import { sftTask } from "./sft.js";
 
 export async function runSft(config: SftConfig, options: { resume?: boolean; label?: string } = {}) {
-  const run = await prepareRun(config, "chat");
+  const run = await prepareRun(config, ["chat", "text"]);
   const tokenize = (records: typeof run.train) =>
     records.map((r) =>
-      tokenizeRecord(run.tokenizer, r as InstructionRecord | ChatRecord, {
-        maxLength: config.maxLength,
-        template: config.template,
-      }),
+      r.kind === "text"
+        ? tokenizeText(run.tokenizer, r, { maxLength: config.maxLength })
+        : tokenizeRecord(run.tokenizer, r as InstructionRecord | ChatRecord, {
+            maxLength: config.maxLength,
+            template: config.template,
+          }),
     );
   const tokenized = tokenize(run.train);
   const examples = config.packing ? packExamples(tokenized, config.maxLength) : tokenized;

@@ -36,7 +36,7 @@ export interface PreparedRun {
 /** Loads everything a run needs and marks what it trains. */
 export async function prepareRun(
   config: CommonConfig,
-  kind: RecordKind,
+  kind: RecordKind | readonly RecordKind[],
   options: {
     /** Builds the trained model instead of loading config.model as is (e.g. a reward model from a causal LM). */
     model?: (tokenizer: Tokenizer) => TransformerModel;
