@@ -17,6 +17,8 @@ export interface RunningServer {
   port: number;
   /** The model id clients send. */
   model: string;
+  /** The generation worker's pool: its health, queue and restarts (and killWorker, to test recovery). */
+  pool: GenerationPool;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `http://${shown}:${port}`,
     port,
     model,
+    pool,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
