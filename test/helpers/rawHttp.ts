@@ -22,7 +22,9 @@ export function rawRequest(
         path: options.path,
         // Node sends no length for a DELETE's body unless told, and the server would read it as another request.
         headers: {
-          ...(options.body === undefined ? {} : { "content-length": String(Buffer.byteLength(options.body)) }),
+          ...(options.body === undefined
+            ? {}
+            : { "content-length": String(Buffer.byteLength(options.body)) }),
           ...options.headers,
         },
         agent: false,
