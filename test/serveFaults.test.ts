@@ -3,6 +3,7 @@
 // start-up failures exit with one line, and the browser-facing rules (JSON content type, Host check, /metrics key,
 // validation messages that name the type).
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,9 +11,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { createScratchModel } from "../src/model/scratchModel.js";
+import { hostChecker, splitHost } from "../src/serve/hostCheck.js";
+import { parseChatRequest } from "../src/serve/requestSchemas.js";
 import type { ServeOptions } from "../src/serve/serveOptions.js";
 import { type RunningServer, startServer } from "../src/serve/server.js";
 import { cliAsync } from "./helpers/cliAsync.js";
+import { REPO_ROOT } from "./helpers/fixtures.js";
 import { rawRequest } from "./helpers/rawHttp.js";
 
 const KEY = "sk-faults-0123456789";
@@ -406,4 +410,101 @@ describe("browser-facing rules", () => {
     );
     await chatWorks(server);
   });
+});
+
+test("the Host rule: loopback names and IP literals on any port, the bound name, --allowed-host forms", () => {
+  const local = hostChecker("127.0.0.1", ["api.example.com", "pinned.example:8443", ".corp.example"]);
+  for (const host of [
+    "localhost:8080",
+    "LOCALHOST",
+    "127.0.0.1:1",
+    "[::1]:8080",
+    "10.0.0.7:80",
+    "localhost.",
+  ])
+    assert.equal(local(host), true, host);
+  for (const host of [
+    "api.example.com",
+    "API.EXAMPLE.COM:9",
+    "pinned.example:8443",
+    "corp.example",
+    "a.b.corp.example",
+  ])
+    assert.equal(local(host), true, host);
+  for (const host of [
+    "evil.example",
+    "localhost.evil.example",
+    "pinned.example",
+    "pinned.example:80",
+    "evilcorp.example",
+  ])
+    assert.equal(local(host), false, host);
+  assert.equal(hostChecker("my-box.lan")("my-box.lan:8080"), true, "the --host name itself");
+  assert.equal(hostChecker("::1")("[::1]:8080"), true);
+  assert.equal(hostChecker("127.0.0.1", ["*"])("anything.example"), true, "* turns the check off");
+  assert.deepEqual(splitHost("[::1]:8080"), { host: "[::1]", port: "8080" });
+  assert.deepEqual(splitHost("Example.COM."), { host: "example.com" });
+});
+
+test("validation messages name the field, the type expected and the value sent", () => {
+  const message = (body: Record<string, unknown>) => {
+    try {
+      parseChatRequest({ model: "tiny", messages: [{ role: "user", content: "hi" }], ...body });
+    } catch (err) {
+      return `${(err as { param: string }).param}: ${(err as Error).message}`;
+    }
+    return "accepted";
+  };
+  assert.match(message({ max_tokens: "5" }), /^max_tokens: .*expected a number, but got a string \("5"\)/);
+  assert.match(message({ max_tokens: 2.5 }), /^max_tokens: .*expected an integer, but got the number 2.5/);
+  assert.match(message({ max_tokens: 0 }), /^max_tokens: .*expected a value >= 1, but got the integer 0/);
+  assert.match(message({ stop: 5 }), /^stop: .*expected a string or an array, but got the integer 5/);
+  assert.match(message({ messages: undefined }), /^messages: Missing required parameter: 'messages'/);
+  assert.match(
+    message({ messages: [{ role: "user", content: [{ type: "image" }] }] }),
+    /^messages\[0\]\.content\[0\]\.type: .*expected 'text'/,
+  );
+  assert.match(message({ temprature: 1 }), /^temprature: Unrecognized request argument/);
+});
+
+test("safetune serve --allowed-host and --api-key reach the server's rules", async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "bin/safetune.js"),
+      "serve",
+      "--model",
+      modelDir,
+      "--port",
+      "0",
+      "--allowed-host",
+      "api.example.com",
+      "--api-key",
+      KEY,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += String(d);
+  });
+  try {
+    await until("the server prints its address", async () => /at http:\/\/127\.0\.0\.1:\d+\/v1/.test(out));
+    const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)?.[1] as string;
+    const auth = { authorization: `Bearer ${KEY}` };
+    assert.equal(
+      (await rawRequest(url, { path: "/v1/models", headers: { host: "api.example.com", ...auth } })).status,
+      200,
+    );
+    assert.equal(
+      (await rawRequest(url, { path: "/v1/models", headers: { host: "evil.example", ...auth } })).status,
+      403,
+    );
+    assert.equal((await fetch(`${url}/metrics`)).status, 401);
+  } finally {
+    await new Promise((resolve) => {
+      child.on("exit", resolve);
+      child.kill("SIGTERM");
+    });
+  }
 });
