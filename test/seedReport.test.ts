@@ -1,6 +1,8 @@
 // Seed groups in reports: grouping by name, means over seeds, the between-seed spread, computed conclusions and
 // their wording, comparisons of seed groups, and eval compare's win rate over judged items only.
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { compareGroups, compareRuns } from "../src/eval/compare.js";
 import { benchmarkMetrics } from "../src/eval/metrics/benchmarkMetrics.js";
@@ -11,7 +13,9 @@ import { conclusionSentence, conclusionsNote } from "../src/eval/report/conclusi
 import { seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
 import type { EvalResults, SampleRecord } from "../src/eval/results.js";
 import type { BenchmarkKind, Verdict } from "../src/eval/types.js";
+import { reportStage } from "../src/pipeline/stages/evalStages.js";
 import { mulberry32 } from "../src/util/random.js";
+import { tmpDir } from "./helpers/fixtures.js";
 
 const JUDGE = "refusal";
 
@@ -252,5 +256,58 @@ test("eval compare's win rate counts only judged items: ties half, other labels 
   assert.equal(
     c.comparisons.some((x) => x.judge === "refusal" && x.metric === "win_rate"),
     false,
+  );
+});
+
+test("the report stage groups its runs over seeds and states the configured conclusions (Markdown and HTML)", async (t) => {
+  const root = tmpDir(t, "safetune-seedreport-");
+  const runs = [
+    makeRun("base", undefined, { harmful: firstK(100, 5), benign: firstK(50, 1) }),
+    ...[0, 1, 2].map((s) => makeRun("DPO", s, { harmful: firstK(100, 95 + s), benign: firstK(50, 3) })),
+    ...[0, 1, 2].map((s) => makeRun("RAFT", s, { harmful: firstK(100, 94 + s), benign: firstK(50, 10) })),
+  ];
+  const folders = runs.map((r, i) => {
+    const dir = join(root, `run${i}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "results.json"), JSON.stringify(r.results));
+    writeFileSync(join(dir, "samples.jsonl"), (r.samples ?? []).map((x) => JSON.stringify(x)).join("\n"));
+    return dir;
+  });
+  const out = join(root, "report");
+  mkdirSync(out);
+  const lines: string[] = [];
+  const config = reportStage.schema.parse({
+    runs: folders,
+    comparisons: [
+      { a: "DPO", b: "RAFT", benchmark: "harmful" },
+      { a: "DPO", b: "RAFT", benchmark: "lookalikes" },
+    ],
+  });
+  const outcome = await reportStage.run({
+    name: "report",
+    config,
+    dir: out,
+    resume: false,
+    label: "[report]",
+    log: (l) => lines.push(l),
+    signal: new AbortController().signal,
+  });
+  assert.match(outcome.summary, /^7 runs in 3 groups compared/);
+  const table = readFileSync(join(out, "table.md"), "utf8");
+  assert.match(table, /\| DPO \| 3 \| 96\.0 \[/);
+  assert.match(
+    table,
+    /^- no significant difference between DPO and RAFT in safety on harmful \(1\.0 points/m,
+  );
+  assert.match(table, /^- DPO over-refuses less than RAFT on lookalikes by 14\.0 points/m);
+  assert.ok(lines.join("\n").includes("DPO over-refuses less than RAFT"), "the stage prints the conclusions");
+  assert.match(readFileSync(join(out, "table.csv"), "utf8"), /^run,n seeds,/);
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.match(html, /<section id="seeds"><h2>Seeds and conclusions<\/h2>/);
+  assert.match(html, /<li>DPO over-refuses less than RAFT on lookalikes by 14\.0 points/);
+  const saved = JSON.parse(readFileSync(join(out, "conclusions.json"), "utf8"));
+  assert.deepEqual(
+    saved.map((c: { significant: boolean }) => c.significant),
+    [false, true],
   );
 });

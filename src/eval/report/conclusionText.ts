@@ -65,17 +65,19 @@ function amount(metric: string, value: number, low: number, high: number): strin
 /**
  * "DPO is safer than RAFT on harmful by 3.1 points [1.2, 5.0]" when the interval excludes 0 (the amount and
  * interval then as magnitudes in the stated direction), else "no significant difference between DPO and RAFT in
- * safety on harmful (-0.4 points [-2.1, 1.5])" with the signed a − b difference.
+ * safety on harmful (-0.4 points [-2.1, 1.5])" with the signed a − b difference. `quote` formats the names
+ * (run, benchmark and metric names come from user files: Markdown escapes them).
  */
-export function conclusionSentence(c: Conclusion): string {
+export function conclusionSentence(c: Conclusion, quote: (name: string) => string = (name) => name): string {
   const w = wording(c.metric);
   const d = c.difference;
+  const [a, b, benchmark] = [quote(c.a), quote(c.b), quote(c.benchmark)];
   if (c.significant) {
     const up = d.value > 0;
     const text = up ? amount(c.metric, d.value, d.low, d.high) : amount(c.metric, -d.value, -d.high, -d.low);
-    return `${c.a} ${up ? w.higher : w.lower} ${c.b} on ${c.benchmark} by ${text}`;
+    return `${a} ${up ? w.higher : w.lower} ${b} on ${benchmark} by ${text}`;
   }
-  return `no significant difference between ${c.a} and ${c.b} in ${w.noun} on ${c.benchmark} (${amount(c.metric, d.value, d.low, d.high)})`;
+  return `no significant difference between ${a} and ${b} in ${quote(w.noun)} on ${benchmark} (${amount(c.metric, d.value, d.low, d.high)})`;
 }
 
 /** What the numbers in the sentences are, and how several comparisons are accounted for. */

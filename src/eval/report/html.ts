@@ -26,6 +26,7 @@ import {
   generationPairs,
   readingName,
 } from "./markdown.js";
+import { type SeedReport, seedReportHtml } from "./seedReport.js";
 
 /** Sample rows rendered into the page itself, so the first screenfuls read without JavaScript. */
 export const INITIAL_SAMPLE_ROWS = 300;
@@ -35,6 +36,8 @@ export interface HtmlReportInput {
   samples: SampleRecord[];
   /** Other runs to place beside this one on the safety-vs-helpfulness chart. */
   runs?: EvalResults[];
+  /** Seed groups' spread and computed conclusions (a pipeline's report stage): a "Seeds and conclusions" section. */
+  seeds?: SeedReport;
 }
 
 export function escapeHtml(text: string): string {
@@ -547,10 +550,12 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
   // The policy makes "no external resources" hold in the browser too, and lets only this page's own
   // script run: an injected script would be blocked even if some escaping were ever missed.
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${scriptHash}'`;
+  const seedSection = input.seeds ? seedReportHtml(input.seeds, escapeHtml) : "";
   const sections = [
     benchmarksSection(results, overview),
     categoriesSection(results, categoryCharts),
     runsSection(results, others, crossRun),
+    seedSection,
     agreementSection(results, samples),
     samplesSection(results, samples),
   ];
@@ -558,6 +563,7 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
     ["benchmarks", "Benchmarks"],
     ...(withCategories.length > 0 ? [["categories", "Categories"]] : []),
     ["safety-helpfulness", "Safety vs helpfulness"],
+    ...(seedSection !== "" ? [["seeds", "Seeds and conclusions"]] : []),
     ["agreement", "Judge agreement"],
     ["samples", "Samples"],
   ]

@@ -113,8 +113,8 @@ function detail(c: Conclusion): string {
 export function conclusionsMarkdown(conclusions: readonly Conclusion[]): string {
   if (conclusions.length === 0) return "";
   const lines = ["## Conclusions", ""];
-  for (const c of conclusions) lines.push(`- ${escapeMarkdown(conclusionSentence(c))} ${detail(c)}`);
-  lines.push("", escapeMarkdown(conclusionsNote(conclusions)));
+  for (const c of conclusions) lines.push(`- ${conclusionSentence(c, escapeMarkdown)} ${detail(c)}`);
+  lines.push("", conclusionsNote(conclusions));
   return `${lines.join("\n")}\n`;
 }
 

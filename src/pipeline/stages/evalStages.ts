@@ -12,13 +12,15 @@ import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadB
 import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
 import { createJudges } from "../../eval/judges/createJudge.js";
 import { validateJudgeSpec } from "../../eval/judges/judgeSpec.js";
+import { ComparisonSpecSchema } from "../../eval/metrics/conclusions.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
 import { htmlReport } from "../../eval/report/html.js";
-import { comparisonTable } from "../../eval/report/table.js";
+import { seedGroupTable, seedReport, seedReportMarkdown } from "../../eval/report/seedReport.js";
 import type { GenerationSettings } from "../../eval/results.js";
 import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
+import { readSeedRun } from "../../eval/seedRuns.js";
 import { writeFileAtomically } from "../../util/atomicFolder.js";
 import { PipelineError } from "../errors.js";
 import { stageKind } from "../stageKind.js";
@@ -193,24 +195,36 @@ export const reportStage = stageKind({
       runs: z.array(z.string().min(1)).min(1),
       /** The run whose samples and per-category charts the HTML report shows (default: the last). */
       focus: z.string().min(1).optional(),
+      /**
+       * Computed conclusions: `{a: "DPO", b: "RAFT", benchmark: "harmful", metric?: "safe_response_rate",
+       * judge?}` states a − b over seeds with its interval and significance (docs/evaluation.md).
+       */
+      comparisons: z.array(ComparisonSpecSchema).default([]),
     })
     .strict(),
   output: ".",
   takesDefaults: false,
   inputs: (c) => c.runs,
   run: async ({ config, dir, log }) => {
-    const runs = config.runs.map((r) => readResults(r));
-    const table = comparisonTable(runs, { format: "markdown" });
+    // Runs of one name with different seeds are one row: means over seeds with two-level intervals.
+    const seeds = seedReport(config.runs.map(readSeedRun), config.comparisons);
+    const table = seedReportMarkdown(seeds);
     writeFileAtomically(join(dir, "table.md"), table);
-    writeFileAtomically(join(dir, "table.csv"), comparisonTable(runs, { format: "csv" }));
+    writeFileAtomically(join(dir, "table.csv"), seedGroupTable(seeds, { format: "csv" }));
+    writeFileAtomically(join(dir, "conclusions.json"), `${JSON.stringify(seeds.conclusions, null, 2)}\n`);
     const focus = config.focus ?? (config.runs[config.runs.length - 1] as string);
+    const focusResults = readResults(focus);
     const html = await htmlReport({
-      results: readResults(focus),
+      results: focusResults,
       samples: readSamples(focus),
-      runs: runs.filter((_, i) => config.runs[i] !== focus),
+      runs: seeds.summaries.filter((s) => s.name !== focusResults.name).map((s) => s.results),
+      seeds,
     });
     writeFileSync(join(dir, "report.html"), html);
     log(`\n${table}`);
-    return { summary: `${runs.length} runs compared: ${join(dir, "table.md")}, ${join(dir, "report.html")}` };
+    const groups = seeds.summaries.length;
+    return {
+      summary: `${config.runs.length} runs in ${groups} groups compared: ${join(dir, "table.md")}, ${join(dir, "report.html")}`,
+    };
   },
 });
