@@ -109,8 +109,15 @@ test("stop tokens end a row (excluded from the output); other rows continue; max
   );
   assert.equal(stopped?.finishReason, "stop");
   assert.deepEqual(stopped?.tokens, ids(free?.tokens).slice(0, firstIndex));
-  assert.ok(other);
-  assert.ok(other.finishReason === "length" || other.tokens.length < 16);
+  // The other row is unaffected by the first row's stop: exactly what it generates alone with the same stop id.
+  const [alone] = generateTokens(m, [[1, 2]], { maxNewTokens: 16, stopTokenIds: [stopAt] });
+  assert.deepEqual(other?.tokens, alone?.tokens);
+  assert.equal(other?.finishReason, alone?.finishReason);
+  assert.equal(
+    alone?.finishReason,
+    ids(alone?.tokens).length === 16 ? "length" : "stop",
+    "a row that did not stop ends with 'length' at maxNewTokens",
+  );
   const [zero] = generateTokens(m, [[1, 2]], { maxNewTokens: 0 });
   assert.deepEqual(zero?.tokens, []);
   assert.equal(zero?.finishReason, "length");
