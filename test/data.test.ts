@@ -187,6 +187,25 @@ describe("readers", () => {
     assert.match((await dataError(rowsOf(twice))).message, /twice\.csv:1: the header names column "a" twice/);
   });
 
+  test("CSV errors name the line where the failing record starts (issue 21)", async (t) => {
+    // An unclosed quote swallows the rest of the file: named where the quote's record starts, not after.
+    const unclosed = file(t, "unclosed.csv", 'a,b\n1,2\n3,"never closed\n4,5\n6,7\n');
+    assert.match(
+      (await dataError(rowsOf(unclosed))).message,
+      /^\S*unclosed\.csv:3: not valid CSV \(a quoted field of the record starting on this line is never closed\)$/,
+    );
+    // A multi-line record after a blank line, with one field too many: its first line, not its last.
+    const ragged = file(t, "ragged2.csv", 'a,b\n"x\ny",2\n\n3,"multi\nline",9\n');
+    const message = (await dataError(rowsOf(ragged))).message;
+    assert.match(message, /ragged2\.csv:5: not valid CSV \(Invalid Record Length: expect 2, got 3\)$/);
+    // A bad closing quote in the first rows, before any row was consumed.
+    const early = file(t, "early.csv", 'a,b\n1,2\n3,"x"y\n4,5\n');
+    assert.match(
+      (await dataError(rowsOf(early))).message,
+      /early\.csv:3: not valid CSV \(Invalid Closing Quote/,
+    );
+  });
+
   test("unknown extensions, missing files and folders are one-line errors", async (t) => {
     const dir = tmpDir(t);
     assert.match((await dataError(rowsOf(join(dir, "x.txt")))).message, /x\.txt: unknown data format/);

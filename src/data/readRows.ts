@@ -5,7 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { brotliDecompressSync, createGunzip, gunzipSync } from "node:zlib";
-import { parse as parseCsv } from "csv-parse";
+import { type Options as CsvOptions, type InfoRecord, parse as parseCsv } from "csv-parse";
 import {
   type AsyncBuffer,
   asyncBufferFromFile,
@@ -242,25 +242,39 @@ function columnsOf(path: string, value: Row): [string, unknown[]][] {
   return columns;
 }
 
+/** A CSV record and the line it starts on. */
+interface CsvRecord {
+  record: string[];
+  line: number;
+}
+
 async function* readCsv(path: string, input: Readable): AsyncGenerator<RowEntry> {
-  const parser = input.pipe(
-    parseCsv({ info: true, bom: true, skip_empty_lines: true, relax_quotes: false, columns: false }),
-  );
-  input.on("error", (err) => parser.destroy(err));
-  let header: string[] | undefined;
+  // Line numbers are worked out as csv-parse meets each record (on_record runs in parse order, ahead of the
+  // consumer), so an error names the line where the failing record starts even when the records parsed before
+  // it were never consumed. A record starts after the previous one and any skipped blank lines, and spans the
+  // line breaks inside its quoted fields (counted here: csv-parse's own line counter counts "\r\n" in quotes
+  // twice).
   let previousEnd = 0;
   let previousEmpty = 0;
-  try {
-    for await (const entry of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number; empty_lines: number };
-    }>) {
-      const { record, info } = entry;
-      // A record starts after the previous one and any skipped blank lines, and spans the line breaks
-      // inside its quoted fields (counted here: csv-parse's own line counter counts "\r\n" in quotes twice).
-      const line = previousEnd + 1 + (info.empty_lines - previousEmpty);
+  const startLine = (emptyLines: number) => previousEnd + 1 + Math.max(0, emptyLines - previousEmpty);
+  const options: CsvOptions<CsvRecord, string[]> = {
+    bom: true,
+    skip_empty_lines: true,
+    relax_quotes: false,
+    columns: false,
+    on_record: (record: string[], context: InfoRecord): CsvRecord => {
+      const line = startLine(context.empty_lines);
       previousEnd = line + record.reduce((sum, field) => sum + countNewlines(field), 0);
-      previousEmpty = info.empty_lines;
+      previousEmpty = context.empty_lines;
+      return { record, line };
+    },
+  };
+  // csv-parse's overloads type on_record's result only together with `columns`: the options are sound as written.
+  const parser = input.pipe(parseCsv(options as unknown as CsvOptions));
+  input.on("error", (err) => parser.destroy(err));
+  let header: string[] | undefined;
+  try {
+    for await (const { record, line } of parser as AsyncIterable<CsvRecord>) {
       if (!header) {
         header = record.map((name) => name.trim());
         const seen = new Set<string>();
@@ -277,17 +291,22 @@ async function* readCsv(path: string, input: Readable): AsyncGenerator<RowEntry>
       yield { row, line, where: `${path}:${line}` };
     }
   } catch (err) {
-    const lines = (err as { lines?: unknown }).lines;
-    if (
-      !(err instanceof DataError) &&
-      typeof lines === "number" &&
-      (err as { code?: string }).code?.startsWith("CSV_")
-    )
-      throw new DataError(`${path}:${lines}: not valid CSV (${errorText(err)})`);
+    const csv = err as { code?: string; empty_lines?: unknown };
+    if (!(err instanceof DataError) && csv.code?.startsWith("CSV_")) {
+      const line = startLine(typeof csv.empty_lines === "number" ? csv.empty_lines : previousEmpty);
+      throw new DataError(`${path}:${line}: not valid CSV (${csvProblem(err)})`);
+    }
     throw streamError(path, err);
   } finally {
     input.destroy();
   }
+}
+
+/** csv-parse's message without its own line number (which counts to where parsing stopped). */
+function csvProblem(err: unknown): string {
+  if ((err as { code?: string }).code === "CSV_QUOTE_NOT_CLOSED")
+    return "a quoted field of the record starting on this line is never closed";
+  return errorText(err).replace(/ (?:at|on) line \d+/g, "");
 }
 
 function countNewlines(text: string): number {
