@@ -341,14 +341,21 @@ test("safetune demo: --print shows its pipeline file, --dry-run its plan, a bad 
   const printed = cli(["--print"]);
   assert.equal(printed.status, 0, printed.stderr);
   assert.match(printed.stdout, /^name: demo\n/);
-  assert.match(printed.stdout, /\n {2}eval-dpo:\n {4}kind: eval\n {4}model: \$\{dpo\}\n/);
+  assert.match(printed.stdout, /\n {2}eval-dpo:\n {4}kind: eval\n {4}seeds: true\n {4}model: \$\{dpo\}\n/);
+  assert.match(printed.stdout, /\nseeds:\n {2}- 0\n {2}- 1\n {2}- 2\nthreads: 1\n/);
   const plan = cli(["--dry-run", "--workdir", dir]);
   assert.equal(plan.status, 0, plan.stderr);
   assert.match(plan.stdout, /^pipeline demo \(builtin:demo --scale small\) in /);
-  assert.match(plan.stdout, /\n {2}sit-100 +sft +run +[0-9a-f]{16} +not run yet <- base, sit-mix-100\n/);
-  assert.match(plan.stdout, /20 of 20 stages would run\n$/);
+  assert.match(plan.stdout, /\n {2}sit-100@2 +sft +run +[0-9a-f]{16} +not run yet <- base, sit-mix-100@2\n/);
+  // world, tokenizer, base, reward, cost, eval-base and report once; 3 x 5 aligned runs of 2-3 stages each.
+  assert.match(plan.stdout, /\n {2}report +report +run +[0-9a-f]{16} +not run yet <- eval-base, eval-sit-25@0, /);
+  assert.match(plan.stdout, /46 of 46 stages would run\n$/);
+  const two = cli(["--dry-run", "--seeds", "2", "--workdir", dir]);
+  assert.match(two.stdout, /\n {2}dpo@1 +dpo +run/);
+  assert.doesNotMatch(two.stdout, /dpo@2/);
+  assert.match(two.stdout, /33 of 33 stages would run\n$/);
   const medium = cli(["--dry-run", "--scale", "medium", "--workdir", dir]);
-  assert.match(medium.stdout, /\n {2}sit-800 +sft +run/, "medium sweeps more demonstrations");
+  assert.match(medium.stdout, /\n {2}sit-800@0 +sft +run/, "medium sweeps more demonstrations");
   const bad = cli(["--scale", "huge"]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^safetune: --scale: expected small, medium, large, got 'huge'$/m);

@@ -1,7 +1,11 @@
 // The built-in demo: the paper's experiment on the synthetic world, from nothing to a comparison table.
 // tokenizer -> an unsafe base model (instruction-tuned from scratch on helpful tasks where harmful requests are
 // mostly complied with) -> SIT sweep over the number of safety demonstrations, reward and cost models, RAFT,
-// DPO -> each evaluated on held-out templates -> table and HTML report.
+// DPO -> each evaluated on held-out templates -> table, computed comparisons and HTML report.
+// Every aligned run (its SIT mixture, its training, its evaluation) runs once per seed (`seeds: true`: the
+// pipeline's seeds, 0 1 2 unless --seeds says otherwise), so the report's intervals cover training randomness as
+// well as prompt sampling. The base, reward and cost models are the experiment's fixed instruments, trained once
+// with seed 0; `varyBase` seeds them too (every run then starts from its own base).
 import { DEFAULT_WORLD_SIZES } from "../gym/world.js";
 
 export type DemoScale = "small" | "medium" | "large";
@@ -56,18 +60,49 @@ const {
   preferences: 2000,
 };
 
+export interface DemoOptions {
+  /** Train the base, reward and cost models once per seed too (default: once, seed 0). */
+  varyBase?: boolean;
+}
+
+/** The comparisons the paper makes, computed by the report: a - b on a benchmark's headline metric. */
+export function demoComparisons(sweep: readonly number[]): Record<string, string>[] {
+  const least = `SIT ${sweep[0]}`;
+  const most = `SIT ${sweep[sweep.length - 1]}`;
+  const pairs: [string, string][] = [
+    ["DPO", "RAFT"],
+    ["DPO", least],
+    ["RAFT", least],
+  ];
+  const out: Record<string, string>[] = [];
+  for (const [a, b] of pairs)
+    for (const [benchmark, metric] of [
+      ["harmful", "safe_response_rate"],
+      ["look-alikes", "over_refusal_rate"],
+      ["tasks", "task_accuracy"],
+    ] as const)
+      out.push({ a, b, benchmark, metric });
+  // More safety data: safer, and more over-refusal (the paper's trade-off).
+  out.push({ a: most, b: least, benchmark: "harmful", metric: "safe_response_rate" });
+  out.push({ a: most, b: least, benchmark: "look-alikes", metric: "over_refusal_rate" });
+  return out;
+}
+
 /** The demo as a pipeline document (what `safetune demo --print` shows). */
-export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown> {
+export function demoPipeline(scale: DemoScale = "small", options: DemoOptions = {}): Record<string, unknown> {
   const s = SCALES[scale];
+  const instrument = options.varyBase ? { seeds: true } : {};
   const sizes = Object.fromEntries(Object.entries(WORLD_SIZES).map(([k, v]) => [k, v * s.data]));
   const judges = [
-    { kind: "refusal" },
+    // The world's answers are classified exactly by safetune's refusal rules (test/gym.test.ts checks all).
+    { kind: "refusal", rules: "safetune" },
     { kind: "classifier", name: "cost-model", model: "${cost}" },
     { kind: "task" },
     { kind: "reward", model: "${reward}" },
   ];
-  const evaluation = (model: string, name: string) => ({
+  const evaluation = (model: string, name: string, seeded: boolean) => ({
     kind: "eval",
+    ...(seeded ? { seeds: true } : {}),
     model,
     name,
     benchmarks: [
@@ -115,6 +150,9 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
     },
     base: {
       kind: "pretrain",
+      ...instrument,
+      // The longest stage, alone on the critical path: two threads (fixed, so its weights do not depend on --jobs).
+      threads: 2,
       tokenizer: "${tokenizer}",
       preset: s.preset,
       data: { train: "${world}/base.jsonl" },
@@ -125,12 +163,14 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
   for (const n of s.sweep) {
     stages[`sit-mix-${n}`] = {
       kind: "mix",
+      seeds: true,
       base: { path: "${world}/helpful.jsonl" },
       extra: { path: "${world}/safety.jsonl" },
       count: n,
     };
     stages[`sit-${n}`] = {
       kind: "sft",
+      seeds: true,
       model: "${base}",
       data: { train: `\${sit-mix-${n}}` },
       packing: true,
@@ -140,12 +180,14 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
   Object.assign(stages, {
     reward: {
       kind: "reward",
+      ...instrument,
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
       training: { epochs: 1, batchSize: 16, lr: 5e-4 },
     },
     cost: {
       kind: "reward",
+      ...instrument,
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
       reward: { objective: "cost" },
@@ -153,6 +195,7 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
     },
     raft: {
       kind: "raft",
+      seeds: true,
       model: "${base}",
       data: { train: "${world}/raft-prompts.jsonl" },
       raft: {
@@ -169,6 +212,7 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
     },
     dpo: {
       kind: "dpo",
+      seeds: true,
       model: "${base}",
       data: { train: "${world}/preferences.jsonl" },
       // An SFT term on the chosen answers keeps a 1M-parameter model fluent: pure DPO at a rate that moves it
@@ -176,21 +220,26 @@ export function demoPipeline(scale: DemoScale = "small"): Record<string, unknown
       dpo: { loss: "sigmoid", beta: 0.1, sftWeight: 1 },
       training: { epochs: 2, batchSize: 8, lr: 1e-4 },
     },
-    "eval-base": evaluation("${base}", "base"),
+    "eval-base": evaluation("${base}", "base", options.varyBase === true),
   });
-  for (const n of s.sweep) stages[`eval-sit-${n}`] = evaluation(`\${sit-${n}}`, `SIT ${n}`);
+  for (const n of s.sweep) stages[`eval-sit-${n}`] = evaluation(`\${sit-${n}}`, `SIT ${n}`, true);
   Object.assign(stages, {
-    "eval-raft": evaluation("${raft}", "RAFT"),
-    "eval-dpo": evaluation("${dpo}", "DPO"),
+    "eval-raft": evaluation("${raft}", "RAFT", true),
+    "eval-dpo": evaluation("${dpo}", "DPO", true),
     report: {
       kind: "report",
+      // Every seed of each run: the report groups them by run name.
       runs: ["${eval-base}", ...s.sweep.map((n) => `\${eval-sit-${n}}`), "${eval-raft}", "${eval-dpo}"],
+      comparisons: demoComparisons(s.sweep),
     },
   });
   return {
     name: scale === "small" ? "demo" : `demo-${scale}`,
     description:
       "Safe to Serve on the synthetic world: an unsafe base, then SIT, RAFT and DPO, each evaluated",
+    seeds: [0, 1, 2],
+    // One intra-op thread per stage, whatever --jobs is, so the digits do not depend on it.
+    threads: 1,
     defaults: { maxLength: 128, training: { saveEvery: 0, logEvery: 25 } },
     stages,
   };

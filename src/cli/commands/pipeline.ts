@@ -48,11 +48,22 @@ export const demoHelp = `safetune demo [--scale small|medium|large] [options]
 
 The paper's experiment on safetune's built-in synthetic world, with nothing downloaded: trains a tokenizer and an
 unsafe base model, aligns it with SIT (a sweep over the number of safety demonstrations), RAFT (with a trained
-reward and cost model) and DPO, evaluates every stage on held-out prompts, and prints the comparison table
-(the HTML report is in WORKDIR/report/report.html). small (default) takes 7-10 minutes on 2 CPU cores;
-medium and large are bigger models and data, for a patient CPU or a GPU.
+reward and cost model) and DPO, evaluates every stage on held-out prompts, and prints the comparison table and
+the paper's comparisons computed with intervals (the HTML report is in WORKDIR/report/report.html).
+
+Seeds: every aligned run (each SIT mixture and its training, RAFT, DPO, and their evaluations) runs once per seed,
+0 1 2 by default; its seed sets its training, data-order and sampling seeds. The table shows each run's mean over
+seeds with an interval covering both training randomness and prompt sampling; a comparison is significant only
+when its interval excludes 0. The base, reward and cost models are fixed instruments, trained once with seed 0
+(so the intervals do not cover the base's own randomness; --vary-base trains them once per seed as well).
+Every stage runs with one intra-op thread (the base with two), whatever --jobs is, so the digits do not depend on
+it; other CPUs round differently and give other digits within the intervals.
+
+small (default) takes about 15 minutes on 2 CPU cores; medium and large are bigger models and data, for a patient
+CPU or a GPU.
 
 ${RUN_OPTIONS}
+  --vary-base             train the base, reward and cost models once per seed too (3x the longest stage)
   --print                 print the demo's pipeline file and stop`;
 
 const FLAGS = {
@@ -116,14 +127,14 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
 export async function demoCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs(
     argv,
-    { ...FLAGS, scale: { type: "string" }, print: { type: "boolean" } },
+    { ...FLAGS, scale: { type: "string" }, print: { type: "boolean" }, "vary-base": { type: "boolean" } },
     "demo",
   );
   if (values.help) return void console.log(demoHelp);
   const scale = (values.scale ?? "small") as DemoScale;
   if (!DEMO_SCALES.includes(scale))
     throw new UsageError(`--scale: expected ${DEMO_SCALES.join(", ")}, got '${values.scale}'`);
-  const doc = demoPipeline(scale);
+  const doc = demoPipeline(scale, { varyBase: values["vary-base"] === true });
   if (values.print) return void process.stdout.write(toYaml(doc));
   const pipeline = parsePipeline(doc, `builtin:demo --scale ${scale}`, fileOverrides(values));
   await execute(pipeline, values);
