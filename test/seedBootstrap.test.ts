@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bootstrapMean } from "../src/eval/metrics/bootstrap.js";
 import { pairedDifference } from "../src/eval/metrics/pairedDifference.js";
-import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
+import { seedGroupBootstrap, seedLevelCorrection } from "../src/eval/metrics/seedBootstrap.js";
 import { seedGroupDifference } from "../src/eval/metrics/seedDifference.js";
 import { mulberry32 } from "../src/util/random.js";
 
@@ -74,6 +74,23 @@ test("one prompt, seeds scoring 0 and 1: the seed draws alone make the exact 1/4
   assert.deepEqual([g.value, g.low, g.high], [0.5, 0, 1]);
   const middle = seedGroupBootstrap([[0], [1]], { resamples: 4000, confidence: 0.4 });
   assert.deepEqual([middle.low, middle.high], [0.5, 0.5]);
+});
+
+test("the seed level is widened by √(S/(S − 1)), and resamples stay within the scores' range", () => {
+  const k = Math.sqrt(3 / 2);
+  // Seed 0 drawn three times: the drawn seeds' mean is 0.2, 0.3 below the group's, widened to k·0.3 below.
+  assertClose(
+    seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([3, 0, 0])),
+    -(k - 1) * 0.3,
+    1e-15,
+    "low",
+  );
+  assert.equal(seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([1, 1, 1])), 0);
+  assert.equal(seedLevelCorrection([0.7], 0.7, Int32Array.from([1])), 0, "one seed: nothing to widen");
+  // One prompt, seed means 0.2, 0.5, 0.8: the extreme resamples (one seed three times, 1/27 = 3.7% > 2.5%) would
+  // lie at 0.5 ± k·0.3, beyond every score; they are kept at the lowest and highest score.
+  const g = seedGroupBootstrap([[0.2], [0.5], [0.8]], { resamples: 20000 });
+  assert.deepEqual([g.low, g.high], [0.2, 0.8]);
 });
 
 test("missing scores: a prompt no seed scores is dropped, a seed's mean is over the prompts it scores", () => {

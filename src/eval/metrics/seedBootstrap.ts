@@ -91,6 +91,35 @@ export function resampledGroupMean(rows: Float64Array[], counts: Int32Array, ind
   return weight === 0 ? Number.NaN : sum / weight;
 }
 
+/**
+ * The small-sample correction of the seed level: a bootstrap over S seeds spreads their mean with the plug-in
+ * between-seed variance, (S − 1)/S of the unbiased one (two thirds for three seeds). Adding (k − 1)·(A − mean),
+ * where A is the mean of the drawn seeds' full-sample means and k = √(S/(S − 1)), scales the seed-level deviation
+ * by k and leaves the prompt level alone. Zero for one seed, and when all seeds have the same mean.
+ */
+export function seedLevelCorrection(perSeed: readonly number[], value: number, counts: Int32Array): number {
+  const seeds = perSeed.length;
+  if (seeds < 2) return 0;
+  let drawn = 0;
+  for (let s = 0; s < seeds; s++) drawn += (counts[s] as number) * (perSeed[s] as number);
+  return (Math.sqrt(seeds / (seeds - 1)) - 1) * (drawn / seeds - value);
+}
+
+/** The lowest and highest score: no mean of them lies outside, so neither does a corrected resample. */
+export function scoreRange(rows: readonly Float64Array[]): [number, number] {
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const row of rows)
+    for (const x of row)
+      if (!Number.isNaN(x)) {
+        if (x < low) low = x;
+        if (x > high) high = x;
+      }
+  return [low, high];
+}
+
+export const clamp = (x: number, [low, high]: readonly [number, number]) => Math.min(high, Math.max(low, x));
+
 /** Fills indices with n draws of 0..n−1, in bootstrapMean's draw order. */
 export function drawPrompts(indices: Int32Array, random: () => number): void {
   const n = indices.length;
@@ -163,7 +192,11 @@ export function fullMean(row: Float64Array): number {
  * stream; seeds come from a second stream, not used for one seed). When every seed has the same scores the seed
  * draws change nothing and the interval is the one-seed interval (up to rounding); spread between seeds widens it.
  * Sharing the prompt draw across seeds makes the interval slightly conservative (the seed × prompt interaction is
- * counted in both levels). Malformed input (no seeds, ragged rows, ±Infinity, a seed scoring nothing): RangeError.
+ * counted in both levels). The seed level is widened by √(S/(S − 1)) (seedLevelCorrection), and resamples are
+ * kept within the scores' range (a rate's interval stays in [0, 1]). Measured coverage of the 95% interval on
+ * simulated seeds × prompts data (docs/evaluation.md): 92% with 3 seeds when the seed-to-seed spread dominates,
+ * 94% with 5, 95% with 10; 95% for one seed, 99% for seeds without spread. Malformed input (no seeds, ragged
+ * rows, ±Infinity, a seed scoring nothing): RangeError.
  */
 export function seedGroupBootstrap(scores: SeedScores, options?: BootstrapOptions): SeedGroupEstimate {
   const where = "seedGroupBootstrap";
@@ -172,6 +205,7 @@ export function seedGroupBootstrap(scores: SeedScores, options?: BootstrapOption
   const n = (rows[0] as Float64Array).length;
   const perSeed = rows.map(fullMean);
   const spread = seedSpread(perSeed);
+  const range = scoreRange(rows);
   const streams = seedAndPromptStreams(seed);
   const indices = new Int32Array(n);
   const counts = new Int32Array(rows.length);
@@ -180,7 +214,8 @@ export function seedGroupBootstrap(scores: SeedScores, options?: BootstrapOption
     stats[r] = definedDraw(where, () => {
       drawSeeds(counts, streams.seeds);
       drawPrompts(indices, streams.prompts);
-      return resampledGroupMean(rows, counts, indices);
+      const mean = resampledGroupMean(rows, counts, indices);
+      return clamp(mean + seedLevelCorrection(perSeed, spread.value, counts), range);
     });
   }
   const interval = percentileEstimate(spread.value, stats, confidence, n);

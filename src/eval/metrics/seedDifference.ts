@@ -3,6 +3,7 @@
 import type { Estimate } from "../types.js";
 import { type BootstrapOptions, percentileEstimate, resolveOptions } from "./bootstrap.js";
 import {
+  clamp,
   definedDraw,
   drawPrompts,
   drawSeeds,
@@ -10,7 +11,9 @@ import {
   resampledGroupMean,
   type SeedScores,
   scoredColumns,
+  scoreRange,
   seedAndPromptStreams,
+  seedLevelCorrection,
   seedSpread,
 } from "./seedBootstrap.js";
 
@@ -42,7 +45,8 @@ export interface SeedGroupDifference extends Estimate {
  * mean(a) − mean(b) with a two-level percentile bootstrap interval. Every resample draws one set of prompts
  * shared by both groups and all their seeds (paired by prompt: prompt difficulty common to both cancels), and
  * seeds: independently for a and b, or as pairs (options.pairSeeds). a and b score the same prompts in the same
- * order (a prompt one group lacks is NaN there). With one seed each and no missing scores the interval is
+ * order (a prompt one group lacks is NaN there). Each group's seed level is widened as in seedGroupBootstrap (with
+ * paired seeds, that widens the seed level of the paired differences). With one seed each and no missing scores the interval is
  * pairedDifference(b, a)'s up to rounding (the same prompt draws). Malformed input, or pairSeeds with groups of
  * different sizes: RangeError.
  */
@@ -60,7 +64,14 @@ export function seedGroupDifference(
     );
   const { resamples, confidence, seed } = resolveOptions(where, options);
   const n = (rowsA[0] as Float64Array).length;
-  const value = seedSpread(rowsA.map(fullMean)).value - seedSpread(rowsB.map(fullMean)).value;
+  const perSeedA = rowsA.map(fullMean);
+  const perSeedB = rowsB.map(fullMean);
+  const meanA = seedSpread(perSeedA).value;
+  const meanB = seedSpread(perSeedB).value;
+  const value = meanA - meanB;
+  const [lowA, highA] = scoreRange(rowsA);
+  const [lowB, highB] = scoreRange(rowsB);
+  const range: [number, number] = [lowA - highB, highA - lowB];
   const streams = seedAndPromptStreams(seed);
   const indices = new Int32Array(n);
   const countsA = new Int32Array(rowsA.length);
@@ -73,7 +84,9 @@ export function seedGroupDifference(
       drawSeeds(countsA, streams.seeds);
       if (!pairedSeeds) drawSeeds(countsB, streams.seeds);
       drawPrompts(indices, streams.prompts);
-      return resampledGroupMean(rowsA, countsA, indices) - resampledGroupMean(rowsB, countsB, indices);
+      const a = resampledGroupMean(rowsA, countsA, indices) + seedLevelCorrection(perSeedA, meanA, countsA);
+      const b = resampledGroupMean(rowsB, countsB, indices) + seedLevelCorrection(perSeedB, meanB, countsB);
+      return clamp(a - b, range);
     });
     if (d <= 0) below++;
     if (d >= 0) above++;
