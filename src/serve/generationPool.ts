@@ -282,6 +282,22 @@ export class GenerationPool {
     }
     const pending = this.#pending.get(message.id);
     if (!pending) return; // cancelled: late messages are dropped
+    try {
+      this.#deliver(message, pending);
+    } catch (err) {
+      // A handler of this request threw (its stream, its metrics): that request fails, the process goes on.
+      this.#pending.delete(message.id);
+      this.#post({ type: "cancel", id: message.id });
+      const error = new ApiError(500, "server_error", `internal error: ${oneLine((err as Error).message)}`);
+      error.detail = (err as Error).stack;
+      pending.reject(error);
+    }
+  }
+
+  #deliver(
+    message: Exclude<FromWorker, { type: "ready" | "failed" | "log" | "cancelled" }>,
+    pending: Pending,
+  ): void {
     switch (message.type) {
       case "started":
         pending.started = true;
