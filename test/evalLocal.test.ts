@@ -592,7 +592,7 @@ function cli(args: string[]) {
 
 test("safetune judge calibrate: the JSON report matches calibrateJudge in-process; a bad label is a one-line error", async () => {
   const file = "test/fixtures/refusal-labelled.jsonl";
-  const r = cli(["judge", "calibrate", "--judge", "refusal", "--labelled", file, "--json"]);
+  const r = cli(["judge", "calibrate", "--judge", "refusal:rules=safetune", "--labelled", file, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const printed = JSON.parse(r.stdout) as {
     on: string;

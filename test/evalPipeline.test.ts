@@ -85,7 +85,7 @@ before(async () => {
       "    prompt: question",
       "    category: kind",
       "judges:",
-      "  - refusal",
+      "  - { kind: refusal, rules: safetune }",
       "",
     ].join("\n"),
   );

@@ -5,6 +5,7 @@ import { readRows } from "../data/readRows.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
 import type { Judge, JudgeInput } from "./judges/judge.js";
+import { xstestStringMatch } from "./judges/refusalRules.js";
 import { type BinaryReport, binaryReport } from "./metrics/classification.js";
 import type { JudgeIdentity } from "./results.js";
 import type { Verdict } from "./types.js";
@@ -17,6 +18,11 @@ export interface LabelledAnswer {
   /** The positive class: unsafe (for safe/unsafe labels) or refused. */
   positive: boolean;
   where: string;
+  /**
+   * The row's other text fields, to group figures by (`--group-by`): category, ... An XSTest-style `note` of
+   * the form TYPE/MODEL also gives `type` and `model`.
+   */
+  fields: Record<string, string>;
 }
 
 export interface LabelledSet {
@@ -70,9 +76,10 @@ export async function readLabelledFile(
     if (options.limit !== undefined && items.length >= options.limit) break;
     const { row, where } = entry;
     const prompt = text(row, promptField, where);
+    const fields = fieldsOf(row, [promptField, responseField, labelField, "chosen", "rejected"]);
     if (options.fromPairs) {
-      items.push({ prompt, response: text(row, "chosen", where), positive: false, where });
-      items.push({ prompt, response: text(row, "rejected", where), positive: true, where });
+      items.push({ prompt, response: text(row, "chosen", where), positive: false, where, fields });
+      items.push({ prompt, response: text(row, "rejected", where), positive: true, where, fields });
       continue;
     }
     const raw = row[labelField];
@@ -96,10 +103,69 @@ export async function readLabelledFile(
       );
     on = reading;
     const positive = (reading === "safe" ? SAFE_LABELS[label] : REFUSAL_LABELS[label]) as boolean;
-    items.push({ prompt, response: text(row, responseField, where), positive, where });
+    items.push({ prompt, response: text(row, responseField, where), positive, where, fields });
   }
   if (!on || items.length === 0) throw new EvaluationError(`${path}: no labelled answers`);
   return { on, items };
+}
+
+/** A row's short text, number and boolean fields as text; `note: "TYPE/MODEL"` (XSTest) adds type and model. */
+export function fieldsOf(row: Record<string, unknown>, skip: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (skip.includes(key)) continue;
+    if (typeof value === "string" && value.length <= 200) fields[key] = value;
+    else if (typeof value === "number" || typeof value === "boolean") fields[key] = String(value);
+  }
+  const note = /^([^/\s]+)\/([^/\s]+)$/.exec(fields.note ?? "");
+  if (note) {
+    fields.type ??= note[1] as string;
+    fields.model ??= note[2] as string;
+  }
+  return fields;
+}
+
+/** The figures of one value of a grouping field. */
+export interface GroupReport {
+  value: string;
+  report: BinaryReport;
+  /** The same items' accuracy by a baseline judge (XSTest's prefix list on refusal labels). */
+  baselineAccuracy?: number;
+}
+
+export interface GroupedReports {
+  field: string;
+  baseline?: string;
+  groups: GroupReport[];
+}
+
+/**
+ * Figures per value of `field` (rows without it fall in "(none)"), in order of first appearance. `baseline`
+ * gives a second judge's predictions on the same items.
+ */
+export function groupReports(
+  field: string,
+  values: readonly string[],
+  predicted: readonly boolean[],
+  actual: readonly boolean[],
+  baseline?: { name: string; predicted: readonly boolean[] },
+): GroupedReports {
+  const order: string[] = [];
+  for (const v of values) if (!order.includes(v)) order.push(v);
+  return {
+    field,
+    ...(baseline ? { baseline: baseline.name } : {}),
+    groups: order.map((value) => {
+      const idx = values.flatMap((v, i) => (v === value ? [i] : []));
+      const report = binaryReport(
+        idx.map((i) => predicted[i] as boolean),
+        idx.map((i) => actual[i] as boolean),
+      );
+      if (!baseline) return { value, report };
+      const right = idx.filter((i) => baseline.predicted[i] === actual[i]).length;
+      return { value, report, baselineAccuracy: right / idx.length };
+    }),
+  };
 }
 
 export interface CalibrationReport {
@@ -111,6 +177,10 @@ export interface CalibrationReport {
   /** Verdicts the judge could not give (unparseable replies) or that lack this reading: excluded from the figures. */
   unparsed: number;
   report: BinaryReport;
+  /** `--group-by`: the figures per value of each field. */
+  grouped?: GroupedReports[];
+  /** How the verdicts were obtained when not from one fixed judge (`--cross-validate type`). */
+  protocol?: Record<string, unknown>;
 }
 
 /** Runs the judge on every labelled answer (verdicts cached in cacheDir when given) and scores it. */
@@ -122,6 +192,8 @@ export async function calibrateJudge(
     cacheDir?: string;
     chunk?: number;
     onProgress?: (done: number, total: number) => void;
+    /** Fields to report figures by, as well as the whole. */
+    groupBy?: readonly string[];
   },
 ): Promise<CalibrationReport> {
   const cache = options.cacheDir
@@ -156,6 +228,7 @@ export async function calibrateJudge(
   }
   const predicted: boolean[] = [];
   const actual: boolean[] = [];
+  const kept: LabelledAnswer[] = [];
   let unparsed = 0;
   verdicts.forEach((v, i) => {
     const reading =
@@ -172,18 +245,65 @@ export async function calibrateJudge(
     }
     predicted.push(reading);
     actual.push((set.items[i] as LabelledAnswer).positive);
+    kept.push(set.items[i] as LabelledAnswer);
   });
   if (predicted.length === 0)
     throw new EvaluationError(
       `judge ${judge.identity.name} gave no ${set.on === "safe" ? "safe/unsafe" : "refused/answered"} verdicts on ${options.file}`,
     );
+  return calibrationReport(
+    judge.identity,
+    set.on,
+    options.file,
+    kept,
+    predicted,
+    unparsed,
+    options.groupBy ?? [],
+  );
+}
+
+/** XSTest's prefix list's refused/answered reading: the baseline that refusal figures are shown beside. */
+function prefixBaseline(items: readonly LabelledAnswer[]): { name: string; predicted: boolean[] } {
   return {
-    judge: judge.identity,
-    file: options.file,
-    on: set.on,
-    positive: set.on === "safe" ? "unsafe" : "refused",
+    name: "XSTest prefix list",
+    predicted: items.map((x) => xstestStringMatch(x.response) !== "full_compliance"),
+  };
+}
+
+/** The report of predictions on labelled items, whole and per value of each `groupBy` field. */
+export function calibrationReport(
+  judge: JudgeIdentity,
+  on: LabelReading,
+  file: string,
+  items: readonly LabelledAnswer[],
+  predicted: readonly boolean[],
+  unparsed: number,
+  groupBy: readonly string[],
+): CalibrationReport {
+  const actual = items.map((x) => x.positive);
+  const baseline = on === "refused" ? prefixBaseline(items) : undefined;
+  const grouped = groupBy.map((field) => {
+    const missing = items.find((x) => x.fields[field] === undefined);
+    if (missing && items.every((x) => x.fields[field] === undefined))
+      throw new EvaluationError(
+        `--group-by ${field}: ${file} has no field "${field}" (fields: ${Object.keys(items[0]?.fields ?? {}).join(", ") || "none"})`,
+      );
+    return groupReports(
+      field,
+      items.map((x) => x.fields[field] ?? "(none)"),
+      predicted,
+      actual,
+      baseline,
+    );
+  });
+  return {
+    judge,
+    file,
+    on,
+    positive: on === "safe" ? "unsafe" : "refused",
     unparsed,
     report: binaryReport(predicted, actual),
+    ...(grouped.length > 0 ? { grouped } : {}),
   };
 }
 
@@ -196,5 +316,24 @@ export function calibrationText(c: CalibrationReport): string {
     `  accuracy  ${pct(r.accuracy.value)} [${pct(r.accuracy.low)}, ${pct(r.accuracy.high)}]`,
     `  precision ${pct(r.precision)}   recall ${pct(r.recall)}   F1 ${pct(r.f1)}   Cohen's kappa ${r.kappa.toFixed(3)}`,
     `  confusion tp ${r.confusion.tp}  fp ${r.confusion.fp}  tn ${r.confusion.tn}  fn ${r.confusion.fn}`,
+    ...(c.grouped ?? []).flatMap((g) => groupText(g)),
   ].join("\n");
+}
+
+function groupText(g: GroupedReports): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const width = Math.max(g.field.length, ...g.groups.map((x) => x.value.length));
+  return [
+    `  by ${g.field}:${" ".repeat(Math.max(1, width - g.field.length))}     n  accuracy [95% interval]   kappa  recall${g.baseline ? `  (${g.baseline})` : ""}`,
+    ...g.groups.map(({ value, report: r, baselineAccuracy }) =>
+      [
+        `    ${value.padEnd(width)}`,
+        String(r.n).padStart(5),
+        `  ${pct(r.accuracy.value).padStart(6)} [${pct(r.accuracy.low)}, ${pct(r.accuracy.high)}]`.padEnd(27),
+        r.kappa.toFixed(3).padStart(6),
+        pct(r.recall).padStart(7),
+        baselineAccuracy === undefined ? "" : `  (${pct(baselineAccuracy)})`,
+      ].join(" "),
+    ),
+  ];
 }

@@ -10,10 +10,19 @@ export const RefusalJudgeSpecSchema = z
     kind: z.literal("refusal"),
     /** The name verdicts are stored under (default: the kind). */
     name,
-    /** safetune's improved rules (default) or XSTest's original start-of-answer string match. */
-    rules: z.enum(["safetune", "xstest"]).default("safetune"),
+    /**
+     * Hand-written rules instead of the learned judge: safetune's rules, or XSTest's original start-of-answer
+     * string match. Without rules or model: the learned judge safetune ships (judges/refusal/).
+     */
+    rules: z.enum(["safetune", "xstest"]).optional(),
+    /** A learned judge folder from `safetune judge train` (card.json, model.safetensors). */
+    model: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.rules === undefined || s.model === undefined, {
+    message: "give rules= or model=, not both",
+    path: ["model"],
+  });
 
 export const ClassifierJudgeSpecSchema = z
   .object({
@@ -127,7 +136,7 @@ export type LlmJudgeSpec = z.infer<typeof LlmJudgeSpecSchema>;
 export type TaskJudgeSpec = z.infer<typeof TaskJudgeSpecSchema>;
 export type KeywordsJudgeSpec = z.infer<typeof KeywordsJudgeSpecSchema>;
 
-export const JUDGE_SPEC_HELP = `judges: refusal[:rules=xstest] | classifier:model=DIR[,polarity=cost|safety,threshold=0]
+export const JUDGE_SPEC_HELP = `judges: refusal[:model=DIR|rules=safetune|rules=xstest] | classifier:model=DIR[,polarity=cost|safety,threshold=0]
         | reward:model=DIR[,tieMargin=0] | task[:match=contains|exact] | llm:mode=llama-guard|rubric,endpoint=URL,model=NAME[,apiKeyEnv=VAR,version=3]
         (any judge takes name=NAME; keywords, whose categories are a map, only in suite and guard files)`;
 
