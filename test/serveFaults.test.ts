@@ -160,6 +160,32 @@ describe("one bad request fails alone", () => {
   });
 });
 
+test("a completion's id is its x-request-id, whole or streamed", async () => {
+  const server = await serve();
+  try {
+    for (const stream of [false, true]) {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: server.model,
+          messages: [{ role: "user", content: "Hi" }],
+          max_tokens: 2,
+          stream,
+        }),
+      });
+      const text = await response.text();
+      const body = JSON.parse(stream ? (text.split("\n")[0] ?? "").replace(/^data: /, "") : text) as {
+        id: string;
+      };
+      assert.match(body.id, /^chatcmpl-/);
+      assert.equal(response.headers.get("x-request-id"), body.id, `stream ${stream}`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 test("a request that throws inside the worker gets a 500 with its request id; the others are served", async () => {
   // A broken model folder: its tokenizer knows more ids than the model's embedding has rows.
   const small = join(dir, "small-vocab");
