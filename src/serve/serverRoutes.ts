@@ -92,7 +92,7 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
     const requestId = requestIdFor(c.req.path);
     c.set("requestId", requestId);
     await next();
-    c.res.headers.set("x-request-id", requestId);
+    c.header("x-request-id", requestId);
     const route = c.req.routePath === "/*" ? "other" : c.req.routePath;
     metrics.requests.inc({ route, status: String(c.res.status) });
     if (!COMPLETION_ROUTES.has(c.req.path) || c.res.status !== 200)
