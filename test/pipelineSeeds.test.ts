@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PipelineError } from "../src/pipeline/errors.js";
+import { compareOrderings } from "../src/pipeline/orderingCheck.js";
 import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { expandSeeds, type SeedableStage, stageSeeds } from "../src/pipeline/seeds.js";
@@ -173,4 +174,27 @@ test("a seeded pipeline file: seeds: true takes the pipeline's seeds or --seeds 
     from.filter((p) => p.reason === "--from sft").map((p) => p.stage.name),
     ["sft@0", "sft@1", "report"],
   );
+});
+
+test("compareOrderings: significant in opposite directions disagrees; n.s. agrees unless its estimate points the other way", () => {
+  const c = (a: string, value: number, significant: boolean) => ({
+    a,
+    b: "B",
+    benchmark: "harmful",
+    metric: "safe_response_rate",
+    significant,
+    difference: { value, low: value - 0.05, high: value + 0.05 },
+  });
+  const first = [c("x", 0.2, true), c("y", 0.2, true), c("z", 0.01, false), c("w", -0.3, true)];
+  const second = [c("x", 0.1, true), c("y", -0.2, true), c("z", -0.02, false), c("w", 0.01, false)];
+  assert.deepEqual(
+    compareOrderings(first, second).map((v) => [v.first, v.second, v.agree]),
+    [
+      ["a>b", "a>b", true],
+      ["a>b", "a<b", false],
+      ["n.s.", "n.s.", true],
+      ["a<b", "n.s.", false],
+    ],
+  );
+  assert.equal(compareOrderings(first, second.slice(0, 1))[1]?.second, "missing");
 });

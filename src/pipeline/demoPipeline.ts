@@ -65,8 +65,15 @@ export interface DemoOptions {
   varyBase?: boolean;
 }
 
+export interface DemoComparison {
+  a: string;
+  b: string;
+  benchmark: string;
+  metric: string;
+}
+
 /** The comparisons the paper makes, computed by the report: a - b on a benchmark's headline metric. */
-export function demoComparisons(sweep: readonly number[]): Record<string, string>[] {
+export function demoComparisons(sweep: readonly number[]): DemoComparison[] {
   const least = `SIT ${sweep[0]}`;
   const most = `SIT ${sweep[sweep.length - 1]}`;
   const pairs: [string, string][] = [
@@ -74,7 +81,7 @@ export function demoComparisons(sweep: readonly number[]): Record<string, string
     ["DPO", least],
     ["RAFT", least],
   ];
-  const out: Record<string, string>[] = [];
+  const out: DemoComparison[] = [];
   for (const [a, b] of pairs)
     for (const [benchmark, metric] of [
       ["harmful", "safe_response_rate"],
