@@ -15,6 +15,7 @@ import type { EvalResults, SampleRecord } from "../src/eval/results.js";
 import type { BenchmarkKind, Verdict } from "../src/eval/types.js";
 import { reportStage } from "../src/pipeline/stages/evalStages.js";
 import { mulberry32 } from "../src/util/random.js";
+import { cliAsync } from "./helpers/cliAsync.js";
 import { tmpDir } from "./helpers/fixtures.js";
 
 const JUDGE = "refusal";
@@ -259,6 +260,17 @@ test("eval compare's win rate counts only judged items: ties half, other labels 
   );
 });
 
+/** Each run as a finished run folder (results.json, samples.jsonl) under root; returns the folders. */
+function writeRunFolders(root: string, runs: readonly SeedRun[]): string[] {
+  return runs.map((r, i) => {
+    const dir = join(root, `run${i}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "results.json"), JSON.stringify(r.results));
+    writeFileSync(join(dir, "samples.jsonl"), (r.samples ?? []).map((x) => JSON.stringify(x)).join("\n"));
+    return dir;
+  });
+}
+
 test("the report stage groups its runs over seeds and states the configured conclusions (Markdown and HTML)", async (t) => {
   const root = tmpDir(t, "safetune-seedreport-");
   const runs = [
@@ -266,13 +278,7 @@ test("the report stage groups its runs over seeds and states the configured conc
     ...[0, 1, 2].map((s) => makeRun("DPO", s, { harmful: firstK(100, 95 + s), benign: firstK(50, 3) })),
     ...[0, 1, 2].map((s) => makeRun("RAFT", s, { harmful: firstK(100, 94 + s), benign: firstK(50, 10) })),
   ];
-  const folders = runs.map((r, i) => {
-    const dir = join(root, `run${i}`);
-    mkdirSync(dir);
-    writeFileSync(join(dir, "results.json"), JSON.stringify(r.results));
-    writeFileSync(join(dir, "samples.jsonl"), (r.samples ?? []).map((x) => JSON.stringify(x)).join("\n"));
-    return dir;
-  });
+  const folders = writeRunFolders(root, runs);
   const out = join(root, "report");
   mkdirSync(out);
   const lines: string[] = [];
@@ -310,4 +316,35 @@ test("the report stage groups its runs over seeds and states the configured conc
     saved.map((c: { significant: boolean }) => c.significant),
     [false, true],
   );
+});
+
+test("report table --compare and eval compare of two seed groups, from the command line", async (t) => {
+  const root = tmpDir(t, "safetune-seedcli-");
+  const folders = writeRunFolders(root, [
+    ...[0, 1, 2].map((s) => makeRun("DPO", s, { harmful: firstK(100, 95 + s), benign: firstK(50, 3) })),
+    ...[0, 1, 2].map((s) => makeRun("RAFT", s, { harmful: firstK(100, 94 + s), benign: firstK(50, 10) })),
+    makeRun("base", undefined, { harmful: firstK(100, 5), benign: firstK(50, 1) }),
+  ]);
+  const table = await cliAsync(["report", "table", ...folders, "--compare", "DPO,RAFT,lookalikes"]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /\| RAFT \| 3 \| 95\.0 \[/);
+  assert.match(table.stdout, /^- DPO over-refuses less than RAFT on lookalikes by 14\.0 points \[/m);
+  assert.match(
+    table.stdout,
+    /95% two-level bootstrap intervals \(seeds, then prompts paired between the runs; one comparison\)/,
+  );
+  const compare = await cliAsync(["eval", "compare", ...folders.slice(0, 6)]);
+  assert.equal(compare.status, 0, compare.stderr);
+  // RAFT − DPO on the look-alikes: 20% − 6% = +14 points, paired seeds (both ran 0, 1, 2).
+  assert.match(compare.stdout, /^# RAFT vs DPO/);
+  assert.match(compare.stdout, /seeds resampled in pairs/);
+  assert.match(
+    compare.stdout,
+    /\| lookalikes \| refusal \| over_refusal_rate \| 50 \| 6\.0 \| 20\.0 \| \+14\.0 \[/,
+  );
+  const three = await cliAsync(["eval", "compare", ...folders]);
+  assert.equal(three.status, 1);
+  assert.match(three.stderr, /the runs form 3 groups \(DPO, RAFT, base\); expected two/);
+  const bad = await cliAsync(["report", "table", ...folders, "--compare", "DPO,RAFT"]);
+  assert.match(bad.stderr, /--compare: expected A,B,BENCHMARK\[,METRIC\]/);
 });
