@@ -13,6 +13,7 @@ import {
   withAdapterDisabled,
 } from "../src/model/lora.js";
 import { loadAdapter, saveAdapter } from "../src/model/loraFiles.js";
+import { readSafetensorsFile, writeSafetensorsFile } from "../src/model/safetensors.js";
 import { expected, fixtureDir, maxAbsDiff, must, tmpDir } from "./helpers/fixtures.js";
 
 const ADAPTER = fixtureDir("lora-adapter");
@@ -24,7 +25,7 @@ test("PEFT adapter from the fixture: logits with the adapter match the reference
   const baseLogits = tidy(() => model.forward(must(exp, "input_ids")));
   const adapter = loadAdapter(ADAPTER, model);
   assert.equal(adapter.modules.size, 4, "q_proj and v_proj in 2 layers");
-  assert.equal(adapter.scale, 2);
+  assert.deepEqual([...new Set(adapter.scales.values())], [2], "alpha / r of every module");
   attachAdapter(model, adapter);
   tidy(() => {
     const ids = must(exp, "input_ids");
@@ -168,5 +169,69 @@ test("bad adapters: one-line errors naming the file and the problem", (t) => {
     /module 'model\.layers\.0\.self_attn\.q_proj' does not exist/,
   );
   gpt2.dispose();
+  model.dispose();
+});
+
+test("PEFT's alpha_pattern and rank_pattern: each module its own rank and scale, kept through save and load", (t) => {
+  const model = loadModel(fixtureDir("llama"));
+  const exp = expected("lora-adapter");
+  const ids = must(exp, "input_ids");
+  // alpha_pattern {v_proj: 16} doubles v_proj's scale (16/4 instead of 8/4); so does doubling its B by hand.
+  const patterned = join(tmpDir(t), "patterned");
+  const doubled = join(tmpDir(t), "doubled");
+  for (const dir of [patterned, doubled]) mkdirSync(dir);
+  const config = JSON.parse(readFileSync(join(ADAPTER, "adapter_config.json"), "utf8"));
+  writeFileSync(
+    join(patterned, "adapter_config.json"),
+    JSON.stringify({ ...config, alpha_pattern: { v_proj: 16 } }),
+  );
+  copyFileSync(join(ADAPTER, "adapter_model.safetensors"), join(patterned, "adapter_model.safetensors"));
+  writeFileSync(join(doubled, "adapter_config.json"), JSON.stringify(config));
+  const { tensors } = readSafetensorsFile(join(ADAPTER, "adapter_model.safetensors"));
+  writeSafetensorsFile(
+    join(doubled, "adapter_model.safetensors"),
+    [...tensors].map(([name, e]) => {
+      assert.equal(e.dtype, "F32");
+      const values = new Float32Array(e.data.slice().buffer);
+      if (/v_proj\.lora_B/.test(name))
+        for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * 2;
+      return { name, dtype: e.dtype, shape: [...e.shape], data: new Uint8Array(values.buffer) };
+    }),
+  );
+  const logitsWith = (dir: string) => {
+    const adapter = loadAdapter(dir, model);
+    attachAdapter(model, adapter);
+    const logits = tidy(() => model.forward(ids));
+    model.adapter = undefined;
+    adapter.dispose();
+    return logits;
+  };
+  const [a, b, plain] = [logitsWith(patterned), logitsWith(doubled), logitsWith(ADAPTER)];
+  assert.ok(maxAbsDiff(a, b) < 1e-5, "alpha_pattern = B scaled by hand");
+  assert.ok(maxAbsDiff(a, plain) > 1e-3, "and it changes the output");
+  for (const x of [a, b, plain, ...exp.values()]) x.dispose();
+
+  // rank_pattern: a module's own rank in the tensors it gets, in the saved config, and when loaded back.
+  const adapter = createLora(model, {
+    r: 4,
+    alpha: 8,
+    targetModules: ["q_proj", "v_proj"],
+    rankPattern: { "layers\\.1\\.self_attn\\.q_proj": 2 },
+    alphaPattern: { v_proj: 32 },
+  });
+  assert.equal(adapter.modules.get("model.layers.1.self_attn.q_proj")?.a.shape[0], 2);
+  assert.equal(adapter.modules.get("model.layers.0.self_attn.q_proj")?.a.shape[0], 4);
+  assert.equal(adapter.scaleOf("model.layers.1.self_attn.q_proj"), 8 / 2);
+  assert.equal(adapter.scaleOf("model.layers.0.self_attn.q_proj"), 8 / 4);
+  assert.equal(adapter.scaleOf("model.layers.0.self_attn.v_proj"), 32 / 4);
+  const saved = join(tmpDir(t), "ranked");
+  saveAdapter(adapter, saved);
+  const written = JSON.parse(readFileSync(join(saved, "adapter_config.json"), "utf8"));
+  assert.deepEqual(written.rank_pattern, { "layers\\.1\\.self_attn\\.q_proj": 2 });
+  assert.deepEqual(written.alpha_pattern, { v_proj: 32 });
+  const loaded = loadAdapter(saved, model);
+  assert.deepEqual([...loaded.scales], [...adapter.scales]);
+  loaded.dispose();
+  adapter.dispose();
   model.dispose();
 });

@@ -126,6 +126,8 @@ test("TRL-style flags train with every setting honoured: resolved config, optimi
     "v_proj",
     "--report_to",
     "none",
+    "--lora_alpha_pattern",
+    "{v_proj: 16}",
   ]);
   assert.equal(r.code, 0, r.stderr);
   // 12 examples / (3 × 2) = 2 steps an epoch, 2 epochs
@@ -156,6 +158,7 @@ test("TRL-style flags train with every setting honoured: resolved config, optimi
     dropout: 0.1,
     targetModules: ["q_proj", "v_proj"],
     rslora: false,
+    alphaPattern: { v_proj: 16 },
   });
   assert.equal(
     Object.keys(resolved).some((k) => k.includes("_")),
@@ -174,8 +177,8 @@ test("TRL-style flags train with every setting honoured: resolved config, optimi
   );
   const adapter = JSON.parse(readFileSync(join(out, "model", "adapter_config.json"), "utf8"));
   assert.deepEqual(
-    [adapter.r, adapter.lora_alpha, adapter.lora_dropout, adapter.target_modules],
-    [4, 8, 0.1, ["q_proj", "v_proj"]],
+    [adapter.r, adapter.lora_alpha, adapter.lora_dropout, adapter.target_modules, adapter.alpha_pattern],
+    [4, 8, 0.1, ["q_proj", "v_proj"], { v_proj: 16 }],
   );
 });
 

@@ -23,6 +23,7 @@ import { exportCommand, exportHelp } from "./commands/export.js";
 import { generateCommand, generateHelp } from "./commands/generate.js";
 import { inspectCommand, inspectHelp } from "./commands/inspect.js";
 import { judgeCommand, judgeHelp } from "./commands/judge.js";
+import { mergeCommand, mergeHelp } from "./commands/merge.js";
 import { demoCommand, demoHelp, pipelineCommand, pipelineHelp } from "./commands/pipeline.js";
 import { raftCommand, raftHelp } from "./commands/raft.js";
 import { reportCommand, reportHelp } from "./commands/report.js";
@@ -87,6 +88,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
     run: uiCommand,
     help: uiHelp,
     summary: "web dashboard of evaluation runs: reports, samples, comparisons",
+  },
+  merge: {
+    run: mergeCommand,
+    help: mergeHelp,
+    summary: "fold a LoRA adapter into its base model: a plain Hugging Face folder",
   },
   export: {
     run: exportCommand,

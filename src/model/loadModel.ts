@@ -6,6 +6,8 @@ import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { readCheckpoint, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
 import { ModelError } from "./errors.js";
+import { mergeAdapter } from "./lora.js";
+import { adapterBaseModel, isAdapterFolder, loadAdapter } from "./loraFiles.js";
 import type { TransformerModel } from "./transformer.js";
 import { checkWeightsMatchConfig } from "./weightsMatchConfig.js";
 
@@ -66,6 +68,7 @@ function supportsMatmul(dtype: DType, device: string): boolean {
 }
 
 export function loadModel(dir: string, options: LoadModelOptions = {}): TransformerModel {
+  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, options);
   const config = readModelConfig(dir);
   // Headers only: a config the weight files do not back is refused before any tensor is allocated.
   checkWeightsMatchConfig(dir, config);
@@ -123,4 +126,18 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): Transfor
   const model = buildModel(config, params);
   modelInfo.set(model, { sourceDir: dir, storageDtype: storageDtype ?? "float32", unusedKeys });
   return model;
+}
+
+/** A PEFT adapter folder stands for its base model (base_model_name_or_path) with the adapter folded in. */
+function loadAdapterFolder(dir: string, options: LoadModelOptions): TransformerModel {
+  const model = loadModel(adapterBaseModel(dir), options);
+  try {
+    const adapter = loadAdapter(dir, model);
+    mergeAdapter(model, adapter);
+    adapter.dispose();
+    return model;
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }

@@ -15,6 +15,10 @@ export interface LoraConfig {
   dropout: number;
   /** Rank-stabilised scaling alpha / √r (Kalajdzievski 2023). */
   useRslora: boolean;
+  /** PEFT's rank_pattern: module name or pattern -> its own rank (see {@link moduleRankAlpha}). */
+  rankPattern?: Readonly<Record<string, number>>;
+  /** PEFT's alpha_pattern: module name or pattern -> its own alpha. */
+  alphaPattern?: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_LORA: LoraConfig = {
@@ -32,19 +36,50 @@ export interface LoraPair {
   b: Tensor;
 }
 
+/**
+ * The rank and alpha of one module, as PEFT picks them: the first key of rank_pattern, then alpha_pattern, that
+ * is the module's full name or matches its end after a dot as a regular expression ("q_proj",
+ * "layers\\.0\\.self_attn\\.q_proj") chooses both; modules no key matches take r and alpha.
+ */
+export function moduleRankAlpha(config: LoraConfig, module: string): { r: number; alpha: number } {
+  const ranks = config.rankPattern ?? {};
+  const alphas = config.alphaPattern ?? {};
+  const key = [...Object.keys(ranks), ...Object.keys(alphas)].find(
+    (k) => k === module || new RegExp(`^(?:.*\\.)?(?:${k})$`).test(module),
+  );
+  if (key === undefined) return { r: config.r, alpha: config.alpha };
+  return { r: ranks[key] ?? config.r, alpha: alphas[key] ?? config.alpha };
+}
+
+/** The update's multiplier for a rank and alpha: alpha / r, or alpha / √r with rsLoRA. */
+export function loraScale(r: number, alpha: number, useRslora: boolean): number {
+  return useRslora ? alpha / Math.sqrt(r) : alpha / r;
+}
+
 export class LoraAdapter implements LinearAdapter {
   /** Off: the model computes exactly its base weights. */
   enabled = true;
   /** Dropout is active only while training. */
   training = false;
-  readonly scale: number;
+  /** Each adapted module's multiplier (alpha / r of its own rank and alpha). */
+  readonly scales: ReadonlyMap<string, number>;
 
   constructor(
     readonly config: LoraConfig,
     /** Adapted modules by full name (e.g. "model.layers.0.self_attn.q_proj"). */
     readonly modules: Map<string, LoraPair>,
   ) {
-    this.scale = config.useRslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
+    this.scales = new Map(
+      [...modules.keys()].map((m) => {
+        const { r, alpha } = moduleRankAlpha(config, m);
+        return [m, loraScale(r, alpha, config.useRslora)];
+      }),
+    );
+  }
+
+  /** The multiplier of `module`'s update. */
+  scaleOf(module: string): number {
+    return this.scales.get(module) ?? loraScale(this.config.r, this.config.alpha, this.config.useRslora);
   }
 
   delta(module: string, x: Tensor): Tensor | undefined {
@@ -52,7 +87,7 @@ export class LoraAdapter implements LinearAdapter {
     const pair = this.modules.get(module);
     if (!pair) return undefined;
     const input = this.training && this.config.dropout > 0 ? x.dropout(this.config.dropout, true) : x;
-    return linear(linear(input, pair.a), pair.b).mul(this.scale);
+    return linear(linear(input, pair.a), pair.b).mul(this.scaleOf(module));
   }
 
   /** Trainable tensors with PEFT's names (without the "base_model.model." prefix). */
@@ -91,15 +126,16 @@ export function matchesTarget(module: string, targets: string[] | string): boole
  */
 export function createLora(model: TransformerModel, config: Partial<LoraConfig> = {}): LoraAdapter {
   const full: LoraConfig = { ...DEFAULT_LORA, ...config };
-  if (!Number.isInteger(full.r) || full.r <= 0)
-    throw new ModelError(`lora: r must be a positive integer, got ${full.r}`);
+  for (const r of [full.r, ...Object.values(full.rankPattern ?? {})])
+    if (!Number.isInteger(r) || r <= 0) throw new ModelError(`lora: r must be a positive integer, got ${r}`);
   const dtype: DType = model.dtype;
   const modules = new Map<string, LoraPair>();
   for (const [name, size] of model.linearModules()) {
     if (!matchesTarget(name, full.targetModules)) continue;
+    const { r } = moduleRankAlpha(full, name);
     const bound = 1 / Math.sqrt(size.inFeatures);
-    const a = tidy(() => noGrad(() => randn([full.r, size.inFeatures]).uniform_(-bound, bound).to(dtype)));
-    const b = noGrad(() => zeros([size.outFeatures, full.r], { dtype }));
+    const a = tidy(() => noGrad(() => randn([r, size.inFeatures]).uniform_(-bound, bound).to(dtype)));
+    const b = noGrad(() => zeros([size.outFeatures, r], { dtype }));
     modules.set(name, { a: keep(a.requiresGrad_()), b: keep(b.requiresGrad_()) });
   }
   if (modules.size === 0) {
@@ -134,7 +170,7 @@ export function mergeAdapter(model: TransformerModel, adapter: LoraAdapter): voi
     for (const [module, pair] of adapter.modules) {
       tidy(() => {
         const weight = model.param(`${module}.weight`);
-        const update = pair.b.matmul(pair.a).mul(adapter.scale).to(weight.dtype);
+        const update = pair.b.matmul(pair.a).mul(adapter.scaleOf(module)).to(weight.dtype);
         weight.add_(model.isConv1d(module) ? update.transpose(0, 1) : update);
       });
     }

@@ -6,7 +6,7 @@ import { fromBytes, keep, noGrad, type Tensor } from "../engine/index.js";
 import { writeFolderAtomically } from "../util/atomicFolder.js";
 import { dtypeToSafetensors, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { ModelError } from "./errors.js";
-import { LoraAdapter, type LoraConfig, type LoraPair } from "./lora.js";
+import { LoraAdapter, type LoraConfig, type LoraPair, moduleRankAlpha } from "./lora.js";
 import { readSafetensorsFile, SafetensorsError, writeSafetensorsFile } from "./safetensors.js";
 import type { TransformerModel } from "./transformer.js";
 
@@ -44,7 +44,43 @@ export function readLoraConfig(dir: string): LoraConfig & { raw: Record<string, 
     targetModules: targets as string[] | string,
     dropout: typeof raw.lora_dropout === "number" ? raw.lora_dropout : 0,
     useRslora: raw.use_rslora === true,
+    rankPattern: numberPattern(raw.rank_pattern, "rank_pattern", path),
+    alphaPattern: numberPattern(raw.alpha_pattern, "alpha_pattern", path),
   };
+}
+
+/** PEFT's rank_pattern / alpha_pattern: an object of numbers ({} or absent: none). */
+function numberPattern(value: unknown, field: string, path: string): Record<string, number> {
+  if (value === undefined || value === null) return {};
+  const ok =
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "number" && v > 0);
+  if (!ok) throw new ModelError(`${path}: field '${field}' must map module names to positive numbers`);
+  return value as Record<string, number>;
+}
+
+/** Whether `dir` is a PEFT adapter folder rather than a model folder. */
+export function isAdapterFolder(dir: string): boolean {
+  return existsSync(join(dir, "adapter_config.json")) && !existsSync(join(dir, "config.json"));
+}
+
+/**
+ * The base model folder an adapter names (base_model_name_or_path): as written when that folder exists (PEFT
+ * records the path it was given), else relative to the adapter folder.
+ */
+export function adapterBaseModel(dir: string): string {
+  const { raw } = readLoraConfig(dir);
+  const base = raw.base_model_name_or_path;
+  const path = join(dir, "adapter_config.json");
+  if (typeof base !== "string" || base === "")
+    throw new ModelError(`${path}: base_model_name_or_path is not set; name the base model with --model`);
+  if (existsSync(join(base, "config.json"))) return base;
+  const relative = join(dir, base);
+  if (existsSync(join(relative, "config.json"))) return relative;
+  throw new ModelError(
+    `${path}: base_model_name_or_path '${base}' is not a model folder here (a Hub name? download it and pass --model)`,
+  );
 }
 
 /** Loads a PEFT LoRA adapter for `model`, checking every module exists and every shape fits. */
@@ -74,10 +110,11 @@ export function loadAdapter(dir: string, model: TransformerModel): LoraAdapter {
         throw new ModelError(
           `${file}: module '${module}' does not exist in this ${model.config.modelType} model`,
         );
-      const expected = which === "A" ? [config.r, size.inFeatures] : [size.outFeatures, config.r];
+      const { r } = moduleRankAlpha(config, module);
+      const expected = which === "A" ? [r, size.inFeatures] : [size.outFeatures, r];
       if (entry.shape.join(",") !== expected.join(",")) {
         throw new ModelError(
-          `${file}: '${key}' has shape [${entry.shape}], expected [${expected}] for r=${config.r}`,
+          `${file}: '${key}' has shape [${entry.shape}], expected [${expected}] for r=${r}`,
         );
       }
       let t: Tensor = fromBytes(entry.data, entry.shape, SAFETENSORS_TO_DTYPE[entry.dtype]);
@@ -118,6 +155,8 @@ export function saveAdapter(
     lora_dropout: c.dropout,
     target_modules: c.targetModules,
     use_rslora: c.useRslora,
+    rank_pattern: c.rankPattern ?? {},
+    alpha_pattern: c.alphaPattern ?? {},
     bias: "none",
     fan_in_fan_out: false,
     modules_to_save: null,

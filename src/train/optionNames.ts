@@ -42,6 +42,8 @@ export const OPTION_NAMES: Readonly<Record<string, OptionNames>> = {
   "lora.dropout": { flag: "lora-dropout" },
   "lora.targetModules": { flag: "lora-target-modules" },
   "lora.rslora": { names: ["use_rslora"] },
+  "lora.rankPattern": { flag: "lora-rank-pattern" },
+  "lora.alphaPattern": { flag: "lora-alpha-pattern" },
   "dpo.loss": { names: ["loss_type"] },
   "dpo.sftWeight": { names: ["rpo_alpha"] },
   "reward.centre": { names: ["center_rewards_coefficient"] },

@@ -24,6 +24,10 @@ const LoraSchema = z
     targetModules: z.union([z.array(z.string()).min(1), z.string()]).default(["q_proj", "k_proj", "v_proj"]),
     /** Rank-stabilised scaling alpha / √r. */
     rslora: z.boolean().default(false),
+    /** PEFT's rank_pattern: module name (or a pattern matching its end) -> its own rank. */
+    rankPattern: z.record(z.string(), z.number().int().positive()).optional(),
+    /** PEFT's alpha_pattern: module name (or a pattern matching its end) -> its own alpha. */
+    alphaPattern: z.record(z.string(), z.number().positive()).optional(),
   })
   .strict();
 

@@ -72,6 +72,8 @@ export async function prepareRun(
       dropout: config.lora.dropout,
       targetModules: config.lora.targetModules,
       useRslora: config.lora.rslora,
+      ...(config.lora.rankPattern ? { rankPattern: config.lora.rankPattern } : {}),
+      ...(config.lora.alphaPattern ? { alphaPattern: config.lora.alphaPattern } : {}),
     });
     attachAdapter(model, adapter);
     adapter.training = true;
