@@ -70,7 +70,8 @@ function defaultMetric(group: SeedGroup, benchmark: string): string | undefined 
  * data order or a shared warm start, is common to seed s of both) and independently otherwise. With m
  * comparisons each interval is at 1 − 0.05/m (Bonferroni), and a comparison is significant when its interval
  * excludes 0: the stated significant differences are all real with ≥ 95% confidence together, and an interval
- * never disagrees with its verdict. A group, benchmark or metric that is missing: EvaluationError naming it.
+ * never disagrees with its verdict. Resamples default to enough for about 25 in each tail of the interval
+ * (2,000 for one comparison, 11,000 for eleven). A group, benchmark or metric that is missing: EvaluationError.
  */
 export function computeConclusions(
   groups: readonly SeedGroup[],
@@ -78,6 +79,8 @@ export function computeConclusions(
   options: Omit<BootstrapOptions, "confidence"> = {},
 ): Conclusion[] {
   const confidence = 1 - FAMILY_ALPHA / Math.max(1, specs.length);
+  // Enough resamples that each tail of a Bonferroni interval holds about 25 of them (2,000 for one comparison).
+  const resamples = options.resamples ?? Math.max(2000, Math.ceil(25 / ((1 - confidence) / 2)));
   const find = (name: string, i: number) => {
     const g = groups.find((x) => x.name === name);
     if (!g)
@@ -107,7 +110,7 @@ export function computeConclusions(
     const difference = seedGroupDifference(
       scoreMatrix(ga.runs, spec.benchmark, metric, ma.judge, ids),
       scoreMatrix(gb.runs, spec.benchmark, metric, mb.judge, ids),
-      { ...options, confidence, pairSeeds: sameSeeds(seedsA, seedsB) },
+      { ...options, resamples, confidence, pairSeeds: sameSeeds(seedsA, seedsB) },
     );
     return {
       a: spec.a,
