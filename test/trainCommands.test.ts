@@ -297,3 +297,37 @@ test("prompt/completion and text records train without a mapping; text records t
   assert.deepEqual(cut.inputIds, example.inputIds.slice(0, 3));
   assert.equal(cut.truncatedTokens, example.inputIds.length - 3);
 });
+
+test("--resume may extend --max-steps: the run continues from its checkpoint to the new end", () => {
+  const out = join(ROOT, "extend");
+  const common = [
+    "sft",
+    "--model",
+    BASE,
+    "--out",
+    out,
+    "--data",
+    DATA,
+    "--batch-size",
+    "4",
+    "--max-length",
+    "48",
+    "--save_steps",
+    "1",
+  ];
+  const first = cli([...common, "--max_steps", "2"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /sft: 2 steps;/);
+  const longer = cli([...common, "--max_steps", "4", "--resume"]);
+  assert.equal(longer.code, 0, longer.stderr);
+  assert.match(longer.stdout, /sft: 4 steps;/);
+  assert.deepEqual(
+    stepMetrics(out).map((s) => s.step),
+    [1, 2, 3, 4],
+    "steps 3 and 4 added, 1 and 2 not redone",
+  );
+  // what the checkpoint computes must still match: another learning rate is refused
+  const other = cli([...common, "--max_steps", "5", "--resume", "--lr", "0.5"]);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /--resume: .* was written by another config/);
+});

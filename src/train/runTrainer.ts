@@ -105,9 +105,22 @@ export function loopOptions(config: CommonConfig): LoopOptions {
   return { outDir: config.out, ...config.training };
 }
 
-/** Fields that change how a run reports, not what it computes: they may differ on --resume. */
+/**
+ * Fields that may differ on --resume: how a run reports (logging, checkpoints, evaluation), and where it stops
+ * (epochs, maxSteps: a resumed run may go on longer; the schedule then follows the new length, as transformers'
+ * does when max_steps grows).
+ */
 function computeRelevant(config: CommonConfig): unknown {
-  const { logEvery: _l, saveEvery: _s, keepCheckpoints: _k, evalEvery: _e, ...training } = config.training;
+  const {
+    logEvery: _l,
+    saveEvery: _s,
+    keepCheckpoints: _k,
+    evalEvery: _e,
+    reportTo: _r,
+    epochs: _epochs,
+    maxSteps: _maxSteps,
+    ...training
+  } = config.training;
   return { ...config, training };
 }
 
