@@ -122,3 +122,32 @@ test("--jobs 2 (a process per stage) gives the same hashes and outputs as --jobs
     Object.fromEntries(Object.entries(d).filter(([p]) => p.endsWith(".safetensors")));
   assert.deepEqual(weights(digests(join(dir, "three"))), weights(d1));
 });
+
+test("a stage that fails in its process fails the pipeline with one line naming it; the others' work is kept", async (t) => {
+  const dir = tmpDir(t);
+  const pipeline = parsePipeline(
+    {
+      name: "fails",
+      workdir: dir,
+      stages: {
+        world: { kind: "world", sizes: WORLD },
+        broken: {
+          kind: "mix",
+          seeds: [0, 1],
+          base: { path: join(dir, "no-such-file.jsonl") },
+          extra: { path: "${world}/safety.jsonl" },
+          count: 2,
+        },
+      },
+    },
+    "fails.yaml",
+  );
+  await assert.rejects(runPipeline(pipeline, { jobs: 2, log: () => {} }), (err: Error) => {
+    assert.equal(err.name, "PipelineError");
+    assert.match(err.message, /^broken@[01]: .*no-such-file\.jsonl/);
+    assert.equal(err.message.includes("\n"), false, err.message);
+    return true;
+  });
+  assert.equal(readStageState(join(dir, "world"))?.state, "done");
+  assert.equal(readStageState(join(dir, "broken@0"))?.state, "running");
+});
