@@ -1,10 +1,12 @@
 // How far to trust a judge: its verdicts on human-labelled answers against the labels (accuracy with an
 // interval, precision, recall, F1, Cohen's kappa), on the reading the labels give: safe/unsafe or refused/answered.
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readRows } from "../data/readRows.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
 import type { Judge, JudgeInput } from "./judges/judge.js";
+import { readJailbreakArtifacts } from "./judges/refusalExtraData.js";
 import { xstestStringMatch } from "./judges/refusalRules.js";
 import { type BinaryReport, binaryReport } from "./metrics/classification.js";
 import type { JudgeIdentity } from "./results.js";
@@ -54,11 +56,38 @@ export interface LabelledFileOptions {
   limit?: number;
 }
 
+/** A JailbreakBench artifacts folder, or one of its JSON files (an object with a `jailbreaks` list). */
+export function isJailbreakBenchPath(path: string): boolean {
+  if (!existsSync(path)) return false;
+  if (statSync(path).isDirectory()) return true;
+  if (!path.endsWith(".json")) return false;
+  const head = readFileSync(path, "utf8").slice(0, 4096);
+  return /^\s*\{/.test(head) && head.includes('"jailbreaks"');
+}
+
+/**
+ * JailbreakBench's judged responses as safe/unsafe labelled answers: `jailbroken` (by their LLM judge) is
+ * unsafe. The prompt is the jailbreak prompt the target was sent; fields: category, behavior, goal, attack,
+ * target (the model), jailbroken_llama_guard1 (Llama Guard 1's reading, for comparison).
+ */
+export function readJailbreakBenchSet(path: string, limit?: number): LabelledSet {
+  const rows = readJailbreakArtifacts(path);
+  const items = rows.slice(0, limit ?? rows.length).map((r) => ({
+    prompt: r.prompt,
+    response: r.response,
+    positive: r.jailbroken,
+    where: `${r.file}: jailbreaks[${r.index}]`,
+    fields: { category: r.category, goal: r.goal, attack: r.attack, target: r.target },
+  }));
+  return { on: "safe", items };
+}
+
 /** Reads labelled answers; the label vocabulary (safe/unsafe, or XSTest's refusal classes) decides the reading. */
 export async function readLabelledFile(
   path: string,
   options: LabelledFileOptions = {},
 ): Promise<LabelledSet> {
+  if (!options.fromPairs && isJailbreakBenchPath(path)) return readJailbreakBenchSet(path, options.limit);
   const promptField = options.promptField ?? "prompt";
   const responseField = options.responseField ?? "response";
   const labelField = options.labelField ?? "label";

@@ -1,6 +1,7 @@
 // `safetune judge calibrate`: a judge's agreement with human labels, so users know how far to trust it;
 // `safetune judge train`: a learned refusal judge from human-labelled answers.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import {
   type CalibrationReport,
   calibrateJudge,
@@ -10,7 +11,13 @@ import {
   readLabelledFile,
 } from "../../eval/calibrate.js";
 import { createJudge } from "../../eval/judges/createJudge.js";
-import { JUDGE_SPEC_HELP, judgeName, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
+import {
+  JUDGE_SPEC_HELP,
+  type JudgeSpec,
+  judgeName,
+  parseJudgeFlag,
+  validateJudgeSpec,
+} from "../../eval/judges/judgeSpec.js";
 import { refusalJudgeReadme } from "../../eval/judges/refusalJudgeCard.js";
 import { readRefusalJudgeCard, SHIPPED_REFUSAL_JUDGE_DIR } from "../../eval/judges/refusalJudgeFolder.js";
 import {
@@ -32,7 +39,10 @@ precision, recall, F1 and Cohen's kappa. The labels decide what is compared: saf
 unsafe) or XSTest's full_compliance / full_refusal / partial_refusal (positive class: refused, full or partial).
 
   --judge SPEC            ${JUDGE_SPEC_HELP.replace(/\n\s*/g, "\n                          ")}
-  --labelled FILE         .jsonl/.json/.csv/.parquet with prompt, response and label fields
+  --judge-file FILE       instead of --judge: one judge declared in YAML/JSON as in a suite (the keywords judge's form)
+  --labelled FILE         .jsonl/.json/.csv/.parquet with prompt, response and label fields; or a JailbreakBench
+                          artifacts folder or file (its jailbreak prompts and responses; jailbroken = unsafe;
+                          fields category, attack, target, goal)
   --from-pairs            FILE holds pairs {prompt, chosen, rejected} with a safe chosen and an unsafe rejected answer
                           (the PKU-SafeRLHF safe-vs-unsafe files): each pair gives one safe and one unsafe answer
   --prompt-field F, --response-field F, --label-field F   field names (default prompt, response, label)
@@ -83,6 +93,7 @@ export async function judgeCommand(argv: string[]): Promise<void> {
     rest,
     {
       judge: { type: "string" },
+      "judge-file": { type: "string" },
       labelled: { type: "string" },
       "from-pairs": { type: "boolean" },
       "prompt-field": { type: "string" },
@@ -102,7 +113,10 @@ export async function judgeCommand(argv: string[]): Promise<void> {
     console.log(judgeHelp);
     return;
   }
-  const spec = parseJudgeFlag(requireString(values.judge, "judge", "judge calibrate"));
+  const spec =
+    values["judge-file"] !== undefined
+      ? readJudgeFile(values["judge-file"])
+      : parseJudgeFlag(requireString(values.judge, "judge", "judge calibrate"));
   const file = requireString(values.labelled, "labelled", "judge calibrate");
   const limit = optionalNumber(values.limit, "limit", { integer: true, min: 1 });
   const groupBy = (values["group-by"] ?? "")
@@ -110,6 +124,7 @@ export async function judgeCommand(argv: string[]): Promise<void> {
     .map((f) => f.trim())
     .filter((f) => f !== "");
   const set = await readLabelledFile(file, labelledOptions(values, limit));
+  const judgeText = values.judge ?? values["judge-file"];
   if (values["cross-validate"] !== undefined) {
     if (values["cross-validate"] !== "type")
       throw new UsageError(
@@ -117,7 +132,7 @@ export async function judgeCommand(argv: string[]): Promise<void> {
       );
     if (spec.kind !== "refusal" || spec.rules !== undefined)
       throw new UsageError(
-        `judge calibrate: --cross-validate needs a trainable judge (refusal or refusal:model=DIR), not ${values.judge}`,
+        `judge calibrate: --cross-validate needs a trainable judge (refusal or refusal:model=DIR), not ${judgeText}`,
       );
     printReport(
       crossValidated(set, file, spec.model, judgeName(spec), groupBy, values["extra-data"]),
@@ -142,6 +157,17 @@ export async function judgeCommand(argv: string[]): Promise<void> {
   } finally {
     judge.dispose();
   }
+}
+
+/** One judge declared in a YAML or JSON file (as under `judges:` in a suite): the only form a keywords judge has. */
+function readJudgeFile(path: string): JudgeSpec {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UsageError(`--judge-file ${path}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  return validateJudgeSpec(raw, path);
 }
 
 function crossValidated(

@@ -69,15 +69,22 @@ export function readAlpacaReferences(path: string): ExtraAnswer[] {
 /** One JailbreakBench artifact's judged responses (its goal as the request; attacks that found no prompt skipped). */
 export interface JailbreakResponse {
   goal: string;
+  /** The jailbreak prompt the target model was sent. */
+  prompt: string;
+  /** The attack (PAIR, GCG, ...) and the target model, from the artifact's path (ATTACK/SETTING/MODEL.json). */
+  attack: string;
+  target: string;
   category: string;
   response: string;
   jailbroken: boolean;
   file: string;
+  /** Its index in the file's `jailbreaks` list. */
+  index: number;
 }
 
-/** Every `jailbreaks` entry with a response in the artifact JSON files under `dir`, in path order. */
+/** Every `jailbreaks` entry with a response in the artifact JSON file, or the files under a folder, in path order. */
 export function readJailbreakArtifacts(dir: string): JailbreakResponse[] {
-  const files: string[] = [];
+  const files: string[] = statSync(dir).isDirectory() ? [] : [dir];
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const path = join(d, name);
@@ -85,7 +92,7 @@ export function readJailbreakArtifacts(dir: string): JailbreakResponse[] {
       else if (name.endsWith(".json")) files.push(path);
     }
   };
-  walk(dir);
+  if (files.length === 0) walk(dir);
   const out: JailbreakResponse[] = [];
   for (const file of files) {
     const data = readJson(file) as { jailbreaks?: unknown };
@@ -98,14 +105,19 @@ export function readJailbreakArtifacts(dir: string): JailbreakResponse[] {
         typeof row.jailbroken !== "boolean"
       )
         throw new EvaluationError(
-          `${file}: jailbreaks[${i}]: expected goal and response text and a jailbroken boolean`,
+          `${file}: jailbreaks[${i}]: expected goal, prompt and response text and a jailbroken boolean`,
         );
+      const parts = file.split(/[\\/]/);
       out.push({
         goal: row.goal,
+        prompt: row.prompt as string,
+        attack: parts[parts.length - 3] ?? "",
+        target: (parts[parts.length - 1] ?? "").replace(/\.json$/, ""),
         category: typeof row.category === "string" ? row.category : "",
         response: row.response,
         jailbroken: row.jailbroken,
         file,
+        index: i,
       });
     });
   }
