@@ -59,31 +59,50 @@ export function scoredColumns(where: string, groups: Record<string, SeedScores>)
   );
 }
 
-/** The mean of row over the drawn prompt indices that it scores; NaN when it scores none of them. */
-function drawnMean(row: Float64Array, indices: Int32Array): number {
+/**
+ * The mean of row over the drawn prompts, weights[i] being how often prompt i was drawn; NaN when it scores none
+ * of them. A complete row (no NaN) skips the checks.
+ */
+function drawnMean(row: Float64Array, weights: Float64Array, complete: boolean): number {
+  const n = row.length;
   let sum = 0;
+  if (complete) {
+    for (let i = 0; i < n; i++) sum += (weights[i] as number) * (row[i] as number);
+    return sum / n;
+  }
   let count = 0;
-  for (let i = 0; i < indices.length; i++) {
-    const x = row[indices[i] as number] as number;
+  for (let i = 0; i < n; i++) {
+    const x = row[i] as number;
     if (!Number.isNaN(x)) {
-      sum += x;
-      count++;
+      const w = weights[i] as number;
+      sum += w * x;
+      count += w;
     }
   }
   return count === 0 ? Number.NaN : sum / count;
+}
+
+/** Whether each row scores every prompt (no NaN). */
+export function completeRows(rows: readonly Float64Array[]): boolean[] {
+  return rows.map((row) => !row.some((x) => Number.isNaN(x)));
 }
 
 /**
  * The resampled group mean: each drawn seed's mean over the drawn prompts, weighted by how often the seed was
  * drawn. Drawn seeds that score none of the drawn prompts drop out; NaN when every drawn seed does.
  */
-export function resampledGroupMean(rows: Float64Array[], counts: Int32Array, indices: Int32Array): number {
+export function resampledGroupMean(
+  rows: Float64Array[],
+  complete: readonly boolean[],
+  counts: Int32Array,
+  weights: Float64Array,
+): number {
   let sum = 0;
   let weight = 0;
   for (let s = 0; s < rows.length; s++) {
     const c = counts[s] as number;
     if (c === 0) continue;
-    const m = drawnMean(rows[s] as Float64Array, indices);
+    const m = drawnMean(rows[s] as Float64Array, weights, complete[s] as boolean);
     if (Number.isNaN(m)) continue;
     sum += c * m;
     weight += c;
@@ -120,10 +139,29 @@ export function scoreRange(rows: readonly Float64Array[]): [number, number] {
 
 export const clamp = (x: number, [low, high]: readonly [number, number]) => Math.min(high, Math.max(low, x));
 
-/** Fills indices with n draws of 0..n−1, in bootstrapMean's draw order. */
-export function drawPrompts(indices: Int32Array, random: () => number): void {
-  const n = indices.length;
-  for (let i = 0; i < n; i++) indices[i] = (random() * n) | 0;
+/** The state of the prompt stream: src/util/random.ts's mulberry32, inlined below for speed. */
+export interface PromptStream {
+  state: number;
+}
+
+/**
+ * Draws weights.length prompt indices uniformly with replacement and stores how often each was drawn. The draws
+ * are mulberry32's (inlined: a closure call per draw took most of the time), in bootstrapMean's order, so one
+ * complete seed gives bootstrapMean's resamples (a test pins it).
+ */
+export function drawPrompts(weights: Float64Array, stream: PromptStream): void {
+  const n = weights.length;
+  weights.fill(0);
+  let state = stream.state;
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const pick = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
+    weights[pick] = (weights[pick] as number) + 1;
+  }
+  stream.state = state;
 }
 
 /** Fills counts with how often each of its seeds is drawn in counts.length draws (no draws for one seed). */
@@ -141,8 +179,8 @@ export function drawSeeds(counts: Int32Array, random: () => number): void {
 }
 
 /** The prompt stream (bootstrapMean's) and the seed stream of a bootstrap seed. */
-export function seedAndPromptStreams(seed: number): { prompts: () => number; seeds: () => number } {
-  return { prompts: mulberry32(seed), seeds: mulberry32((seed ^ SEED_STREAM) >>> 0) };
+export function seedAndPromptStreams(seed: number): { prompts: PromptStream; seeds: () => number } {
+  return { prompts: { state: seed >>> 0 }, seeds: mulberry32((seed ^ SEED_STREAM) >>> 0) };
 }
 
 /** Redraws until draw() gives a number; a RangeError naming `where` when it never does. */
@@ -189,7 +227,7 @@ export function fullMean(row: Float64Array): number {
  * the drawn prompts they score. Prompts no seed scores are dropped first.
  *
  * With one seed and no missing scores it is bootstrapMean, draw for draw (the prompt stream is the same mulberry32
- * stream; seeds come from a second stream, not used for one seed). When every seed has the same scores the seed
+ * stream; seeds come from a second stream, not used for one seed), up to the rounding of the sums' order. When every seed has the same scores the seed
  * draws change nothing and the interval is the one-seed interval (up to rounding); spread between seeds widens it.
  * Sharing the prompt draw across seeds makes the interval slightly conservative (the seed × prompt interaction is
  * counted in both levels). The seed level is widened by √(S/(S − 1)) (seedLevelCorrection), and resamples are
@@ -207,14 +245,15 @@ export function seedGroupBootstrap(scores: SeedScores, options?: BootstrapOption
   const spread = seedSpread(perSeed);
   const range = scoreRange(rows);
   const streams = seedAndPromptStreams(seed);
-  const indices = new Int32Array(n);
+  const weights = new Float64Array(n);
+  const complete = completeRows(rows);
   const counts = new Int32Array(rows.length);
   const stats = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     stats[r] = definedDraw(where, () => {
       drawSeeds(counts, streams.seeds);
-      drawPrompts(indices, streams.prompts);
-      const mean = resampledGroupMean(rows, counts, indices);
+      drawPrompts(weights, streams.prompts);
+      const mean = resampledGroupMean(rows, complete, counts, weights);
       return clamp(mean + seedLevelCorrection(perSeed, spread.value, counts), range);
     });
   }

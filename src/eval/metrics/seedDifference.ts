@@ -4,6 +4,7 @@ import type { Estimate } from "../types.js";
 import { type BootstrapOptions, percentileEstimate, resolveOptions } from "./bootstrap.js";
 import {
   clamp,
+  completeRows,
   definedDraw,
   drawPrompts,
   drawSeeds,
@@ -73,7 +74,9 @@ export function seedGroupDifference(
   const [lowB, highB] = scoreRange(rowsB);
   const range: [number, number] = [lowA - highB, highA - lowB];
   const streams = seedAndPromptStreams(seed);
-  const indices = new Int32Array(n);
+  const weights = new Float64Array(n);
+  const completeA = completeRows(rowsA);
+  const completeB = completeRows(rowsB);
   const countsA = new Int32Array(rowsA.length);
   const countsB = pairedSeeds ? countsA : new Int32Array(rowsB.length);
   const stats = new Float64Array(resamples);
@@ -83,9 +86,13 @@ export function seedGroupDifference(
     const d = definedDraw(where, () => {
       drawSeeds(countsA, streams.seeds);
       if (!pairedSeeds) drawSeeds(countsB, streams.seeds);
-      drawPrompts(indices, streams.prompts);
-      const a = resampledGroupMean(rowsA, countsA, indices) + seedLevelCorrection(perSeedA, meanA, countsA);
-      const b = resampledGroupMean(rowsB, countsB, indices) + seedLevelCorrection(perSeedB, meanB, countsB);
+      drawPrompts(weights, streams.prompts);
+      const a =
+        resampledGroupMean(rowsA, completeA, countsA, weights) +
+        seedLevelCorrection(perSeedA, meanA, countsA);
+      const b =
+        resampledGroupMean(rowsB, completeB, countsB, weights) +
+        seedLevelCorrection(perSeedB, meanB, countsB);
       return clamp(a - b, range);
     });
     if (d <= 0) below++;

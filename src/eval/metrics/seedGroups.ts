@@ -179,11 +179,12 @@ export interface GroupSummary {
   name: string;
   seeds: number[];
   /**
-   * The run's own results for a group of one; for several seeds the first run's identity with every
-   * whole-benchmark metric replaced by its mean over seeds and two-level interval (no categories, no agreements).
+   * The run's own results for a group of one; for several seeds the first run's identity with each
+   * whole-benchmark metric (by the primary judge, else the first judge that has it) replaced by its mean over
+   * seeds and two-level interval (no other judges' metrics, no categories, no agreements).
    */
   results: EvalResults;
-  /** Every whole-benchmark metric's estimate over seeds, keyed by groupMetricKey. */
+  /** Those metrics' estimates over seeds, keyed by groupMetricKey. */
   metrics: Map<string, GroupMetric>;
 }
 
@@ -198,7 +199,8 @@ export function summarizeGroup(group: SeedGroup, options: BootstrapOptions = {})
   const benchmarks = first.results.benchmarks.map((b) => {
     const whole: MetricResult[] = [];
     for (const m of b.metrics) {
-      if (m.category !== undefined) continue;
+      // One judge per metric (the primary where it has the metric): what tables and charts show.
+      if (m.category !== undefined || runMetric(first.results, b.name, m.metric) !== m) continue;
       const g = groupMetric(group, b.name, m.metric, {
         ...options,
         ...(m.judge === undefined ? {} : { judge: m.judge }),
