@@ -1,6 +1,7 @@
 // A plain-text record as a training example (continued pretraining): the text encoded as the tokenizer encodes
 // a single sequence (its BOS, if it adds one), then EOS, every token trained; no chat template.
 import type { TextRecord } from "../data/records.js";
+import { charBudget, clipText } from "./textBudget.js";
 import type { Tokenizer } from "./tokenizer.js";
 import type { TrainingExample } from "./trainingExample.js";
 
@@ -10,7 +11,12 @@ export function tokenizeText(
   record: TextRecord,
   options: { maxLength: number },
 ): TrainingExample {
-  const ids = tokenizer.encode(record.text);
+  // Only the start of a document is kept: clipped first to what maxLength tokens can hold (textBudget.ts).
+  const text =
+    Number.isInteger(options.maxLength) && options.maxLength > 0
+      ? clipText(record.text, charBudget(tokenizer, options.maxLength), "head")
+      : record.text;
+  const ids = tokenizer.encode(text);
   const eos = tokenizer.eosTokenId;
   if (eos !== undefined && ids[ids.length - 1] !== eos) ids.push(eos);
   const kept = ids.slice(0, options.maxLength);

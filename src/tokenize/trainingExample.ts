@@ -47,6 +47,7 @@ import {
   resolveChatTemplate,
 } from "./chatTemplate.js";
 import { END_OF_TURN_TOKENS } from "./specialTokens.js";
+import { charBudget, clipMessages } from "./textBudget.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 /** The label of a position that carries no loss (cross-entropy's ignore_index). */
@@ -65,7 +66,7 @@ export interface TrainingExample {
    * template tokens between or after answers (later user turns, the `\n` after `<|im_end|>`).
    */
   completionTokens: number;
-  /** Tokens removed to fit maxLength. */
+  /** Tokens removed to fit maxLength (of a text over the clipping budget, those of its clipped part: textBudget.ts). */
   truncatedTokens: number;
 }
 
@@ -408,6 +409,21 @@ function buildExample(layout: Layout, cuts: Cuts, completionOnly: boolean): Trai
   };
 }
 
+/**
+ * Message contents clipped to what `maxLength` tokens can use before anything is rendered or encoded (see
+ * textBudget.ts): the kept tokens are the same, and a 10 MB row no longer costs seconds and hundreds of MB.
+ * `truncatedTokens` then counts the tokens cut from the clipped text. A bad maxLength is left to checkOptions.
+ */
+function clipForLength(
+  tokenizer: Tokenizer,
+  messages: readonly ChatMessage[],
+  maxLength: number,
+  answersFrom: number,
+): readonly ChatMessage[] {
+  if (!Number.isInteger(maxLength) || maxLength <= 0) return messages;
+  return clipMessages(messages, charBudget(tokenizer, maxLength), answersFrom);
+}
+
 function checkOptions(options: TokenizeOptions, lead: number): void {
   const { maxLength, truncation } = options;
   if (truncation !== undefined && truncation !== "prompt-first") {
@@ -432,7 +448,9 @@ export function tokenizeConversation(
   options: TokenizeOptions,
 ): TrainingExample {
   const completionOnly = options.completionOnly ?? true;
-  const layout = layoutConversation(tokenizer, messages, options, 0);
+  const finalAnswer = messages.findLastIndex((m) => m.role === "assistant");
+  const clipped = clipForLength(tokenizer, messages, options.maxLength, Math.max(finalAnswer, 0));
+  const layout = layoutConversation(tokenizer, clipped, options, 0);
   checkOptions(options, layout.lead);
   if (completionOnly && layout.spans.length === 0) {
     throw new TrainingExampleError(options.source, "no assistant turn to train on");
@@ -475,8 +493,12 @@ export function tokenizePreference(
   const source = options.source ?? record.source ?? record.id;
   const opts = { ...options, source };
   const completionOnly = options.completionOnly ?? true;
-  const conversations = preferenceConversations(record);
   const from = record.prompt.length;
+  const both = preferenceConversations(record);
+  const conversations = {
+    chosen: clipForLength(tokenizer, both.chosen, options.maxLength, from),
+    rejected: clipForLength(tokenizer, both.rejected, options.maxLength, from),
+  };
   const chosen = layoutConversation(
     tokenizer,
     conversations.chosen,

@@ -1,5 +1,6 @@
 // `safetune sft` and `safetune dpo`: a YAML config (--config) plus flag overrides, validated, then the run.
 import type { z } from "zod";
+import { DataError } from "../../data/errors.js";
 import { processGroupOptionsFromEnv } from "../../distributed/env.js";
 import { extractLaunchFlags, launchWorkers } from "../../distributed/launch.js";
 import { ProcessGroup } from "../../distributed/processGroup.js";
@@ -138,13 +139,26 @@ async function trainOneProcess<S extends z.ZodType>(
   const out = (config as { out: string }).out;
   if (values.resume && !latestCheckpoint(out))
     console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
-  const result = await run(config, { resume: values.resume === true, log: (line) => console.error(line) });
+  const result = await run(config, {
+    resume: values.resume === true,
+    log: (line) => console.error(line),
+  }).catch((error: unknown) => {
+    throw withSkipInvalidHint(error, config);
+  });
   const evalText = Object.entries(result.summary.eval ?? {})
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
     .join(", ");
   console.log(
     `${command}: ${result.summary.steps} steps; ${evalText ? `eval ${evalText}; ` : ""}model written to ${result.modelDir}`,
   );
+}
+
+/** A bad-row DataError with the hint `data stats` gives: such rows can be skipped and counted. */
+function withSkipInvalidHint(error: unknown, config: unknown): unknown {
+  const skipping = (config as { data?: { skipInvalid?: boolean } }).data?.skipInvalid === true;
+  if (error instanceof DataError && error.rowProblem && !skipping)
+    return new DataError(`${error.message} (--skip-invalid skips and counts such rows)`);
+  return error;
 }
 
 const SFT_DESCRIPTION =
