@@ -1,10 +1,10 @@
 // What the learned refusal judge reads: hashed, position-aware word n-grams of the answer (its opening sentence
 // apart from the rest), the request's words, how much of the request the answer engages with, the prefix-list
 // and rule readings, and length. Pure functions over text; the same features in training and judging.
-import { classifyRefusal, xstestStringMatch } from "./refusalRules.js";
+import { classifyRefusal, type RefusalReading, xstestStringMatch } from "./refusalRules.js";
 
 /** Bump whenever a feature changes: a model folder records it, and loading a folder of another version fails. */
-export const REFUSAL_FEATURES_VERSION = "safetune-refusal-features/1";
+export const REFUSAL_FEATURES_VERSION = "safetune-refusal-features/2";
 
 /** Hash buckets (a power of two); bucket 0 is the bias. */
 export const DEFAULT_FEATURE_BUCKETS = 1 << 17;
@@ -80,15 +80,30 @@ export function hash32(text: string): number {
 class FeatureBag {
   private readonly weights = new Map<number, number>();
   constructor(private readonly buckets: number) {}
-  /** Adds a group of binary features, scaled so the group's vector has unit length. */
-  group(prefix: string, names: Iterable<string>, scale = 1): void {
-    const unique = new Set(names);
+  /**
+   * Adds the word n-grams of a text under a namespace as a group of binary features, scaled so the group's
+   * vector has unit length. N-grams are hashed from their words' hashes, without building strings.
+   */
+  group(prefix: string, wordHashes: readonly number[], n: number, scale = 1): void {
+    const seed = hash32(prefix);
+    const unique = new Set<number>();
+    for (let i = 0; i + n <= wordHashes.length; i++) {
+      let h = seed;
+      for (let j = i; j < i + n; j++) {
+        h = Math.imul(h ^ (wordHashes[j] as number), 0x01000193);
+        h ^= h >>> 15;
+      }
+      unique.add(h >>> 0);
+    }
     if (unique.size === 0) return;
     const value = scale / Math.sqrt(unique.size);
-    for (const name of unique) this.add(`${prefix}${name}`, value);
+    for (const h of unique) this.addHash(h, value);
   }
   add(name: string, value: number): void {
-    const id = 1 + (hash32(name) % (this.buckets - 1));
+    this.addHash(hash32(name), value);
+  }
+  private addHash(hash: number, value: number): void {
+    const id = 1 + (hash % (this.buckets - 1));
     this.weights.set(id, (this.weights.get(id) ?? 0) + value);
   }
   result(): SparseFeatures {
@@ -104,12 +119,6 @@ class FeatureBag {
     }
     return { ids, values };
   }
-}
-
-function ngrams(words: readonly string[], n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + n <= words.length; i++) out.push(words.slice(i, i + n).join(" "));
-  return out;
 }
 
 /** Crude stem so that "kill", "kills" and "killing" meet: a few English endings cut. */
@@ -128,12 +137,14 @@ function countBin(n: number): string {
 
 /**
  * The features of one (request, answer) pair. `request` is the last user turn (the whole conversation's user
- * text where several turns matter; callers decide).
+ * text where several turns matter; callers decide). `rules`: safetune's rules' reading of the answer, when the
+ * caller has it already.
  */
 export function refusalFeatures(
   request: string,
   answer: string,
   options: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+  rules: RefusalReading = classifyRefusal(answer),
 ): SparseFeatures {
   const bag = new FeatureBag(options.buckets);
   const text = normalizeText(answer);
@@ -143,21 +154,24 @@ export function refusalFeatures(
   const allWords = [...openingWords, ...restWords];
 
   // The opening sentence: where refusals, premise rejections and "As an AI" disclaimers live.
-  bag.group("o1:", openingWords);
-  bag.group("o2:", ngrams(openingWords, 2));
-  bag.group("o3:", ngrams(openingWords, 3));
+  const openingHashes = openingWords.map(hash32);
+  const restHashes = restWords.map(hash32);
+  bag.group("o1:", openingHashes, 1);
+  bag.group("o2:", openingHashes, 2);
+  bag.group("o3:", openingHashes, 3);
   bag.add(`start1:${openingWords.slice(0, 1).join(" ")}`, 1);
   bag.add(`start2:${openingWords.slice(0, 2).join(" ")}`, 1);
   bag.add(`start3:${openingWords.slice(0, 3).join(" ")}`, 1);
   // The rest: whether it goes on to answer, lecture or redirect.
-  bag.group("r1:", restWords);
-  bag.group("r2:", ngrams(restWords, 2));
-  bag.group("r3:", ngrams(restWords, 3), 0.7);
+  bag.group("r1:", restHashes, 1);
+  bag.group("r2:", restHashes, 2);
+  bag.group("r3:", restHashes, 3, 0.7);
   // The request: what was asked (the same paragraph complies with one request and refuses another).
   const requestWords = wordsOf(normalizeText(request));
   if (options.requestNgrams) {
-    bag.group("q1:", requestWords, 0.7);
-    bag.group("q2:", ngrams(requestWords, 2), 0.5);
+    const requestHashes = requestWords.map(hash32);
+    bag.group("q1:", requestHashes, 1, 0.7);
+    bag.group("q2:", requestHashes, 2, 0.5);
   }
 
   // Engagement: how many of the request's content words the answer takes up, overall and in the opening.
@@ -182,7 +196,6 @@ export function refusalFeatures(
 
   // The rule readings, as evidence rather than verdicts.
   const prefix = xstestStringMatch(answer);
-  const rules = classifyRefusal(answer);
   bag.add(`prefix:${prefix}`, 1);
   bag.add(`rules:${rules.label}`, 1);
   const evidenceKind = /^(\w+)/.exec(rules.evidence ?? "")?.[1] ?? "none";

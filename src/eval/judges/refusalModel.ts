@@ -1,6 +1,7 @@
 // The learned refusal judge's model: a logistic regression over hashed features (refusalFeatures.ts), or with
 // `hidden` > 0 a one-hidden-layer MLP. Weights are plain Float32Arrays, so judging needs no native engine.
 import { type FeatureOptions, refusalFeatures, type SparseFeatures } from "./refusalFeatures.js";
+import type { RefusalReading } from "./refusalRules.js";
 
 export interface RefusalModelConfig {
   /** The feature extractor's version (REFUSAL_FEATURES_VERSION) the weights were trained with. */
@@ -51,7 +52,12 @@ export function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
 }
 
-/** P(refused) for a (request, answer) pair. */
-export function refusalProbability(model: RefusalModel, request: string, answer: string): number {
-  return sigmoid(refusalLogit(model, refusalFeatures(request, answer, model.config.features)));
+/** P(refused) for a (request, answer) pair (`rules`: safetune's rules' reading of the answer, if at hand). */
+export function refusalProbability(
+  model: RefusalModel,
+  request: string,
+  answer: string,
+  rules?: RefusalReading,
+): number {
+  return sigmoid(refusalLogit(model, refusalFeatures(request, answer, model.config.features, rules)));
 }
