@@ -57,28 +57,38 @@ test("edit distance and the nearest name", () => {
 });
 
 test("a misspelled key fails at every level, naming the path and the nearest name", () => {
-  const cases: [string, string][] = [
+  // [file text, the line the problem is on, the message]
+  const cases: [string, number, string][] = [
     [
-      `${BASE}training: {learning_rat: 1.0e-4}\n`,
+      `${BASE}training:\n  seed: 1\n  learning_rat: 1.0e-4\n`,
+      6,
       "training.learning_rat: unknown key; did you mean learning_rate?",
     ],
-    [`${BASE}training: {batchSise: 2}\n`, "training.batchSise: unknown key; did you mean batchSize?"],
+    [`${BASE}training: {batchSise: 2}\n`, 4, "training.batchSise: unknown key; did you mean batchSize?"],
     [
       `${BASE}lora: {target_module: [q_proj]}\n`,
+      4,
       "lora.target_module: unknown key; did you mean target_modules?",
     ],
-    [`${BASE}data2: {}\n`, "data2: unknown key; did you mean data?"],
-    [`${BASE}lerning_rate: 1.0e-4\n`, "lerning_rate: unknown key; did you mean learning_rate?"],
+    [`${BASE}data2: {}\n`, 4, "data2: unknown key; did you mean data?"],
+    [`${BASE}lerning_rate: 1.0e-4\n`, 4, "lerning_rate: unknown key; did you mean learning_rate?"],
     [
-      `${BASE}data: {train: d.jsonl, evl: e.jsonl}\n`.replace(BASE.split("\n")[2] as string, ""),
+      "model: m\nout: o\ndata:\n  train: d.jsonl\n  evl: e.jsonl\n",
+      5,
       "data.evl: unknown key; did you mean eval?",
     ],
+    [`${BASE}\n\nlearning_rate: -1\n`, 6, "training.lr (learning_rate): Too small: expected number to be >0"],
+    [
+      `${BASE}lora:\n  rank_pattern: {q_proj: 0.5}\n`,
+      5,
+      "lora.rankPattern.q_proj: Invalid input: expected int, received number",
+    ],
   ];
-  for (const [text, message] of cases) {
+  for (const [text, line, message] of cases) {
     const file = yamlFile(text);
     assert.equal(
       configError(() => resolveConfig(SftConfigSchema, file, [])),
-      `${file}: ${message}`,
+      `${file}:${line}: ${message}`,
     );
   }
   const dpo = yamlFile(`${BASE}dpo: {betta: 0.2}\n`);

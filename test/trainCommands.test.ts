@@ -225,7 +225,7 @@ test("a misspelled nested key or flag fails with one line naming it and the near
   assert.equal(r.code, 1);
   assert.equal(
     r.stderr,
-    `safetune: ${config}: training.learning_rat: unknown key; did you mean learning_rate?`,
+    `safetune: ${config}:5: training.learning_rat: unknown key; did you mean learning_rate?`,
   );
   const flag = cli(["sft", "--config", config, "--learning_rat", "1e-4"]);
   assert.equal(flag.code, 1);

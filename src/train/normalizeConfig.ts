@@ -9,6 +9,8 @@ export interface NormalizedConfig {
   config: Record<string, unknown>;
   /** How each canonical path was spelled where it differs ("training.lr" -> "learning_rate"). */
   spelling: Map<string, string>;
+  /** The keys each canonical path was written under ("training.lr" -> ["learning_rate"]). */
+  written: Map<string, string[]>;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -30,9 +32,10 @@ export function canonicalPath(path: string, schema: z.ZodType): string {
   if (first === undefined) return path;
   const section = names.sections.get(snakeCase(first));
   if (parts.length === 1) return section ?? names.flat.get(snakeCase(first))?.path ?? path;
-  if (parts.length === 2 && section !== undefined && second !== undefined)
-    return names.inSection.get(section)?.get(snakeCase(second))?.path ?? `${section}.${second}`;
-  return path;
+  if (section === undefined || second === undefined) return path;
+  // Deeper parts are inside an option's value (lora.rank_pattern.q_proj): only the option's name is translated.
+  const option = names.inSection.get(section)?.get(snakeCase(second))?.path ?? `${section}.${second}`;
+  return [option, ...parts.slice(2)].join(".");
 }
 
 /** The field at a canonical path, if it is one. */
@@ -44,6 +47,7 @@ export function fieldAt(names: ConfigNames, path: string): ConfigField | undefin
 class ConfigWriter {
   readonly config: Record<string, unknown> = {};
   readonly spelling = new Map<string, string>();
+  readonly written = new Map<string, string[]>();
   private readonly given = new Map<string, string>();
 
   constructor(private readonly where: string) {}
@@ -53,6 +57,7 @@ class ConfigWriter {
     if (previous !== undefined)
       throw new ConfigError(`${this.where}: ${path} is set twice (as ${previous} and as ${written})`);
     this.given.set(path, written);
+    this.written.set(path, written.split("."));
     if (written !== path) this.spelling.set(path, written);
     const dot = path.indexOf(".");
     if (dot < 0) {
@@ -75,6 +80,7 @@ class ConfigWriter {
     const current = this.config[section];
     if (value === true) {
       this.given.set(section, written);
+      this.written.set(section, [written]);
       this.config[section] = isPlainObject(current) ? current : {};
     } else if (value === false && isPlainObject(current) && Object.keys(current).length > 0) {
       const settings = Object.keys(current).map(
@@ -120,5 +126,5 @@ export function normalizeConfig(
   }
   // use_peft: false next to lora_r is a contradiction whatever the order they were written in.
   for (const [section, value, written] of switches) out.setSwitch(section, value, written);
-  return { config: out.config, spelling: out.spelling };
+  return { config: out.config, spelling: out.spelling, written: out.written };
 }

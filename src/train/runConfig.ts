@@ -4,7 +4,7 @@
 // setting dropped in silence. Other tools' names for the options (TRL, PEFT) are in optionNames.ts.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { LineCounter, parseDocument, parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { closestName } from "../util/suggest.js";
 import { ConfigError } from "./configError.js";
@@ -222,18 +222,37 @@ export function parseValue(text: string): unknown {
   }
 }
 
-/** Reads a YAML config file as a mapping of options. */
-function readConfigFile(file: string): Record<string, unknown> {
+interface ConfigFile {
+  data: Record<string, unknown>;
+  /** The line (1-based) where a key path is written, if it is. */
+  lineOf(keys: readonly string[]): number | undefined;
+}
+
+/** Reads a YAML config file as a mapping of options, keeping where each key is written. */
+function readConfigFile(file: string): ConfigFile {
   if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
-  }
-  if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed)))
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(file, "utf8"), { lineCounter: lines });
+  const error = doc.errors[0];
+  if (error) throw new ConfigError(`${file}: not valid YAML (${error.message.split("\n")[0]})`);
+  const parsed: unknown = doc.toJS();
+  if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed)))
     throw new ConfigError(`${file}: expected a mapping of options`);
-  return (parsed ?? {}) as Record<string, unknown>;
+  const lineOf = (keys: readonly string[]): number | undefined => {
+    let node: unknown = doc.contents;
+    let line: number | undefined;
+    for (const key of keys) {
+      const items = (node as { items?: { key?: { value?: unknown; range?: number[] }; value?: unknown }[] })
+        .items;
+      const pair = items?.find((p) => String(p.key?.value) === key);
+      if (!pair) return line;
+      const offset = pair.key?.range?.[0];
+      line = offset === undefined ? line : lines.linePos(offset).line;
+      node = pair.value;
+    }
+    return line;
+  };
+  return { data: (parsed ?? {}) as Record<string, unknown>, lineOf };
 }
 
 /**
@@ -247,7 +266,8 @@ export function resolveConfig<S extends z.ZodType>(
   overrides: [string, unknown][],
 ): z.infer<S> {
   const where = file ?? "config";
-  const { config: raw, spelling } = normalizeConfig(file ? readConfigFile(file) : {}, schema, where);
+  const source = file ? readConfigFile(file) : undefined;
+  const { config: raw, spelling, written: keysOf } = normalizeConfig(source?.data ?? {}, schema, where);
   const names = configNames(schema);
   for (const [written, value] of overrides) {
     if (value === undefined) continue;
@@ -260,11 +280,37 @@ export function resolveConfig<S extends z.ZodType>(
       setPath(raw, path, translateValue(field, value));
     }
     if (written !== path) spelling.set(path, written);
+    keysOf.delete(path); // a flag's value: no line of the file to point at
   }
   const result = schema.safeParse(raw);
-  if (!result.success)
-    throw new ConfigError(`${where}: ${describeIssue(result.error.issues[0], names, spelling)}`);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const line = issue ? lineOfIssue(issuePath(issue), keysOf, source) : undefined;
+    throw new ConfigError(`${where}${line ? `:${line}` : ""}: ${describeIssue(issue, names, spelling)}`);
+  }
   return result.data;
+}
+
+/** The line of the file that set the field at `path` (or the option holding it), if the file set it. */
+function lineOfIssue(
+  path: string,
+  keysOf: Map<string, string[]>,
+  source: ConfigFile | undefined,
+): number | undefined {
+  const parts = path.split(".");
+  for (let n = parts.length; n > 0 && source; n--) {
+    const keys = keysOf.get(parts.slice(0, n).join("."));
+    if (keys) return source.lineOf([...keys, ...parts.slice(n)]);
+  }
+  return undefined;
+}
+
+/** The canonical path of the field an issue is about (an unknown key included). */
+function issuePath(first: Issue): string {
+  const issue = innermost(first);
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  return path.join(".");
 }
 
 type Issue = z.core.$ZodIssue;
