@@ -264,6 +264,7 @@ test("flags override the file whatever either spells; the lora switch keeps sett
   assert.equal(canonicalPath("training.learning_rate", SftConfigSchema), "training.lr");
   assert.equal(canonicalPath("lora.lora_alpha", SftConfigSchema), "lora.alpha");
   assert.equal(canonicalPath("training.bogus", SftConfigSchema), "training.bogus");
+  assert.equal(canonicalPath("lora.rank_pattern.q_proj", SftConfigSchema), "lora.rankPattern.q_proj");
   const normalized = normalizeConfig({ Training: { BatchSize: 2 }, outputDir: "o" }, SftConfigSchema, "x");
   assert.deepEqual(normalized.config, { training: { batchSize: 2 }, out: "o" });
 });
