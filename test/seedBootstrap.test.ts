@@ -3,8 +3,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bootstrapMean } from "../src/eval/metrics/bootstrap.js";
 import { pairedDifference } from "../src/eval/metrics/pairedDifference.js";
-import { seedGroupBootstrap, seedLevelCorrection } from "../src/eval/metrics/seedBootstrap.js";
+import {
+  seedGroupBootstrap,
+  seedLevelCorrection,
+  seedLevelScale,
+} from "../src/eval/metrics/seedBootstrap.js";
 import { seedGroupDifference } from "../src/eval/metrics/seedDifference.js";
+import { normalQuantile, studentTCdf, studentTQuantile } from "../src/eval/metrics/studentT.js";
 import { mulberry32 } from "../src/util/random.js";
 
 function assertClose(actual: number, expected: number, tol: number, what: string): void {
@@ -76,21 +81,41 @@ test("one prompt, seeds scoring 0 and 1: the seed draws alone make the exact 1/4
   assert.deepEqual([middle.low, middle.high], [0.5, 0.5]);
 });
 
-test("the seed level is widened by √(S/(S − 1)), and resamples stay within the scores' range", () => {
-  const k = Math.sqrt(3 / 2);
-  // Seed 0 drawn three times: the drawn seeds' mean is 0.2, 0.3 below the group's, widened to k·0.3 below.
-  assertClose(
-    seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([3, 0, 0])),
-    -(k - 1) * 0.3,
-    1e-15,
-    "low",
-  );
-  assert.equal(seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([1, 1, 1])), 0);
-  assert.equal(seedLevelCorrection([0.7], 0.7, Int32Array.from([1])), 0, "one seed: nothing to widen");
-  // One prompt, seed means 0.2, 0.5, 0.8: the extreme resamples (one seed three times, 1/27 = 3.7% > 2.5%) would
-  // lie at 0.5 ± k·0.3, beyond every score; they are kept at the lowest and highest score.
+test("Student's t and normal quantiles match published tables", () => {
+  // t_{0.975} for 1, 2, 3, 4, 9 degrees of freedom, t_{0.995} for 30, z_{0.975} (to the tables' 15 digits).
+  const table: [number, number, number][] = [
+    [0.975, 1, 12.7062047361747],
+    [0.975, 2, 4.30265272974946],
+    [0.975, 3, 3.18244630528371],
+    [0.975, 4, 2.77644510519779],
+    [0.975, 9, 2.2621571627982],
+    [0.995, 30, 2.74999565356723],
+  ];
+  for (const [p, df, t] of table) assertClose(studentTQuantile(p, df), t, 1e-11 * t, `t(${p}, ${df})`);
+  assertClose(normalQuantile(0.975), 1.959963984540054, 1e-12, "z(0.975)");
+  assert.equal(studentTCdf(0, 7), 0.5);
+  assert.throws(() => studentTQuantile(1, 3), /p must lie strictly between 0 and 1/);
+});
+
+test("the seed level is widened to Student's t width, and resamples stay within the scores' range", () => {
+  // Three seeds at 95%: √(3/2)·t_{2}(0.975)/z(0.975); one seed: nothing to widen.
+  const scale = seedLevelScale(3, 0.95);
+  assertClose(scale, Math.sqrt(1.5) * (4.30265272974946 / 1.959963984540054), 1e-10, "scale");
+  assert.equal(seedLevelScale(1, 0.95), 1);
+  assert.ok(seedLevelScale(3, 0.99) > scale && seedLevelScale(10, 0.95) < seedLevelScale(5, 0.95));
+  // Seed 0 drawn three times: the drawn seeds' mean is 0.2, 0.3 below the group's; widened to scale·0.3 below.
+  const low = seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([3, 0, 0]), scale);
+  assertClose(0.5 + 0.3 * -1 + low, 0.5 - scale * 0.3, 1e-15, "low");
+  assert.equal(seedLevelCorrection([0.2, 0.5, 0.8], 0.5, Int32Array.from([1, 1, 1]), scale), 0);
+  // One prompt, seed means 0.2, 0.5, 0.8: the extreme resamples (one seed three times, 1/27 = 3.7% > 2.5%)
+  // would lie at 0.5 ± scale·0.3, beyond every score; they are kept at the lowest and highest score.
   const g = seedGroupBootstrap([[0.2], [0.5], [0.8]], { resamples: 20000 });
   assert.deepEqual([g.low, g.high], [0.2, 0.8]);
+  // Room to widen: seed means 0.4, 0.5, 0.6 of 0/1 scores; the 1/27 atoms then sit at 0.5 ± scale·0.1 give or
+  // take prompt noise, well beyond the seed means' own range.
+  const tenths = (k: number) => Array.from({ length: 10 }, (_, i) => (i < k ? 1 : 0));
+  const h = seedGroupBootstrap([tenths(4), tenths(5), tenths(6)], { resamples: 4000 });
+  assert.ok(h.low < 0.5 - 0.2 && h.high > 0.5 + 0.2, `[${h.low}, ${h.high}]`);
 });
 
 test("missing scores: a prompt no seed scores is dropped, a seed's mean is over the prompts it scores", () => {
@@ -164,8 +189,11 @@ test("pairing seeds helps when seed s of both groups shares its randomness, and 
   // Seed s moves both groups by the same amount; a is 0.1 above b at every seed.
   const levels = [0.2, 0.5, 0.8];
   const b = levels.map((p, s) => outcomes(200, p, 40 + s));
-  let k = 0;
-  const a = b.map((row) => row.map((x) => (x === 0 && k++ % 5 === 0 ? 1 : x)));
+  // a: the first 20 prompts b fails turned safe, in every seed (+0.1 exactly).
+  const a = b.map((row) => {
+    let k = 0;
+    return row.map((x) => (x === 0 && k++ < 20 ? 1 : x));
+  });
   const paired = seedGroupDifference(a, b, { pairSeeds: true, seed: 2, resamples: 1000 });
   const independent = seedGroupDifference(a, b, { seed: 2, resamples: 1000 });
   assert.equal(paired.value, independent.value);

@@ -15,6 +15,7 @@ import {
   scoreRange,
   seedAndPromptStreams,
   seedLevelCorrection,
+  seedLevelScale,
   seedSpread,
 } from "./seedBootstrap.js";
 
@@ -46,8 +47,9 @@ export interface SeedGroupDifference extends Estimate {
  * mean(a) − mean(b) with a two-level percentile bootstrap interval. Every resample draws one set of prompts
  * shared by both groups and all their seeds (paired by prompt: prompt difficulty common to both cancels), and
  * seeds: independently for a and b, or as pairs (options.pairSeeds). a and b score the same prompts in the same
- * order (a prompt one group lacks is NaN there). Each group's seed level is widened as in seedGroupBootstrap (with
- * paired seeds, that widens the seed level of the paired differences). With one seed each and no missing scores the interval is
+ * order (a prompt one group lacks is NaN there). Each group's seed level is widened to Student's t width for its
+ * number of seeds, as in seedGroupBootstrap (with paired seeds, that widens the seed level of the paired
+ * differences). With one seed each and no missing scores the interval is
  * pairedDifference(b, a)'s up to rounding (the same prompt draws). Malformed input, or pairSeeds with groups of
  * different sizes: RangeError.
  */
@@ -73,6 +75,8 @@ export function seedGroupDifference(
   const [lowA, highA] = scoreRange(rowsA);
   const [lowB, highB] = scoreRange(rowsB);
   const range: [number, number] = [lowA - highB, highA - lowB];
+  const scaleA = seedLevelScale(rowsA.length, confidence);
+  const scaleB = seedLevelScale(rowsB.length, confidence);
   const streams = seedAndPromptStreams(seed);
   const weights = new Float64Array(n);
   const completeA = completeRows(rowsA);
@@ -89,10 +93,10 @@ export function seedGroupDifference(
       drawPrompts(weights, streams.prompts);
       const a =
         resampledGroupMean(rowsA, completeA, countsA, weights) +
-        seedLevelCorrection(perSeedA, meanA, countsA);
+        seedLevelCorrection(perSeedA, meanA, countsA, scaleA);
       const b =
         resampledGroupMean(rowsB, completeB, countsB, weights) +
-        seedLevelCorrection(perSeedB, meanB, countsB);
+        seedLevelCorrection(perSeedB, meanB, countsB, scaleB);
       return clamp(a - b, range);
     });
     if (d <= 0) below++;
