@@ -328,3 +328,18 @@ test("docs/training.md's table names every other tool's name the table in option
     for (const name of entry.names ?? [])
       assert.ok(docs.includes(`\`${name}\``), `${name} (${path}) is not in docs/training.md`);
 });
+
+test("the configs shown in docs/training.md resolve as they are written", () => {
+  const docs = readFileSync(join(REPO_ROOT, "docs", "training.md"), "utf8");
+  const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  const dpo = blocks.find((b) => b.includes("dpo:"));
+  const trl = blocks.find((b) => b.includes("model_name_or_path"));
+  assert.ok(dpo && trl);
+  const d = resolveConfig(DpoConfigSchema, yamlFile(dpo), []);
+  assert.deepEqual([d.dpo.beta, d.training.gradientAccumulation, d.lora && d.lora.alpha], [0.1, 4, 32]);
+  const t = resolveConfig(SftConfigSchema, yamlFile(trl), []);
+  assert.deepEqual(
+    [t.training.lr, t.training.warmupRatio, t.maxLength, t.lora && t.lora.r],
+    [2e-5, 0.03, 1024, 16],
+  );
+});
