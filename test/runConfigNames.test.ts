@@ -336,10 +336,13 @@ test("the configs shown in docs/training.md resolve as they are written", () => 
   const trl = blocks.find((b) => b.includes("model_name_or_path"));
   assert.ok(dpo && trl);
   const d = resolveConfig(DpoConfigSchema, yamlFile(dpo), []);
-  assert.deepEqual([d.dpo.beta, d.training.gradientAccumulation, d.lora && d.lora.alpha], [0.1, 4, 32]);
+  assert.deepEqual(
+    [d.dpo.beta, d.training.gradientAccumulation, d.lora ? d.lora.alpha : undefined],
+    [0.1, 4, 32],
+  );
   const t = resolveConfig(SftConfigSchema, yamlFile(trl), []);
   assert.deepEqual(
-    [t.training.lr, t.training.warmupRatio, t.maxLength, t.lora && t.lora.r],
+    [t.training.lr, t.training.warmupRatio, t.maxLength, t.lora ? t.lora.r : undefined],
     [2e-5, 0.03, 1024, 16],
   );
 });
