@@ -8,6 +8,7 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
+import { criticalPathPriorities } from "../src/pipeline/schedule.js";
 import { readStageState } from "../src/pipeline/stageState.js";
 import { tmpDir } from "./helpers/fixtures.js";
 
@@ -150,4 +151,22 @@ test("a stage that fails in its process fails the pipeline with one line naming 
   });
   assert.equal(readStageState(join(dir, "world"))?.state, "done");
   assert.equal(readStageState(join(dir, "broken@0"))?.state, "running");
+});
+
+test("parallel stages start critical-path first: the stage with the heaviest chain behind it", () => {
+  const p = criticalPathPriorities([
+    { name: "world", kind: "world", needs: [] },
+    { name: "base", kind: "pretrain", needs: ["world"] },
+    { name: "mix", kind: "mix", needs: ["world"] },
+    { name: "sit", kind: "sft", needs: ["base", "mix"] },
+    { name: "reward", kind: "reward", needs: ["base"] },
+    { name: "dpo", kind: "dpo", needs: ["base"] },
+    { name: "eval-sit", kind: "eval", needs: ["sit", "reward"] },
+    { name: "eval-dpo", kind: "eval", needs: ["dpo", "reward"] },
+  ]);
+  const at = (n: string) => p.get(n) ?? Number.NaN;
+  assert.ok(at("dpo") > at("reward") && at("reward") > at("sit"), JSON.stringify([...p]));
+  // A stage outranks everything that waits for it.
+  assert.ok(at("base") > at("dpo") && at("world") > at("base") && at("mix") > at("sit"));
+  assert.equal(at("eval-dpo"), at("eval-sit"));
 });

@@ -11,6 +11,7 @@ import { setNumThreads } from "../engine/runtime.js";
 import { formatDuration } from "../train/progress.js";
 import type { Pipeline } from "./pipelineFile.js";
 import { type PlannedStage, type PlanOptions, planPipeline } from "./plan.js";
+import { criticalPathPriorities } from "./schedule.js";
 import { StageDisplay } from "./stageDisplay.js";
 import type { StageOutcome } from "./stageKind.js";
 import { runStageProcess, StageInterrupted } from "./stageProcess.js";
@@ -99,6 +100,11 @@ export async function runPipeline(
   }
 
   const pending = new Set(toRun.map((p) => p.stage.name));
+  // In parallel, ready stages start critical-path first (ties in file order); one at a time, in file order.
+  const priority = criticalPathPriorities(plan.map((p) => ({ ...p.stage, kind: p.kind.kind })));
+  const byPriority = parallel
+    ? [...toRun].sort((x, y) => (priority.get(y.stage.name) ?? 0) - (priority.get(x.stage.name) ?? 0))
+    : toRun;
   const running = new Map<string, Promise<void>>();
   let ordinal = 0;
   let failure: unknown;
@@ -190,9 +196,9 @@ export async function runPipeline(
 
   try {
     while (pending.size > 0 || running.size > 0) {
-      // Start what is ready, in file order, while there is room and nothing has failed or been stopped.
+      // Start what is ready while there is room and nothing has failed or been stopped.
       if (failure === undefined && !signal.aborted) {
-        for (const p of toRun) {
+        for (const p of byPriority) {
           if (running.size >= jobs) break;
           if (!pending.has(p.stage.name)) continue;
           const waits = p.stage.needs.some((n) => pending.has(n) || running.has(n));
