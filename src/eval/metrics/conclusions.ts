@@ -97,7 +97,8 @@ export function computeConclusions(
       throw new EvaluationError(
         `comparisons.${i}: "${spec.a}" has no benchmark "${spec.benchmark}" with a headline metric`,
       );
-    const judge = spec.judge === undefined ? {} : { judge: spec.judge };
+    // Only the groups' means are needed here (the interval is the difference's): one resample.
+    const judge = { resamples: 1, ...(spec.judge === undefined ? {} : { judge: spec.judge }) };
     const ma = groupMetric(ga, spec.benchmark, metric, judge);
     const mb = groupMetric(gb, spec.benchmark, metric, judge);
     if (!ma || !mb)
