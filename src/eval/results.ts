@@ -1,4 +1,5 @@
 // results.json and samples.jsonl: the machine-readable output of an evaluation run (schema-versioned).
+import type { AttackSummary } from "./attacks/attackMetrics.js";
 import type { BenchmarkKind, Estimate, Verdict } from "./types.js";
 
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -93,6 +94,8 @@ export interface EvalResults {
   primaryJudge?: string;
   benchmarks: BenchmarkResult[];
   agreements: JudgeAgreement[];
+  /** Attack success rates of the primary judge, when the run attacked its prompts (see src/eval/attacks). */
+  attacks?: AttackSummary;
   timing: { generationSeconds: number; judgeSeconds: number; generated: number; cached: number };
 }
 
@@ -108,5 +111,10 @@ export interface SampleRecord {
   reference?: string;
   /** The item's answer key, when it has one. */
   answer?: string;
+  /** The attack the prompt was made with, and the benchmark it attacks (see BenchmarkItem). */
+  attack?: string;
+  attackedBenchmark?: string;
+  /** The model's answer as written, when the judges read a decoding of it (`response`: encoding attacks). */
+  rawResponse?: string;
   verdicts: Record<string, Verdict>;
 }

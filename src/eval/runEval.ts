@@ -7,6 +7,8 @@ import { writeFileAtomically } from "../util/atomicFolder.js";
 import { SAFETUNE_VERSION } from "../version.js";
 import type { Answer, Answerer } from "./answer/answerer.js";
 import { LocalAnswerer, templateOption } from "./answer/localAnswerer.js";
+import { attackSummary } from "./attacks/attackMetrics.js";
+import { judgedText } from "./attacks/judgedText.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
 import type { Judge, JudgeInput } from "./judges/judge.js";
@@ -117,17 +119,25 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     timing.generationSeconds += (performance.now() - started) / 1000;
 
     // 2. Verdicts of every judge, cached per (judge, prompt, answer, reference).
+    // Encoding attacks' answers are decoded before judging (the raw answer is kept beside it).
+    const judgedTexts = benchmark.items.map((item, i) =>
+      judgedText(item.attack, (answers[i] as Answer).text),
+    );
     const samples: SampleRecord[] = benchmark.items.map((item, i) => {
       const answer = answers[i] as Answer;
+      const text = judgedTexts[i] as string;
       return {
         benchmark: benchmark.name,
         id: item.id,
         ...(item.category === undefined ? {} : { category: item.category }),
         prompt: lastUserText(item.prompt),
-        response: answer.text,
+        response: text,
+        ...(text === answer.text ? {} : { rawResponse: answer.text }),
         finishReason: answer.finishReason,
         ...(item.reference === undefined ? {} : { reference: item.reference }),
         ...(item.answer === undefined ? {} : { answer: item.answer }),
+        ...(item.attack === undefined ? {} : { attack: item.attack }),
+        ...(item.attackedBenchmark === undefined ? {} : { attackedBenchmark: item.attackedBenchmark }),
         verdicts: {},
       };
     });
@@ -136,7 +146,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       const inputs: JudgeInput[] = benchmark.items.map((item, i) => ({
         kind: benchmark.kind,
         prompt: item.prompt,
-        response: (answers[i] as Answer).text,
+        response: judgedTexts[i] as string,
         ...(item.reference === undefined ? {} : { reference: item.reference }),
         ...(item.answer === undefined ? {} : { answer: item.answer }),
       }));
@@ -215,6 +225,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   }
 
   const primaryJudge = options.primaryJudge ?? judgeNames[0];
+  const attacks = primaryJudge === undefined ? undefined : attackSummary(allSamples, primaryJudge, bootstrap);
   const results: EvalResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     safetuneVersion: SAFETUNE_VERSION,
@@ -226,6 +237,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     ...(primaryJudge === undefined ? {} : { primaryJudge }),
     benchmarks: benchmarkResults,
     agreements: judgeAgreements(perRun, judgeNames),
+    ...(attacks === undefined ? {} : { attacks }),
     timing,
   };
   const files = writeRunFiles(out, results, allSamples, options.compareWith ?? []);

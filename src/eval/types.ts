@@ -24,6 +24,10 @@ export interface BenchmarkItem {
   /** The preferred and dispreferred answers (pairs benchmarks). */
   chosen?: string;
   rejected?: string;
+  /** The attack this prompt was made with (an attack transform's name, or a replayed attack's benchmark). */
+  attack?: string;
+  /** The benchmark whose item this attacks (same id and category), for the worst case per prompt. */
+  attackedBenchmark?: string;
 }
 
 export interface Benchmark {

@@ -7,7 +7,10 @@ import type { Answerer } from "../../eval/answer/answerer.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
 import { EndpointPool } from "../../eval/answer/endpointPool.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
+import { applyAttacks } from "../../eval/attacks/applyAttacks.js";
+import { ATTACK_NAMES, findAttack, parseAttackList } from "../../eval/attacks/registry.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
+import { jailbreakBenchNames } from "../../eval/benchmarks/jailbreakBenchmarks.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
 import {
@@ -54,6 +57,10 @@ What to ask:
   --benchmark NAME        a built-in benchmark instead of a suite (repeatable); --list-benchmarks lists them
   --data DIR              folder holding the public benchmark files (default: the suite's dataDir, $SAFETUNE_DATA, ./data)
   --limit N               evaluate at most N prompts per benchmark
+  --attacks LIST          attack every harmful benchmark's prompts too: comma-separated names or all
+                          (${ATTACK_NAMES.join(", ")}); each adds a benchmark NAME+ATTACK
+                          and results.json gets attack success rates; --list-attacks describes them.
+                          Replayed JailbreakBench attacks are benchmarks: --benchmark jbb:METHOD:TARGET
 
 How to answer (recorded in the results):
   --template NAME         chat template: the model's own (default), or alpaca | chatml | llama2 | mistral | llama3;
@@ -91,6 +98,8 @@ const FLAGS = {
   benchmarks: { type: "string" },
   benchmark: { type: "string", multiple: true },
   "list-benchmarks": { type: "boolean" },
+  attacks: { type: "string", multiple: true },
+  "list-attacks": { type: "boolean" },
   data: { type: "string" },
   limit: { type: "string" },
   template: { type: "string" },
@@ -118,6 +127,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   if (values["list-benchmarks"]) {
     for (const b of BUILTIN_BENCHMARKS) console.log(`${b.name.padEnd(24)}${b.kind.padEnd(10)}${b.about}`);
+    const dataDir = resolve(values.data ?? process.env.SAFETUNE_DATA ?? "data");
+    for (const name of jailbreakBenchNames(dataDir))
+      console.log(`${name.padEnd(24)} harmful   JailbreakBench attack prompts (replayed attack)`);
+    return;
+  }
+  if (values["list-attacks"]) {
+    for (const name of ATTACK_NAMES) console.log(`${name.padEnd(22)}${findAttack(name)?.about ?? ""}`);
     return;
   }
   const out = requireString(values.out, "out", "eval");
@@ -148,6 +164,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
       },
     );
     benchmarks.push(await loadBenchmark(resolved));
+  }
+  const attackList = values.attacks ?? suite.attacks;
+  if (attackList !== undefined) {
+    const attacked = applyAttacks(benchmarks, parseAttackList(attackList));
+    benchmarks.splice(0, benchmarks.length, ...attacked);
   }
   const judgeSpecs: JudgeSpec[] = values.judge?.map(parseJudgeFlag) ??
     suite.judges ?? [{ kind: "refusal", rules: "safetune" }];

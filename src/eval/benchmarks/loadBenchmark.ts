@@ -8,6 +8,11 @@ import { EvaluationError } from "../errors.js";
 import type { Benchmark, BenchmarkItem } from "../types.js";
 import type { BenchmarkSpec, ResolvedBenchmarkSpec } from "./benchmarkSpec.js";
 import { BUILTIN_BENCHMARKS, builtinBenchmark } from "./builtinBenchmarks.js";
+import {
+  isJailbreakBenchName,
+  loadJailbreakBenchBenchmark,
+  resolveJailbreakBenchSpec,
+} from "./jailbreakBenchmarks.js";
 
 export interface ResolveOptions {
   /** The folder built-in benchmarks' files are under (the layout of the public releases). */
@@ -18,6 +23,8 @@ export interface ResolveOptions {
 
 /** Applies a built-in's defaults and resolves the path; errors name the benchmark and the missing field. */
 export function resolveBenchmarkSpec(spec: BenchmarkSpec, options: ResolveOptions): ResolvedBenchmarkSpec {
+  if (spec.builtin !== undefined && isJailbreakBenchName(spec.builtin))
+    return resolveJailbreakBenchSpec(spec, options);
   const builtin = spec.builtin === undefined ? undefined : builtinBenchmark(spec.builtin);
   if (spec.builtin !== undefined && !builtin) {
     throw new EvaluationError(
@@ -55,6 +62,8 @@ export function resolveBenchmarkSpec(spec: BenchmarkSpec, options: ResolveOption
 
 /** Reads a benchmark's items. Every error is one line naming the benchmark, the file (and row) and the field. */
 export async function loadBenchmark(spec: ResolvedBenchmarkSpec): Promise<Benchmark> {
+  if (spec.builtin !== undefined && isJailbreakBenchName(spec.builtin))
+    return loadJailbreakBenchBenchmark(spec);
   const where = `benchmark "${spec.name}"`;
   if (!existsSync(spec.path)) {
     const hint = spec.builtin

@@ -17,6 +17,8 @@ export interface Suite {
   dataDir?: string;
   benchmarks: BenchmarkSpec[];
   judges?: JudgeSpec[];
+  /** Attack names (or "all") applied to every harmful benchmark; the command line's --attacks replaces them. */
+  attacks?: string[];
 }
 
 const SuiteFileSchema = z
@@ -27,6 +29,8 @@ const SuiteFileSchema = z
     benchmarks: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).min(1),
     /** Judge names ("refusal") or judge specs; the command line's --judge flags replace them. */
     judges: z.array(z.unknown()).optional(),
+    /** Attacks applied to every harmful benchmark: names, or "all" (see src/eval/attacks/registry.ts). */
+    attacks: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   })
   .strict();
 
@@ -79,6 +83,8 @@ export function parseSuite(raw: unknown, file: string): Suite {
   });
   const suite: Suite = { source: file, baseDir, benchmarks };
   if (result.data.dataDir !== undefined) suite.dataDir = resolve(baseDir, result.data.dataDir);
+  const attacks = result.data.attacks;
+  if (attacks !== undefined) suite.attacks = typeof attacks === "string" ? [attacks] : attacks;
   if (result.data.judges)
     suite.judges = result.data.judges.map((j, i) => validateJudgeSpec(j, `${file}: judges.${i}`));
   return suite;

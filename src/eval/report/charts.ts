@@ -51,7 +51,7 @@ function finite(x: number | null | undefined): x is number {
   return typeof x === "number" && Number.isFinite(x);
 }
 
-interface BarRow {
+export interface BarRow {
   row: string;
   kind?: BenchmarkKind;
   value: number;
@@ -62,7 +62,7 @@ interface BarRow {
   text: string;
 }
 
-function barRow(row: string, m: MetricResult, kind?: BenchmarkKind): BarRow {
+export function barRow(row: string, m: MetricResult, kind?: BenchmarkKind): BarRow {
   const { value, low, high } = m.estimate;
   return {
     row,
@@ -77,7 +77,10 @@ function barRow(row: string, m: MetricResult, kind?: BenchmarkKind): BarRow {
 }
 
 /** Horizontal bars with interval rules and value labels; colour by benchmark kind when rows carry one. */
-function barSpec(rows: BarRow[], options: { rate: boolean; xTitle: string; overall?: number }): TopLevelSpec {
+export function barSpec(
+  rows: BarRow[],
+  options: { rate: boolean; xTitle: string; overall?: number },
+): TopLevelSpec {
   const x = {
     type: "quantitative" as const,
     title: options.xTitle,

@@ -9,6 +9,7 @@ import {
 } from "../metrics/judgeDisagreements.js";
 import type { EvalResults, MetricResult, SampleRecord } from "../results.js";
 import type { BenchmarkKind, Verdict } from "../types.js";
+import { attackChart, attackHtml } from "./attackReport.js";
 import {
   benchmarkChart,
   categoryChart,
@@ -540,9 +541,10 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
     run === results || (run.name === results.name && run.createdAt === results.createdAt);
   const others = (input.runs ?? []).filter((run) => !same(run));
   const withCategories = results.benchmarks.filter((b) => b.metrics.some((m) => m.category !== undefined));
-  const [overview, crossRun, ...perCategory] = await Promise.all([
+  const [overview, crossRun, attacksChart, ...perCategory] = await Promise.all([
     benchmarkChart(results),
     safetyHelpfulnessChart([results, ...others], { highlight: results.name }),
+    attackChart(results),
     ...withCategories.map((b) => categoryChart(results, b.name)),
   ]);
   const categoryCharts = new Map(withCategories.map((b, i) => [b.name, perCategory[i]]));
@@ -554,6 +556,7 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
   const sections = [
     benchmarksSection(results, overview),
     categoriesSection(results, categoryCharts),
+    attackHtml(results, attacksChart, escapeHtml),
     runsSection(results, others, crossRun),
     seedSection,
     agreementSection(results, samples),
@@ -562,6 +565,7 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
   const nav = [
     ["benchmarks", "Benchmarks"],
     ...(withCategories.length > 0 ? [["categories", "Categories"]] : []),
+    ...(results.attacks ? [["attacks", "Attacks"]] : []),
     ["safety-helpfulness", "Safety vs helpfulness"],
     ...(seedSection !== "" ? [["seeds", "Seeds and conclusions"]] : []),
     ["agreement", "Judge agreement"],

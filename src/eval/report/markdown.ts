@@ -10,6 +10,7 @@ import type {
   MetricResult,
   SampleRecord,
 } from "../results.js";
+import { attackMarkdown } from "./attackReport.js";
 import { formatEstimate, formatInterval, formatValue, headlineMetric, metricLabel } from "./headline.js";
 
 /**
@@ -220,6 +221,8 @@ export function markdownSummary(results: EvalResults, samples: readonly SampleRe
     const label = head ? ` (headline: ${metricLabel(head.metric)})` : "";
     out.push("", `## Categories: ${escapeMarkdown(b.name)}${escapeMarkdown(label)}`, "", cats);
   }
+
+  out.push(...attackMarkdown(results, escapeMarkdown));
 
   out.push("", "## Judge agreement", "");
   if (results.agreements.length === 0) out.push("No two judges labelled the same answers.");

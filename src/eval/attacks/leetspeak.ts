@@ -1,0 +1,38 @@
+// Leetspeak: letters of the request replaced by look-alike digits; digits inside words are mapped back.
+import type { Attack } from "./attack.js";
+import { fill, replaceRequest, requestOf } from "./attack.js";
+import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
+
+const TO_LEET: Record<string, string> = { a: "4", e: "3", i: "1", o: "0", s: "5", t: "7" };
+const FROM_LEET: Record<string, string> = { "4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t" };
+
+/** Lower-cases nothing; replaces a, e, i, o, s, t (either case) by 4, 3, 1, 0, 5, 7. */
+export function toLeetspeak(text: string): string {
+  return text.replace(/[aeiostAEIOST]/g, (c) => TO_LEET[c.toLowerCase()] ?? c);
+}
+
+/**
+ * Leet digits mapped back to letters inside words that also hold a letter ("h4ck3r" -> "hacker"); numbers
+ * standing alone ("7 steps", "2024") are left as they are.
+ */
+export function fromLeetspeak(text: string): string {
+  return text.replace(/[A-Za-z0-9]+/g, (word) =>
+    /[A-Za-z]/.test(word) ? word.replace(/[013457]/g, (d) => FROM_LEET[d] ?? d) : word,
+  );
+}
+
+export function leetspeak(t: AttackTemplate = loadAttackTemplate("leetspeak")): Attack {
+  const template = required(t, "template");
+  return {
+    name: t.attack,
+    about: t.about,
+    apply: (prompt) =>
+      replaceRequest(prompt, [
+        {
+          role: "user",
+          content: fill(template, { encoded: toLeetspeak(requestOf(prompt, t.attack)) }, t.attack),
+        },
+      ]),
+    decode: fromLeetspeak,
+  };
+}

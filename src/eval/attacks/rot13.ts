@@ -1,0 +1,29 @@
+// ROT13: the request's letters rotated by 13; the answer is rotated back when that reads more like English.
+import type { Attack } from "./attack.js";
+import { fill, replaceRequest, requestOf } from "./attack.js";
+import { moreEnglish } from "./englishScore.js";
+import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
+
+/** ROT13 of the ASCII letters (its own inverse); everything else unchanged. */
+export function rot13Text(text: string): string {
+  return text.replace(/[A-Za-z]/g, (c) => {
+    const base = c <= "Z" ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+  });
+}
+
+export function rot13(t: AttackTemplate = loadAttackTemplate("rot13")): Attack {
+  const template = required(t, "template");
+  return {
+    name: t.attack,
+    about: t.about,
+    apply: (prompt) =>
+      replaceRequest(prompt, [
+        {
+          role: "user",
+          content: fill(template, { encoded: rot13Text(requestOf(prompt, t.attack)) }, t.attack),
+        },
+      ]),
+    decode: (answer) => moreEnglish(answer, rot13Text(answer)),
+  };
+}
