@@ -345,6 +345,24 @@ test("report table --compare and eval compare of two seed groups, from the comma
   const three = await cliAsync(["eval", "compare", ...folders]);
   assert.equal(three.status, 1);
   assert.match(three.stderr, /the runs form 3 groups \(DPO, RAFT, base\); expected two/);
+  const html = await cliAsync([
+    "report",
+    "html",
+    folders[0] as string,
+    ...folders.slice(1).flatMap((f) => ["--compare-with", f]),
+    "--compare",
+    "DPO,RAFT,lookalikes",
+  ]);
+  assert.equal(html.status, 0, html.stderr);
+  assert.match(
+    readFileSync(join(folders[0] as string, "report.html"), "utf8"),
+    /<h2>Seeds and conclusions<\/h2>/,
+  );
+  const md = readFileSync(join(folders[0] as string, "report.md"), "utf8");
+  assert.match(
+    md,
+    /## Runs over seeds[\s\S]*- DPO over-refuses less than RAFT on lookalikes by 14\.0 points/,
+  );
   const bad = await cliAsync(["report", "table", ...folders, "--compare", "DPO,RAFT"]);
   assert.match(bad.stderr, /--compare: expected A,B,BENCHMARK\[,METRIC\]/);
 });

@@ -1,6 +1,7 @@
 // `safetune report table RUN...`: the paper-style comparison table; `safetune report html RUN`: rebuild a report.
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import type { ComparisonSpec } from "../../eval/metrics/conclusions.js";
+import { htmlReport } from "../../eval/report/html.js";
 import { seedGroupTable, seedReport, seedReportMarkdown } from "../../eval/report/seedReport.js";
 import { writeRunFiles } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
@@ -9,7 +10,7 @@ import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
 export const reportHelp = `safetune report table RUN... [--format markdown|csv] [--no-intervals] [--compare A,B,BENCHMARK[,METRIC]]... [--out FILE]
-safetune report html RUN [--compare-with RUN]...
+safetune report html RUN [--compare-with RUN]... [--compare A,B,BENCHMARK[,METRIC]]...
 
 table   one row per run, one column per benchmark, each cell the benchmark's headline number (safe-response rate
         on harmful sets, over-refusal on benign ones, task accuracy, win rate or reward on reference sets) with its
@@ -18,7 +19,8 @@ table   one row per run, one column per benchmark, each cell the benchmark's hea
         --compare A,B,BENCHMARK[,METRIC] states A − B over seeds as a computed conclusion (repeatable; intervals
         Bonferroni-adjusted for the number of comparisons; significant when the interval excludes 0)
 html    rewrites RUN's report.md and report.html from its results.json and samples.jsonl, drawing the other runs
-        in the safety-vs-helpfulness chart`;
+        in the safety-vs-helpfulness chart (seed groups as their means over seeds, with the between-seed spread);
+        --compare adds computed conclusions as in table`;
 
 export async function reportCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -57,19 +59,37 @@ export async function reportCommand(argv: string[]): Promise<void> {
   if (sub === "html") {
     const { values, positionals } = parseCommandArgs(
       rest,
-      { "compare-with": { type: "string", multiple: true } },
+      { "compare-with": { type: "string", multiple: true }, compare: { type: "string", multiple: true } },
       "report html",
       { positionals: true },
     );
     if (values.help) return void console.log(reportHelp);
     if (positionals.length !== 1) throw new UsageError("report html: name exactly one run folder");
     const run = positionals[0] as string;
-    const files = await writeRunFiles(
-      run,
-      readResults(run),
-      readSamples(run),
-      (values["compare-with"] ?? []).map((r) => readResults(r)),
+    const comparisons = (values.compare ?? []).map(parseComparison);
+    const others = (values["compare-with"] ?? []).map(readSeedRun);
+    if (comparisons.length === 0 && others.every((o) => o.results.seed === undefined)) {
+      const files = await writeRunFiles(
+        run,
+        readResults(run),
+        readSamples(run),
+        others.map((o) => o.results),
+      );
+      console.log(`wrote ${files.markdown}, ${files.html}`);
+      return;
+    }
+    // Seed groups among the runs, or conclusions asked for: the chart shows the other groups' means over seeds,
+    // and both reports gain the between-seed spread and the conclusions.
+    const self = readSeedRun(run);
+    const samples = readSamples(run);
+    const report = seedReport([self, ...others], comparisons);
+    const groups = report.summaries.filter((g) => g.name !== self.results.name).map((g) => g.results);
+    const files = await writeRunFiles(run, self.results, samples, groups);
+    writeFileSync(
+      files.html,
+      await htmlReport({ results: self.results, samples, runs: groups, seeds: report }),
     );
+    appendFileSync(files.markdown, `\n## Runs over seeds\n\n${seedReportMarkdown(report)}`);
     console.log(`wrote ${files.markdown}, ${files.html}`);
     return;
   }
