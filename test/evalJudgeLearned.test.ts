@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { judgeCommand } from "../src/cli/commands/judge.js";
+import { UsageError } from "../src/cli/errors.js";
 import { calibrateJudge, readLabelledFile } from "../src/eval/calibrate.js";
 import { createJudge } from "../src/eval/judges/createJudge.js";
 import { parseJudgeFlag } from "../src/eval/judges/judgeSpec.js";
@@ -119,20 +121,20 @@ describe("leave-one-type-out on the real dev file", () => {
     }
   });
 
-  test("--cross-validate needs a trainable judge: one-line usage error for the rules", () => {
-    const r = cli([
-      "judge",
-      "calibrate",
-      "--judge",
-      "refusal:rules=xstest",
-      "--labelled",
-      DEV,
-      "--cross-validate",
-      "type",
-    ]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr.trim(), /--cross-validate needs a trainable judge/);
-    assert.equal(r.stderr.trim().split("\n").length, 1);
+  test("--cross-validate needs a trainable judge: a usage error for the rules", async () => {
+    await assert.rejects(
+      judgeCommand([
+        "calibrate",
+        "--judge",
+        "refusal:rules=xstest",
+        "--labelled",
+        DEV,
+        "--cross-validate",
+        "type",
+      ]),
+      (err: Error) =>
+        err instanceof UsageError && /--cross-validate needs a trainable judge/.test(err.message),
+    );
   });
 });
 
