@@ -321,15 +321,22 @@ test("after a crash and a resume metrics.jsonl holds one row per step", async (t
   );
 });
 
-test("state.json is validated against the run: a step beyond its total is skipped, not 'finished'", async (t) => {
+test("state.json is validated against the run: a step beyond its total is refused, naming the file", async (t) => {
   const dir = await crashedRun(t);
   // An older checkpoint format (no checksums.json) whose state.json claims step 100000 of a 12-step run.
   rmSync(join(checkpoint(dir, 6), "checksums.json"));
   const statePath = join(checkpoint(dir, 6), "state.json");
   writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, "utf8")), step: 100000 }));
+  await assert.rejects(resumeRun(dir), (e: Error) => {
+    assert.ok(e instanceof TrainingError, String(e));
+    assert.match(e.message, /step-0000006\/state\.json: step 100000 is beyond this run's 12 steps/);
+    return true;
+  });
+  // A field of the wrong type is damage: that checkpoint is skipped and the one before it used.
+  writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, "utf8")), step: "6" }));
   const r = await resumeRun(dir);
   assert.match(r.resumedFrom, /step-0000004$/);
-  assert.match(r.logged[0] ?? "", /state\.json: field 'step' is 100000 \(expected an integer from 1 to 12\)/);
+  assert.match(r.logged[0] ?? "", /state\.json: field 'step' is "6" \(expected an integer from 1 to \d+\)/);
 });
 
 test("a truncated state.json is named; when no checkpoint is usable --resume stops in one line", async (t) => {

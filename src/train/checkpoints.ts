@@ -193,7 +193,7 @@ export interface RunBounds {
 }
 
 /** Reads and validates `dir`/state.json; a parse error or a bad field is a CheckpointError naming the file. */
-export function readCheckpointState(dir: string, bounds?: RunBounds): CheckpointState {
+export function readCheckpointState(dir: string): CheckpointState {
   const path = join(dir, "state.json");
   let raw: unknown;
   try {
@@ -212,9 +212,9 @@ export function readCheckpointState(dir: string, bounds?: RunBounds): Checkpoint
       );
     return v;
   };
-  const step = count("step", 1, bounds?.totalSteps);
+  const step = count("step", 1);
   const epoch = count("epoch", 0);
-  const offset = count("offset", 0, bounds?.examplesPerEpoch);
+  const offset = count("offset", 0);
   const tokens = count("tokens", 0);
   if (typeof s.configHash !== "string")
     throw new CheckpointError(
@@ -227,6 +227,26 @@ export function readCheckpointState(dir: string, bounds?: RunBounds): Checkpoint
   return state;
 }
 
+/**
+ * An intact checkpoint that is not this run's is refused, not skipped: falling back would silently throw away
+ * newer training (a run resumed with fewer steps than it already took, another config, other data).
+ */
+function checkAgainstRun(dir: string, state: CheckpointState, bounds: RunBounds): void {
+  const path = join(dir, "state.json");
+  if (state.configHash !== bounds.configHash)
+    throw new CheckpointError(
+      `--resume: ${dir} was written by another config (${state.configHash} vs ${bounds.configHash}); use the same config or a new --out`,
+    );
+  if (state.step > bounds.totalSteps)
+    throw new CheckpointError(
+      `--resume: ${path}: step ${state.step} is beyond this run's ${bounds.totalSteps} steps; resume with at least that many steps (or iterations) or use a new --out`,
+    );
+  if (bounds.examplesPerEpoch !== undefined && state.offset > bounds.examplesPerEpoch)
+    throw new CheckpointError(
+      `--resume: ${path}: offset ${state.offset} is beyond this run's ${bounds.examplesPerEpoch} examples per epoch; use the same data or a new --out`,
+    );
+}
+
 /** The checkpoint a resume uses and those it passed over, newest first, with why. */
 export interface ResumePoint {
   dir: string | undefined;
@@ -234,8 +254,8 @@ export interface ResumePoint {
 }
 
 /**
- * The newest checkpoint of `outDir` whose files match their checksums and whose state.json is valid for this
- * run. A checkpoint written by another config is an error, not a fallback: older ones came from the same run.
+ * The newest checkpoint of `outDir` whose files match their checksums and whose state.json is valid. Damaged
+ * ones are skipped (and listed); an intact one that is not this run's is an error (see checkAgainstRun).
  */
 export function findResumePoint(outDir: string, bounds: RunBounds): ResumePoint {
   const root = join(outDir, "checkpoints");
@@ -250,16 +270,13 @@ export function findResumePoint(outDir: string, bounds: RunBounds): ResumePoint 
     let state: CheckpointState;
     try {
       verifyCheckpoint(dir);
-      state = readCheckpointState(dir, bounds);
+      state = readCheckpointState(dir);
     } catch (error) {
       if (!(error instanceof CheckpointError)) throw error;
       skipped.push({ dir, reason: error.message });
       continue;
     }
-    if (state.configHash !== bounds.configHash)
-      throw new CheckpointError(
-        `--resume: ${dir} was written by another config (${state.configHash} vs ${bounds.configHash}); use the same config or a new --out`,
-      );
+    checkAgainstRun(dir, state, bounds);
     return { dir, skipped };
   }
   if (skipped.length > 0)
