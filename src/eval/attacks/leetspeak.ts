@@ -6,9 +6,15 @@ import { type AttackTemplate, loadAttackTemplate, required } from "./templates.j
 const TO_LEET: Record<string, string> = { a: "4", e: "3", i: "1", o: "0", s: "5", t: "7" };
 const FROM_LEET: Record<string, string> = { "4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t" };
 
-/** Lower-cases nothing; replaces a, e, i, o, s, t (either case) by 4, 3, 1, 0, 5, 7. */
+/**
+ * Replaces a, e, i, o, s, t (either case) by 4, 3, 1, 0, 5, 7, except a word's first letter where every letter
+ * of the word would become a digit ("to" -> "t0", "a" stays): such words could not be read back.
+ */
 export function toLeetspeak(text: string): string {
-  return text.replace(/[aeiostAEIOST]/g, (c) => TO_LEET[c.toLowerCase()] ?? c);
+  return text.replace(/[A-Za-z]+/g, (word) => {
+    const leet = word.replace(/[aeiostAEIOST]/g, (c) => TO_LEET[c.toLowerCase()] ?? c);
+    return /[A-Za-z]/.test(leet) ? leet : word.slice(0, 1) + leet.slice(1);
+  });
 }
 
 /**
