@@ -17,12 +17,19 @@ import {
   loadRefusalJudge,
   readRefusalJudgeCard,
   SHIPPED_REFUSAL_JUDGE_DIR,
+  saveRefusalJudge,
   sha256File,
   WEIGHTS_FILE,
 } from "../src/eval/judges/refusalJudgeFolder.js";
 import { refusalProbability } from "../src/eval/judges/refusalModel.js";
 import { xstestStringMatch } from "../src/eval/judges/refusalRules.js";
-import { FeatureTable, RECIPE_CANDIDATES, trainingExamples } from "../src/eval/judges/refusalTraining.js";
+import {
+  FeatureTable,
+  predictRows,
+  RECIPE_CANDIDATES,
+  trainingExamples,
+  trainRefusalJudge,
+} from "../src/eval/judges/refusalTraining.js";
 import { foldOfType, typeFolds } from "../src/eval/judges/typeFolds.js";
 import { buildRefusalJudge } from "../src/eval/learnedRefusal.js";
 import { REPO_ROOT, SHARED, tmpDirWithCleanup } from "./helpers/fixtures.js";
@@ -187,6 +194,37 @@ describe("safetune judge train", () => {
     assert.equal(judge.identity.detail.model, outs[0]);
     assert.equal(judge.fingerprint, a);
   });
+});
+
+test("a one-hidden-layer judge trains on the engine, saves and loads with the same readings", async () => {
+  const set = await readLabelledFile(DEV, { limit: 200 });
+  const labelled = set.items.map((x) => ({
+    request: x.prompt,
+    answer: x.response,
+    refused: x.positive,
+    type: "t",
+  }));
+  const table = new FeatureTable(labelled, []);
+  const base = RECIPE_CANDIDATES[0];
+  assert.ok(base);
+  const recipe = {
+    ...base,
+    features: { buckets: 4096, requestNgrams: true },
+    optimiser: { ...base.optimiser, hidden: 4, epochs: 20 },
+  };
+  const rows = labelled.map((_, i) => i);
+  const { model } = trainRefusalJudge(table, rows, [recipe]);
+  assert.equal(model.weights.input.length, 4096 * 4);
+  const right = predictRows(model, table, rows).filter((p, i) => p === labelled[i]?.refused).length;
+  assert.ok(right / rows.length >= 0.9, `${right}/${rows.length} of its training answers`);
+  const dir = join(ROOT, "mlp");
+  saveRefusalJudge(dir, model, { training: {} }, () => "");
+  const loaded = loadRefusalJudge(dir).model;
+  for (const x of labelled.slice(0, 20))
+    assert.equal(
+      refusalProbability(loaded, x.request, x.answer),
+      refusalProbability(model, x.request, x.answer),
+    );
 });
 
 describe("the shipped judge (judges/refusal)", () => {
