@@ -13,10 +13,12 @@ export {
   PLAIN_TEMPLATES,
   type PlainTemplateName,
   resolveChatTemplate,
+  TemplateLimitError,
 } from "./chatTemplate.js";
 export { TokenizerFileError } from "./files.js";
 export { type PackedRow, packExamples } from "./packing.js";
 export { StreamDecoder, type StreamDecoderOptions } from "./streamDecoder.js";
+export { DEFAULT_TEMPLATE_LIMITS, type TemplateLimits } from "./templateLimits.js";
 export {
   type DecodeOptions,
   type EncodeOptions,
