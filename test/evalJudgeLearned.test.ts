@@ -227,6 +227,34 @@ test("a one-hidden-layer judge trains on the engine, saves and loads with the sa
     );
 });
 
+test("nested selection: each candidate recipe scored by leave-one-type-out inside the rows given, the best kept", async () => {
+  const set = await readLabelledFile(DEV, { limit: 375 });
+  const labelled = set.items.map((x) => ({
+    request: x.prompt,
+    answer: x.response,
+    refused: x.positive,
+    type: x.fields.type as string,
+  }));
+  const table = new FeatureTable(labelled, []);
+  const small = RECIPE_CANDIDATES.slice(0, 2).map((r) => ({
+    ...r,
+    features: { ...r.features, buckets: 4096 },
+    optimiser: { ...r.optimiser, epochs: 3 },
+  }));
+  const trained = trainRefusalJudge(
+    table,
+    labelled.map((_, i) => i),
+    small,
+  );
+  assert.deepEqual(
+    trained.selection.map((x) => x.recipe),
+    small.map((r) => r.name),
+  );
+  const best = Math.max(...trained.selection.map((x) => x.accuracy));
+  assert.equal(trained.selection.find((x) => x.accuracy === best)?.recipe, trained.recipe.name);
+  assert.ok(best > 0.5 && best <= 1);
+});
+
 describe("the shipped judge (judges/refusal)", () => {
   test("its card matches its weights (SHA-256) and this safetune's features; a changed weight fails to load", () => {
     const card = readRefusalJudgeCard(SHIPPED_REFUSAL_JUDGE_DIR);
