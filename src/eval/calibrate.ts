@@ -312,8 +312,7 @@ export function calibrationReport(
   const actual = items.map((x) => x.positive);
   const baseline = on === "refused" ? prefixBaseline(items) : undefined;
   const grouped = groupBy.map((field) => {
-    const missing = items.find((x) => x.fields[field] === undefined);
-    if (missing && items.every((x) => x.fields[field] === undefined))
+    if (items.every((x) => x.fields[field] === undefined))
       throw new EvaluationError(
         `--group-by ${field}: ${file} has no field "${field}" (fields: ${Object.keys(items[0]?.fields ?? {}).join(", ") || "none"})`,
       );
