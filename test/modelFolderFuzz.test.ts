@@ -94,7 +94,9 @@ function setPath(obj: Json, path: string[], value: unknown): void {
   else at[last] = value;
 }
 
-type Mutation = (files: Record<FolderFile, string>, rand: Rand) => void;
+/** The folder's text files by name: the three above, and any extra file a mutation adds. */
+type FolderFiles = Record<FolderFile, string> & Record<string, string>;
+type Mutation = (files: FolderFiles, rand: Rand) => void;
 
 /** A JSON-level change to one file's object. */
 function jsonMutation(file: FolderFile, change: (obj: Json, rand: Rand) => void): Mutation {
@@ -183,6 +185,17 @@ const MUTATIONS: Mutation[] = [
   jsonMutation("tokenizer_config.json", (c, r) =>
     setPath(c, ["chat_template"], [{ name: "default", template: pick(HOSTILE_TEMPLATES, r) }, { name: 3 }]),
   ),
+  // Files the tokenizer also reads: a chat_template.jinja and special_tokens_map.json.
+  (files, r) => {
+    files["chat_template.jinja"] = pick(HOSTILE_TEMPLATES, r);
+  },
+  (files, r) => {
+    files["special_tokens_map.json"] = JSON.stringify({
+      bos_token: pick(WEIRD, r),
+      eos_token: pick([...WEIRD, { content: "<|nope|>" }], r),
+      additional_special_tokens: pick(WEIRD, r),
+    });
+  },
   // Byte-level: cut the file, or overwrite one character with a JSON-significant one.
   (files, r) => {
     const file = pick(FILES, r);
@@ -196,18 +209,15 @@ const MUTATIONS: Mutation[] = [
   },
 ];
 
-function baseFiles(): Record<FolderFile, string> {
-  return Object.fromEntries(FILES.map((f) => [f, readFileSync(join(base, f), "utf8")])) as Record<
-    FolderFile,
-    string
-  >;
+function baseFiles(): FolderFiles {
+  return Object.fromEntries(FILES.map((f) => [f, readFileSync(join(base, f), "utf8")])) as FolderFiles;
 }
 
 /** A model folder: the base weights, with the given config.json and tokenizer files. */
-function writeCase(dir: string, files: Record<FolderFile, string>): void {
+function writeCase(dir: string, files: FolderFiles): void {
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(base, "model.safetensors"), join(dir, "model.safetensors"));
-  for (const f of FILES) writeFileSync(join(dir, f), files[f]);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
 }
 
 /** The errors the CLI prints as the one line a user needs (src/cli/main.ts). */
