@@ -124,7 +124,7 @@ export class TemplateBudget {
     if (typeof inner === "number" && Math.abs(inner) > this.limits.maxChars)
       throw new TemplateLimitError(
         "maxChars",
-        `chat template passed ${inner} to a function or filter (limit ${this.limits.maxChars})`,
+        `chat template passed ${inner} to a function or filter (limit ${this.limits.maxChars}, the most characters a string may have)`,
       );
   }
 }
