@@ -121,7 +121,7 @@ describe("encoders and decoders", () => {
 describe("templates", () => {
   test("every attack with a template file names its source and licence, and every file is an attack", () => {
     const files = readdirSync(ATTACK_TEMPLATE_DIR).filter((f) => f.endsWith(".json"));
-    assert.deepEqual(files.map((f) => f.slice(0, -5)).sort(), [...ATTACK_NAMES].sort());
+    assert.deepEqual(files.map((f) => f.slice(0, -5)).sort(), [...ATTACK_NAMES, "pair"].sort());
     for (const f of files) {
       const raw = JSON.parse(readFileSync(join(ATTACK_TEMPLATE_DIR, f), "utf8")) as Record<string, unknown>;
       assert.ok(typeof raw.source === "string" && raw.source.length > 20, f);

@@ -116,5 +116,8 @@ export interface SampleRecord {
   attackedBenchmark?: string;
   /** The model's answer as written, when the judges read a decoding of it (`response`: encoding attacks). */
   rawResponse?: string;
+  /** Adaptive attacks: target queries spent on this prompt, and attacker replies that were not the JSON asked for. */
+  queries?: number;
+  unparsedAttackerReplies?: number;
   verdicts: Record<string, Verdict>;
 }

@@ -9,6 +9,7 @@ import type { Answer, Answerer } from "./answer/answerer.js";
 import { LocalAnswerer, templateOption } from "./answer/localAnswerer.js";
 import { attackSummary } from "./attacks/attackMetrics.js";
 import { judgedText } from "./attacks/judgedText.js";
+import { PAIR, type PairBudget, runPairAttack } from "./attacks/pairAttack.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
 import type { Judge, JudgeInput } from "./judges/judge.js";
@@ -60,6 +61,8 @@ export interface EvalOptions {
   judgeChunk?: number;
   onProgress?: (event: EvalProgress) => void;
   signal?: AbortSignal;
+  /** A PAIR-style adaptive attack on every harmful benchmark, judged by the primary judge (see attacks/pairAttack). */
+  adaptive?: PairBudget & { attacker: Answerer };
 }
 
 export interface EvalRun {
@@ -225,6 +228,40 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   }
 
   const primaryJudge = options.primaryJudge ?? judgeNames[0];
+  if (options.adaptive) {
+    const judge = judges.find((j) => j.identity.name === primaryJudge);
+    if (!judge)
+      throw new EvaluationError("the adaptive attack needs a judge (the primary judge reads its answers)");
+    for (const benchmark of options.benchmarks) {
+      if (benchmark.kind !== "harmful" || benchmark.items.some((i) => i.attack !== undefined)) continue;
+      const name = `${benchmark.name}+${PAIR}`;
+      const samples = await runPairAttack(benchmark, {
+        ...options.adaptive,
+        target: answerer,
+        judge,
+        settings,
+        cachePath: join(cacheDir, "pair.jsonl"),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onRound: (round, active) =>
+          progress({
+            benchmark: name,
+            phase: "generate",
+            done: round,
+            total: options.adaptive?.rounds ?? active,
+          }),
+      });
+      const result: BenchmarkResult = {
+        name,
+        kind: "harmful",
+        source: `${benchmark.source}, adaptive attack ${PAIR} (attacker ${JSON.stringify(options.adaptive.attacker.identity)})`,
+        n: samples.length,
+        metrics: benchmarkMetrics({ ...benchmark, name }, samples, [judge.identity.name], bootstrap),
+      };
+      benchmarkResults.push(result);
+      perRun.push({ benchmark: result, samples });
+      allSamples.push(...samples);
+    }
+  }
   const attacks = primaryJudge === undefined ? undefined : attackSummary(allSamples, primaryJudge, bootstrap);
   const results: EvalResults = {
     schemaVersion: RESULTS_SCHEMA_VERSION,

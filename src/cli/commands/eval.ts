@@ -8,6 +8,7 @@ import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
 import { EndpointPool } from "../../eval/answer/endpointPool.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { applyAttacks } from "../../eval/attacks/applyAttacks.js";
+import type { PairBudget } from "../../eval/attacks/pairAttack.js";
 import { ATTACK_NAMES, findAttack, parseAttackList } from "../../eval/attacks/registry.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
 import { jailbreakBenchNames } from "../../eval/benchmarks/jailbreakBenchmarks.js";
@@ -61,6 +62,13 @@ What to ask:
                           (${ATTACK_NAMES.join(", ")}); each adds a benchmark NAME+ATTACK
                           and results.json gets attack success rates; --list-attacks describes them.
                           Replayed JailbreakBench attacks are benchmarks: --benchmark jbb:METHOD:TARGET
+  --attacker-endpoint URL adaptive (PAIR-style) attack on every harmful benchmark: an attacker model at this
+                          OpenAI-compatible URL rewrites each request from the target's answers and the primary
+                          judge's verdicts (benchmark NAME+pair; cached, resumable)
+  --attacker-model NAME   the attacker's model name at its endpoint (required with --attacker-endpoint)
+  --attack-rounds N       attacker rounds per prompt (default 5); --attack-max-queries N target queries per prompt
+                          (default: rounds); --attack-max-tokens N estimated tokens (chars/4) per prompt
+  --attacker-temperature T (default 1)   --attacker-max-new-tokens N (default 512)
 
 How to answer (recorded in the results):
   --template NAME         chat template: the model's own (default), or alpaca | chatml | llama2 | mistral | llama3;
@@ -100,6 +108,13 @@ const FLAGS = {
   "list-benchmarks": { type: "boolean" },
   attacks: { type: "string", multiple: true },
   "list-attacks": { type: "boolean" },
+  "attacker-endpoint": { type: "string" },
+  "attacker-model": { type: "string" },
+  "attack-rounds": { type: "string" },
+  "attack-max-queries": { type: "string" },
+  "attack-max-tokens": { type: "string" },
+  "attacker-temperature": { type: "string" },
+  "attacker-max-new-tokens": { type: "string" },
   data: { type: "string" },
   limit: { type: "string" },
   template: { type: "string" },
@@ -195,6 +210,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       `--primary-judge: no judge is named "${primaryJudge}" (judges: ${judges.map((j) => j.identity.name).join(", ")})`,
     );
   let answerer: Answerer | undefined;
+  let attacker: Answerer | undefined;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
   process.once("SIGINT", onSigint);
@@ -226,6 +242,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
       await pool.checkServedModel(controller.signal);
     }
     const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
+    const adaptive = adaptiveAttack(values, process.env[values["api-key-env"] ?? "OPENAI_API_KEY"]);
+    if (adaptive) attacker = adaptive.attacker;
     const run = await runEval({
       out,
       ...(values.name === undefined ? {} : { name: values.name }),
@@ -239,6 +257,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       compareWith,
       onProgress: evalProgressBars(),
       signal: controller.signal,
+      ...(adaptive ? { adaptive } : {}),
     });
     for (const b of run.results.benchmarks) {
       const m = headlineMetric(b, run.results.primaryJudge);
@@ -262,8 +281,46 @@ export async function evalCommand(argv: string[]): Promise<void> {
   } finally {
     process.removeListener("SIGINT", onSigint);
     answerer?.dispose();
+    attacker?.dispose();
     for (const j of judges) j.dispose();
   }
+}
+
+/** The adaptive attack's attacker and budget from the --attacker-* flags, or undefined without an endpoint. */
+function adaptiveAttack(
+  values: Record<string, unknown>,
+  apiKey: string | undefined,
+): (PairBudget & { attacker: Answerer }) | undefined {
+  const url = values["attacker-endpoint"] as string | undefined;
+  if (url === undefined) return undefined;
+  const model = values["attacker-model"] as string | undefined;
+  if (model === undefined) throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
+  const num = (flag: string, opts: { integer?: boolean; min?: number }) =>
+    optionalNumber(values[flag] as string | undefined, flag, opts);
+  const rounds = num("attack-rounds", { integer: true, min: 1 }) ?? 5;
+  const maxQueries = num("attack-max-queries", { integer: true, min: 1 });
+  const maxTokens = num("attack-max-tokens", { integer: true, min: 1 });
+  const settings: GenerationSettings = {
+    maxNewTokens: num("attacker-max-new-tokens", { integer: true, min: 1 }) ?? 512,
+    temperature: num("attacker-temperature", { min: 0 }) ?? 1,
+    seed: num("seed", { integer: true, min: 0 }) ?? 0,
+    template: "server",
+    batchSize: 1,
+  };
+  const pool = EndpointPool.create({
+    urls: [url],
+    model,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    concurrency: num("concurrency", { integer: true, min: 1 }) ?? 8,
+    timeoutMs: 1000 * (num("timeout", { min: 0.001 }) ?? 120),
+    retries: num("retries", { integer: true, min: 0 }) ?? 4,
+  });
+  return {
+    attacker: new EndpointAnswerer(pool, settings),
+    rounds,
+    ...(maxQueries === undefined ? {} : { maxQueries }),
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+  };
 }
 
 async function compareCommand(argv: string[]): Promise<void> {

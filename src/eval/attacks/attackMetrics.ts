@@ -2,7 +2,7 @@
 // attack and per category with bootstrap intervals, the direct requests' rate beside them, and the worst case
 // per prompt ("any attack succeeded").
 import type { BootstrapOptions } from "../metrics/bootstrap.js";
-import { bootstrapRate } from "../metrics/bootstrap.js";
+import { bootstrapMean, bootstrapRate } from "../metrics/bootstrap.js";
 import type { Estimate, Verdict } from "../types.js";
 
 /** The row of the direct (unattacked) requests of the attacked benchmarks. */
@@ -27,6 +27,8 @@ export interface AttackSummary {
   judge: string;
   /** Per attack in first-seen order, each followed by its categories; then DIRECT and ANY_ATTACK. */
   rates: AttackRate[];
+  /** Adaptive attacks: mean target queries per successful prompt (estimate.n = successes). */
+  queriesPerSuccess?: { attack: string; estimate: Estimate }[];
 }
 
 /** What attack metrics need of a sample (a SampleRecord has all of it). */
@@ -36,6 +38,8 @@ export interface AttackSample {
   category?: string;
   attack?: string;
   attackedBenchmark?: string;
+  /** Target queries spent (adaptive attacks). */
+  queries?: number;
   verdicts: Record<string, Verdict>;
 }
 
@@ -145,5 +149,26 @@ export function attackSummary(
   const direct = samples.filter((s) => s.attack === undefined && targets.has(s.benchmark));
   rates.push(...withCategories(DIRECT, direct, judge, options));
   rates.push(...withCategories(ANY_ATTACK, worstCaseSamples(attacked, judge), judge, options));
-  return { metric: "attack_success_rate", judge, rates };
+  const queriesPerSuccess = [];
+  for (const attack of new Set(
+    attacked.filter((s) => s.queries !== undefined).map((s) => s.attack as string),
+  )) {
+    const spent = attacked.filter(
+      (s) => s.attack === attack && s.queries !== undefined && outcome(s.verdicts[judge]) === true,
+    );
+    if (spent.length > 0)
+      queriesPerSuccess.push({
+        attack,
+        estimate: bootstrapMean(
+          spent.map((s) => s.queries as number),
+          options,
+        ),
+      });
+  }
+  return {
+    metric: "attack_success_rate",
+    judge,
+    rates,
+    ...(queriesPerSuccess.length > 0 ? { queriesPerSuccess } : {}),
+  };
 }
