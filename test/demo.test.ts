@@ -22,7 +22,6 @@ function shortenedDemo(workdir: string): Doc {
   doc.seeds = [0];
   // One stage at a time in this process, with libtorch's own thread count (the test runs beside other tests).
   delete doc.threads;
-  delete (doc.stages.base as { threads?: number }).threads;
   const stages = doc.stages;
   for (const name of ["sit-mix-100", "sit-100", "eval-sit-100"])
     (stages[name] as { seeds: unknown }).seeds = [0, 1];

@@ -158,8 +158,6 @@ export function demoPipeline(scale: DemoScale = "small", options: DemoOptions = 
     base: {
       kind: "pretrain",
       ...instrument,
-      // The longest stage, alone on the critical path: two threads (fixed, so its weights do not depend on --jobs).
-      threads: 2,
       tokenizer: "${tokenizer}",
       preset: s.preset,
       data: { train: "${world}/base.jsonl" },

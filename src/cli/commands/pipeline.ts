@@ -56,8 +56,8 @@ Seeds: every aligned run (each SIT mixture and its training, RAFT, DPO, and thei
 seeds with an interval covering both training randomness and prompt sampling; a comparison is significant only
 when its interval excludes 0. The base, reward and cost models are fixed instruments, trained once with seed 0
 (so the intervals do not cover the base's own randomness; --vary-base trains them once per seed as well).
-Every stage runs with one intra-op thread (the base with two), whatever --jobs is, so the digits do not depend on
-it; other CPUs round differently and give other digits within the intervals.
+Every stage runs with one intra-op thread, whatever --jobs is, so the digits do not depend on it; other CPUs
+round differently and give other digits within the intervals.
 
 small (default) takes about 15 minutes on 2 CPU cores; medium and large are bigger models and data, for a patient
 CPU or a GPU.
