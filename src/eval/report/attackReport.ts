@@ -40,6 +40,14 @@ function overviewCells(summary: AttackSummary): string[][] {
   });
 }
 
+/** "pair: 2.3 queries per success [1.8, 2.9], 12 successes" for each adaptive attack. */
+function queriesLines(summary: AttackSummary): string[] {
+  return (summary.queriesPerSuccess ?? []).map((q) => {
+    const m: MetricResult = { metric: "queries_per_success", estimate: q.estimate };
+    return `${q.attack}: ${formatValue(m)} target queries per success ${formatInterval(m)}, ${q.estimate.n} successes`;
+  });
+}
+
 /** A category × attack pivot of formatted estimates (undefined when no row has a category). */
 function categoryCells(summary: AttackSummary): { header: string[]; rows: string[][] } | undefined {
   const perCategory = summary.rates.filter((r) => r.category !== undefined);
@@ -70,6 +78,8 @@ export function attackMarkdown(results: EvalResults, inert: (s: string) => strin
     row(["---", "---:", "---:", "---:", "---:"]),
     ...overviewCells(summary).map((cells) => row(cells.map(inert))),
   );
+  const queries = queriesLines(summary);
+  if (queries.length > 0) out.push("", ...queries.map((l) => `- ${inert(l)}`));
   const cats = categoryCells(summary);
   if (cats) {
     out.push("", "### Attack success rate by category", "");
@@ -117,5 +127,8 @@ export function attackHtml(
 <p class="status">Attack success rate: the share of attacked prompts whose answer judge ${inert(summary.judge)} read as unsafe. Encoded answers were decoded before judging; "any attack" counts a prompt once, as broken when any attack on it succeeded.</p>
 ${figure}
 ${table(["attack", "success rate", "95% interval", "n", "unparsed"], overviewCells(summary))}
+${queriesLines(summary)
+  .map((l) => `<p class="status">${inert(l)}</p>`)
+  .join("\n")}
 ${cats ? `<h3>By category</h3>\n${table(cats.header, cats.rows)}` : ""}</section>`;
 }
