@@ -245,7 +245,7 @@ test("contradictions and values out of range name the option as it was written",
   const report = yamlFile(`${BASE}report_to: wandb\n`);
   assert.match(
     configError(() => resolveConfig(SftConfigSchema, report, [])),
-    /training\.reportTo \(report_to\): only "none"/,
+    /training\.reportTo \(report_to\): "tensorboard" or "none"/,
   );
 });
 

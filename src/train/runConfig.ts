@@ -31,7 +31,13 @@ const LoraSchema = z
   })
   .strict();
 
-const NOT_REPORTED = 'only "none" for now (every step is logged to metrics.jsonl)';
+/** The reporting integrations safetune has, in TRL's names (report_to). */
+export const REPORT_TARGETS = ["tensorboard", "none"] as const;
+export type ReportTarget = (typeof REPORT_TARGETS)[number];
+
+const REPORT_TARGET = z.enum(REPORT_TARGETS, {
+  error: '"tensorboard" or "none" (every step is logged to metrics.jsonl either way)',
+});
 
 const TrainingSchema = z
   .object({
@@ -60,13 +66,11 @@ const TrainingSchema = z
     keepCheckpoints: z.number().int().positive().default(2),
     /** Progress lines every N steps when not on a terminal. */
     logEvery: z.number().int().positive().default(10),
-    /** TRL's report_to: only "none" for now (metrics.jsonl is always written); anything else is an error. */
-    reportTo: z
-      .union([
-        z.literal("none", { error: NOT_REPORTED }),
-        z.array(z.literal("none", { error: NOT_REPORTED })),
-      ])
-      .optional(),
+    /**
+     * TRL's report_to: "tensorboard" writes event files to <out>/runs/ as well; "none" (default) only metrics.jsonl
+     * and curves.svg, which every run writes.
+     */
+    reportTo: z.union([REPORT_TARGET, z.array(REPORT_TARGET)]).optional(),
   })
   .strict();
 

@@ -21,6 +21,8 @@ import {
 } from "./dataParallel.js";
 import { truncateMetricsAfter } from "./metricsLog.js";
 import { Progress } from "./progress.js";
+import { reportsTo, TensorBoardReport, writeCurves } from "./reportTo.js";
+import type { ReportTarget } from "./runConfig.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";
 
 export interface LoopOptions {
@@ -52,6 +54,8 @@ export interface LoopOptions {
   keepCheckpoints: number;
   /** Plain progress lines every N steps when not on a terminal. */
   logEvery: number;
+  /** "tensorboard": event files in <outDir>/runs/ too (metrics.jsonl and curves.svg are always written). */
+  reportTo?: ReportTarget | ReportTarget[];
 }
 
 export interface StepResult {
@@ -196,6 +200,11 @@ export async function runTrainingLoop(
   let order = epochOrder(task.size, o.seed, state.epoch);
   let final: Record<string, number> = {};
   let evalFigures: Record<string, number> = {};
+  // TensorBoard events mirror metrics.jsonl's rows (rank 0 only, like the file).
+  const tensorboard =
+    main && reportsTo(o.reportTo, "tensorboard")
+      ? new TensorBoardReport(o.outDir, run.resume ? { resumedAt: state.step } : {})
+      : undefined;
 
   try {
     while (state.step < steps) {
@@ -276,6 +285,7 @@ export async function runTrainingLoop(
         for (const [k, v] of Object.entries(evalFigures)) record[`eval_${k}`] = v;
       }
       if (main) appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+      tensorboard?.log(record);
       progress?.update(state.step, { loss: averages.loss, "tok/s": Math.round(record.tokens_per_s ?? 0) });
 
       if (main && ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || interrupted)) {
@@ -286,6 +296,7 @@ export async function runTrainingLoop(
           { ...state, configHash: run.configHash },
           o.keepCheckpoints,
         );
+        await writeCurves(o.outDir, run.log);
       }
       if (interrupted) {
         throw new TrainingInterrupted(
@@ -297,14 +308,18 @@ export async function runTrainingLoop(
     }
     if (main && task.evaluate) {
       evalFigures = task.evaluate();
-      appendFileSync(
-        metricsPath,
-        `${JSON.stringify({ step: state.step, ...Object.fromEntries(Object.entries(evalFigures).map(([k, v]) => [`eval_${k}`, v])) })}\n`,
-      );
+      const evalRow = {
+        step: state.step,
+        ...Object.fromEntries(Object.entries(evalFigures).map(([k, v]) => [`eval_${k}`, v])),
+      };
+      appendFileSync(metricsPath, `${JSON.stringify(evalRow)}\n`);
+      tensorboard?.log(evalRow);
     }
+    if (main) await writeCurves(o.outDir, run.log);
   } finally {
     process.removeListener("SIGINT", onSigint);
     optimizer.dispose();
+    tensorboard?.close();
   }
   return {
     steps: state.step,
