@@ -44,10 +44,8 @@ export async function prepareRun(
     extraTrainable?: string[];
   } = {},
 ): Promise<PreparedRun> {
-  mkdirSync(config.out, { recursive: true });
-  writeFileSync(join(config.out, "config.yaml"), toYaml(config));
+  // The data first: a bad file or row fails before the model loads (tens of seconds at real sizes).
   const tokenizer = await loadTokenizer(config.model);
-  const model = options.model ? options.model(tokenizer) : loadModel(config.model);
   const data = config.data;
   const train = await loadRecords(data.train, {
     mapping: data.mapping,
@@ -63,6 +61,9 @@ export async function prepareRun(
         limit: data.evalLimit,
       })
     : undefined;
+  mkdirSync(config.out, { recursive: true });
+  writeFileSync(join(config.out, "config.yaml"), toYaml(config));
+  const model = options.model ? options.model(tokenizer) : loadModel(config.model);
   let adapter: LoraAdapter | undefined;
   let trainable: [string, Tensor][];
   if (config.lora) {

@@ -7,11 +7,18 @@ import { ProcessGroup } from "../../distributed/processGroup.js";
 import { latestCheckpoint } from "../../train/checkpoints.js";
 import { setDataParallel } from "../../train/dataParallel.js";
 import { type ConfigField, configNames } from "../../train/optionNames.js";
-import { DpoConfigSchema, parseValue, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
+import {
+  type CommonConfig,
+  DpoConfigSchema,
+  parseValue,
+  resolveConfig,
+  SftConfigSchema,
+} from "../../train/runConfig.js";
 import { runDpo } from "../../train/runDpo.js";
 import { runSft } from "../../train/runSft.js";
 import { type FlagForms, type OptionSpec, parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
+import { preflightTraining } from "../trainPreflight.js";
 
 /** The flags of a trainer: one per option of its config schema, under every name the option has (optionNames.ts). */
 export function trainerFlags(schema: z.ZodType): { spec: OptionSpec; forms: FlagForms } {
@@ -63,6 +70,7 @@ override them. Flags may be written with - or _ (--learning-rate, --learning_rat
 ${helpLines(schema)}
   --set PATH=VALUE    set any config field, e.g. --set training.beta2=0.95 (repeatable)
   --resume            continue the run in --out from its last checkpoint
+  --overwrite         replace the finished run in --out (without it, a folder holding one is refused)
 
 Data-parallel training (c10d over Gloo; torchrun's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT also work):
   --nproc N           worker processes on this machine; each takes its shard of every global batch
@@ -115,6 +123,7 @@ async function trainOneProcess<S extends z.ZodType>(
       ...spec,
       config: { type: "string" },
       resume: { type: "boolean" },
+      overwrite: { type: "boolean" },
       set: { type: "string", multiple: true },
     },
     command,
@@ -137,6 +146,11 @@ async function trainOneProcess<S extends z.ZodType>(
   }
   const config = resolveConfig(schema, values.config as string | undefined, overrides);
   const out = (config as { out: string }).out;
+  // Everything that needs no weights is checked before the model loads (tens of seconds at real sizes).
+  await preflightTraining(command, config as CommonConfig, {
+    resume: values.resume === true,
+    overwrite: values.overwrite === true,
+  });
   if (values.resume && !latestCheckpoint(out))
     console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
   const result = await run(config, {
