@@ -187,3 +187,40 @@ describe("a run with attacks, through the CLI", () => {
     assert.ok(html.includes("attack success rate"), "the chart is in the page");
   });
 });
+
+describe("command-line mistakes fail before a model loads, in one line", () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, "bin", "safetune.js"), "eval", ...args], {
+      encoding: "utf8",
+    });
+  test("an unknown attack names the known ones", () => {
+    writeFileSync(join(ROOT, "one.jsonl"), `${JSON.stringify({ prompt: "Say hi" })}\n`);
+    writeFileSync(join(ROOT, "one.yaml"), "benchmarks:\n  - { name: O, path: one.jsonl, kind: harmful }\n");
+    const res = cli(
+      ["--model", join(ROOT, "no-model"), "--benchmarks", join(ROOT, "one.yaml")].concat([
+        "--attacks",
+        "persona,rot14",
+        "--out",
+        join(ROOT, "x"),
+      ]),
+    );
+    assert.notEqual(res.status, 0);
+    assert.match(
+      res.stderr,
+      /--attacks: no attack "rot14" \(known: prefix-injection, .*multi-turn, or all\)/,
+    );
+    assert.doesNotMatch(res.stderr, /no-model/);
+  });
+  test("--attacker-endpoint without --attacker-model", () => {
+    const res = cli(
+      ["--model", join(ROOT, "no-model"), "--benchmarks", join(ROOT, "one.yaml")].concat([
+        "--attacker-endpoint",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        join(ROOT, "y"),
+      ]),
+    );
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /--attacker-endpoint needs --attacker-model NAME/);
+  });
+});

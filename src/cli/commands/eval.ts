@@ -215,6 +215,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
   process.once("SIGINT", onSigint);
   try {
+    // The attacker first: a flag mistake should fail before a model loads.
+    const adaptive = adaptiveAttack(values, process.env[values["api-key-env"] ?? "OPENAI_API_KEY"]);
+    if (adaptive) attacker = adaptive.attacker;
     if (local) {
       const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
       if (values.dtype !== undefined && dtype !== "float32" && dtype !== "bfloat16")
@@ -242,8 +245,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
       await pool.checkServedModel(controller.signal);
     }
     const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
-    const adaptive = adaptiveAttack(values, process.env[values["api-key-env"] ?? "OPENAI_API_KEY"]);
-    if (adaptive) attacker = adaptive.attacker;
     const run = await runEval({
       out,
       ...(values.name === undefined ? {} : { name: values.name }),
