@@ -348,7 +348,10 @@ test("safetune demo: --print shows its pipeline file, --dry-run its plan, a bad 
   assert.match(plan.stdout, /^pipeline demo \(builtin:demo --scale small\) in /);
   assert.match(plan.stdout, /\n {2}sit-100@2 +sft +run +[0-9a-f]{16} +not run yet <- base, sit-mix-100@2\n/);
   // world, tokenizer, base, reward, cost, eval-base and report once; 3 x 5 aligned runs of 2-3 stages each.
-  assert.match(plan.stdout, /\n {2}report +report +run +[0-9a-f]{16} +not run yet <- eval-base, eval-sit-25@0, /);
+  assert.match(
+    plan.stdout,
+    /\n {2}report +report +run +[0-9a-f]{16} +not run yet <- eval-base, eval-sit-25@0, /,
+  );
   assert.match(plan.stdout, /46 of 46 stages would run\n$/);
   const two = cli(["--dry-run", "--seeds", "2", "--workdir", dir]);
   assert.match(two.stdout, /\n {2}dpo@1 +dpo +run/);
