@@ -19,8 +19,8 @@ import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
 const RUN_OPTIONS = `  --dry-run               print the plan (what runs, what is cached, and why) and stop
-  --from STAGE            rerun STAGE and every stage after it
-  --only STAGE            run only STAGE (the stages it reads from must have finished)
+  --from STAGE            rerun STAGE (every seed of it; dpo@1 for one) and every stage after it
+  --only STAGE            run only STAGE, or every seed of it (the stages it reads from must have finished)
   --workdir DIR           where stage folders go (default runs/NAME)
   --jobs N                stages run at once, each in its own process (default: the CPU cores, as many as
                           free memory holds at 1.5 GB a stage; 1 runs them one by one in this process)
@@ -29,7 +29,7 @@ const RUN_OPTIONS = `  --dry-run               print the plan (what runs, what i
 
 export const pipelineHelp = `safetune pipeline run FILE.yaml [options]
 
-Runs the stages of FILE.yaml in order. Each stage writes to WORKDIR/STAGE and is cached by a hash of its
+Runs the stages of FILE.yaml, each once the stages it reads have finished (--jobs of them at once). Each stage writes to WORKDIR/STAGE and is cached by a hash of its
 resolved config, the stages it reads and its input files: a rerun skips finished stages, an edit reruns what
 depends on it, and an interrupted stage resumes from its checkpoints and caches.
 
@@ -59,7 +59,7 @@ when its interval excludes 0. The base, reward and cost models are fixed instrum
 Every stage runs with one intra-op thread, whatever --jobs is, so the digits do not depend on it; other CPUs
 round differently and give other digits within the intervals.
 
-small (default) takes about 15 minutes on 2 CPU cores; medium and large are bigger models and data, for a patient
+small (default) is sized for at most 15 minutes on 2 CPU cores (docs/pipelines.md has the measured times); medium and large are bigger models and data, for a patient
 CPU or a GPU.
 
 ${RUN_OPTIONS}
