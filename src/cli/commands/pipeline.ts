@@ -59,8 +59,8 @@ when its interval excludes 0. The base, reward and cost models are fixed instrum
 Every stage runs with one intra-op thread, whatever --jobs is, so the digits do not depend on it; other CPUs
 round differently and give other digits within the intervals.
 
-small (default) is sized for at most 15 minutes on 2 CPU cores (docs/pipelines.md has the measured times); medium and large are bigger models and data, for a patient
-CPU or a GPU.
+small (default) is sized for at most 15 minutes on 2 CPU cores (docs/pipelines.md has the measured times);
+medium and large are bigger models and data, for a patient CPU or a GPU.
 
 ${RUN_OPTIONS}
   --vary-base             train the base, reward and cost models once per seed too (3x the longest stage)
