@@ -25,6 +25,7 @@ import {
   scoreAnswers,
   selectSamples,
 } from "./raft.js";
+import { reportsTo, TensorBoardReport, writeCurves } from "./reportTo.js";
 import { ConfigError, configHash, type RaftConfig } from "./runConfig.js";
 import { loopOptions, prepareRun, saveTrainedModel } from "./runTrainer.js";
 import { sftTask } from "./sft.js";
@@ -135,6 +136,11 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     log(`raft: resuming after iteration ${state.step} from ${checkpoint}`);
   }
   if (main) writeFileSync(logPath, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  // Rewards per iteration as TensorBoard scalars (raft/mean_reward, ...) at step = iteration, rank 0 only.
+  const tensorboard =
+    main && reportsTo(config.training.reportTo, "tensorboard")
+      ? new TensorBoardReport(config.out, checkpoint ? { resumedAt: start - 1 } : {})
+      : undefined;
   let sampler: AnswerSampler | undefined;
   try {
     sampler =
@@ -231,6 +237,8 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       };
       history.push(record);
       if (main) appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      tensorboard?.log({ ...record }, { at: iteration, prefix: "raft" });
+      if (main) await writeCurves(config.out, log);
       const progress: RaftProgress = { history, total, trainedExamples };
       if (main)
         saveCheckpoint(
@@ -256,6 +264,7 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
       );
     }
   } finally {
+    tensorboard?.close();
     sampler?.dispose?.();
     for (const s of owned) s.dispose?.();
   }
