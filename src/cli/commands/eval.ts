@@ -180,6 +180,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
     );
     benchmarks.push(await loadBenchmark(resolved));
   }
+  if (values["attacker-endpoint"] !== undefined && values["attacker-model"] === undefined)
+    throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
   const attackList = values.attacks ?? suite.attacks;
   if (attackList !== undefined) {
     const attacked = applyAttacks(benchmarks, parseAttackList(attackList));
