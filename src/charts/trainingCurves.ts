@@ -68,6 +68,26 @@ export function curvePoints(rows: CurveRow[]): { points: CurvePoint[]; panels: s
   return { points, panels: [...known, ...others], axis };
 }
 
+export interface CurvePanel {
+  title: string;
+  /** The metric keys drawn in it, in order of first appearance. */
+  series: string[];
+}
+
+/** The panels a set of rows fills (for charts drawn elsewhere, e.g. the dashboard's live curves). */
+export function curvePanels(rows: CurveRow[]): { axis: "step" | "iteration"; panels: CurvePanel[] } {
+  const { points, panels } = curvePoints(rows);
+  const series = new Map<string, string[]>(panels.map((p) => [p, []]));
+  for (const p of points) {
+    const list = series.get(p.panel) as string[];
+    if (!list.includes(p.series)) list.push(p.series);
+  }
+  return {
+    axis: curveAxis(rows),
+    panels: panels.map((title) => ({ title, series: series.get(title) ?? [] })),
+  };
+}
+
 /** The vega-lite spec: one panel per metric group, each with its own y scale, three panels to a row. */
 export function curvesSpec(rows: CurveRow[], options: { title?: string } = {}): TopLevelSpec {
   const { points, panels, axis } = curvePoints(rows);

@@ -1,9 +1,10 @@
 // Where a run reports besides metrics.jsonl (TRL's report_to): TensorBoard event files in <out>/runs/, and the
 // training-curves SVG every run folder gets (<out>/curves.svg), rendered at each checkpoint and at the end.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CurveRow, renderCurves } from "../charts/trainingCurves.js";
+import { renderCurves } from "../charts/trainingCurves.js";
 import { EventFileWriter } from "../tensorboard/index.js";
+import { readJsonLines } from "../util/jsonLines.js";
 import type { ReportTarget } from "./runConfig.js";
 
 /** Where event files go: `tensorboard --logdir <out>` (or `<out>/runs`) finds them, as with transformers' runs/. */
@@ -32,22 +33,6 @@ export function tensorboardScalars(row: Record<string, number>, prefix = "train"
   return scalars;
 }
 
-/** The rows of a JSONL log (a torn last line, as a kill leaves it, is skipped). */
-export function readLogRows(path: string): CurveRow[] {
-  if (!existsSync(path)) return [];
-  const rows: CurveRow[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      const row = JSON.parse(line) as unknown;
-      if (row && typeof row === "object" && !Array.isArray(row)) rows.push(row as CurveRow);
-    } catch {
-      // a line still being written
-    }
-  }
-  return rows;
-}
-
 /**
  * Renders `<outDir>/curves.svg` from the run's log (`raft.jsonl` when it has one, else `metrics.jsonl`). A chart
  * that fails to render is reported on stderr and does not stop training.
@@ -57,7 +42,7 @@ export async function writeCurves(outDir: string, log?: (line: string) => void):
   const source = existsSync(raft) ? raft : join(outDir, "metrics.jsonl");
   const path = join(outDir, "curves.svg");
   try {
-    writeFileSync(path, await renderCurves(readLogRows(source)));
+    writeFileSync(path, await renderCurves(readJsonLines(source)));
     return path;
   } catch (error) {
     (log ?? ((line: string) => process.stderr.write(`${line}\n`)))(

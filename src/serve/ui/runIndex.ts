@@ -1,4 +1,5 @@
-// Finding evaluation runs under a folder, and turning a run id from a URL back into a folder inside it.
+// Finding evaluation runs (results.json) or training runs (metrics.jsonl, raft.jsonl) under a folder, and turning
+// a run id from a URL back into a folder inside it.
 // A run id is the run folder's path relative to the runs folder, with "/" between parts; when the runs folder
 // is itself a run, it is the only one, named by its folder's name ("." would vanish from URLs). Nothing that
 // resolves outside the runs folder, and no hidden folder, is ever accepted.
@@ -24,25 +25,43 @@ export interface RunLocation {
   dir: string;
 }
 
-function isRunFolder(dir: string): boolean {
-  try {
-    return statSync(join(dir, "results.json")).isFile();
-  } catch {
-    return false;
+/** What marks a folder as a run of some kind: the files it has (any one), and what the kind is called. */
+export interface RunKind {
+  files: string[];
+  noun: string;
+}
+
+export const EVAL_RUNS: RunKind = { files: ["results.json"], noun: "evaluation run" };
+export const TRAIN_RUNS: RunKind = { files: ["raft.jsonl", "metrics.jsonl"], noun: "training run" };
+
+/** The first of the kind's files the folder has, or undefined when it is no run of that kind. */
+function runFile(dir: string, kind: RunKind): string | undefined {
+  for (const file of kind.files) {
+    try {
+      if (statSync(join(dir, file)).isFile()) return file;
+    } catch {
+      // not this one
+    }
   }
+  return undefined;
+}
+
+function isRunFolder(dir: string, kind: RunKind = EVAL_RUNS): boolean {
+  return runFile(dir, kind) !== undefined;
 }
 
 /**
- * Every folder with a results.json under `runsDir` (itself included), at most RUN_SEARCH_DEPTH levels deep.
+ * Every run folder of `kind` (default: evaluation runs, with a results.json) under `runsDir` (itself included), at
+ * most RUN_SEARCH_DEPTH levels deep.
  * Symbolic links are not followed, so the scan stays inside the folder; a run's own subfolders are not searched.
  */
-export function findRuns(runsDir: string): RunLocation[] {
+export function findRuns(runsDir: string, kind: RunKind = EVAL_RUNS): RunLocation[] {
   const root = resolve(runsDir);
   const found: RunLocation[] = [];
   let visited = 0;
   const visit = (dir: string, parts: string[]) => {
     if (++visited > MAX_FOLDERS_VISITED) return;
-    if (isRunFolder(dir)) {
+    if (isRunFolder(dir, kind)) {
       found.push({ id: parts.length === 0 ? rootRunId(dir) : parts.join("/"), dir });
       return;
     }
@@ -82,22 +101,24 @@ function malformedId(id: string): string | undefined {
  * The run folder an id names: 400 for an id that could point anywhere but at a folder below `runsDir`,
  * 404 for one that names no finished run. The real path (symbolic links resolved) must stay inside too.
  */
-export function resolveRun(runsDir: string, id: string): RunLookup {
+export function resolveRun(runsDir: string, id: string, kind: RunKind = EVAL_RUNS): RunLookup {
   const problem = malformedId(id);
   if (problem) return { ok: false, status: 400, message: `bad run id ${JSON.stringify(id)}: ${problem}` };
   const root = resolve(runsDir);
   const notFound = {
     ok: false as const,
     status: 404 as const,
-    message: `no evaluation run ${JSON.stringify(id)}`,
+    message: `no ${kind.noun} ${JSON.stringify(id)}`,
   };
-  if (isRunFolder(root)) return id === rootRunId(root) ? { ok: true, location: { id, dir: root } } : notFound;
+  if (isRunFolder(root, kind))
+    return id === rootRunId(root) ? { ok: true, location: { id, dir: root } } : notFound;
   const dir = join(root, ...id.split("/"));
-  if (!isRunFolder(dir)) return notFound;
+  const file = runFile(dir, kind);
+  if (file === undefined) return notFound;
   try {
     const realRoot = realpathSync(root);
     const realDir = realpathSync(dir);
-    const realFile = realpathSync(join(dir, "results.json"));
+    const realFile = realpathSync(join(dir, file));
     const inside = (p: string) => p === realRoot || p.startsWith(realRoot + sep);
     if (!inside(realDir) || !inside(realFile)) return notFound;
   } catch {

@@ -4,9 +4,10 @@
 import { Hono } from "hono";
 import { runApi } from "./runApi.js";
 import { appShell, webFile } from "./staticFiles.js";
+import { trainRunApi } from "./trainRunApi.js";
 
 export interface UiOptions {
-  /** The folder searched for evaluation runs; without one the dashboard lists none. */
+  /** The folder searched for evaluation and training runs; without one the dashboard lists none. */
   runsDir?: string;
   /** Show the chat playground (it needs the server's POST /v1/chat/completions). */
   playground: boolean;
@@ -16,6 +17,8 @@ export interface UiOptions {
 
 export function uiRoutes(options: UiOptions): Hono {
   const app = new Hono();
+  // Before runApi, whose catch-all answers any other /api path with a 404.
+  app.route("/", trainRunApi(options));
   app.route("/", runApi(options));
   app.get("/ui/assets/:name", (c) => webFile(c.req.param("name")) ?? c.text("not found", 404));
   app.get("/ui", () => appShell());
