@@ -5,12 +5,18 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadRecords } from "../data/loadRecords.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
+import { parseDtype } from "../engine/dtype.js";
 import { ModelError } from "../model/errors.js";
 import { readModelConfig } from "../model/loadModel.js";
 import { adapterBaseModel, isAdapterFolder, readLoraConfig } from "../model/loraFiles.js";
 import { readSafetensorsHeader, SafetensorsError } from "../model/safetensors.js";
 import { readWeightHeaders } from "../model/weightsMatchConfig.js";
-import { resolveChatTemplate, type Tokenizer, TokenizerFileError } from "../tokenize/tokenizer.js";
+import {
+  loadTokenizer,
+  resolveChatTemplate,
+  type Tokenizer,
+  TokenizerFileError,
+} from "../tokenize/tokenizer.js";
 import { UsageError } from "./errors.js";
 
 /** Rows read from a data file before a model loads (the rest is read when the run reads the file). */
@@ -40,7 +46,12 @@ export function checkModelFolder(dir: string, options: { what?: string; weights?
 export function checkAdapterFolder(dir: string, what = "--adapter"): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new ModelError(`${what}: ${dir}: adapter folder not found`);
-  readLoraConfig(dir);
+  try {
+    readLoraConfig(dir);
+  } catch (error) {
+    if (error instanceof ModelError) throw new ModelError(`${what}: ${error.message}`);
+    throw error;
+  }
   const file = join(dir, "adapter_model.safetensors");
   if (!existsSync(file))
     throw new ModelError(`${what}: ${file}: missing (only safetensors adapters are supported)`);
@@ -127,4 +138,43 @@ export async function checkDataFile(
     limit: PREFLIGHT_ROWS,
   });
   return result.records;
+}
+
+/** The dtypes a command accepts for --dtype; the value is checked before anything loads. */
+export function checkDtype(text: string | undefined, allowed: readonly string[]): void {
+  if (text === undefined) return;
+  const dtype = parseDtype(text);
+  if (!dtype || !allowed.includes(dtype)) {
+    const names = `${allowed.slice(0, -1).join(", ")}${allowed.length > 1 ? " or " : ""}${allowed.at(-1)}`;
+    throw new UsageError(`--dtype: expected ${names}, got '${text}'`);
+  }
+}
+
+/**
+ * A model a command will load and prompt with text: its folder (config.json), the adapter folder, and — when
+ * `template` is given ("" for the tokenizer's own) — the tokenizer and the chat template rendering one message.
+ */
+export async function checkLocalModel(options: {
+  model: string;
+  adapter?: string | undefined;
+  /** The template to render with: a name or jinja, null for the tokenizer's own, undefined when none is used. */
+  template?: string | null | undefined;
+  /** tokenizer.json must be there even when no template is used. */
+  tokenizer?: boolean;
+}): Promise<void> {
+  checkModelFolder(options.model, { what: "--model" });
+  if (options.adapter !== undefined) checkAdapterFolder(options.adapter);
+  if (options.template === undefined && !options.tokenizer) return;
+  checkTokenizerFile(options.model);
+  if (options.template === undefined) return;
+  const tokenizer = await loadTokenizer(options.model);
+  checkTemplate(tokenizer, options.template ?? undefined);
+  try {
+    tokenizer.applyChatTemplate([{ role: "user", content: "x" }], {
+      addGenerationPrompt: true,
+      ...(options.template === null ? {} : { template: options.template }),
+    });
+  } catch (error) {
+    throw new UsageError(`--template: ${(error as Error).message.split("\n")[0]}`);
+  }
 }

@@ -30,8 +30,9 @@ import type { GenerationSettings } from "../../eval/results.js";
 import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
 import { readSeedRun } from "../../eval/seedRuns.js";
-import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
+import { optionalNumber, type ParsedFlags, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { checkDtype, checkLocalModel, checkWritableFolder } from "../preflight.js";
 
 export const evalHelp = `safetune eval (--model DIR | --endpoint URL [--endpoint URL2 ...] --api-model NAME) --out DIR [options]
 safetune eval compare RUN_A RUN_B [--judge NAME] [--json]
@@ -204,6 +205,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const topP = optionalNumber(values["top-p"], "top-p", { min: 0, max: 1 });
   if (topP !== undefined) settings.topP = topP;
   if (values.system !== undefined) settings.system = values.system;
+  // The model's folder, adapter and template, the output folders and --compare-with runs before the judges or
+  // the model load (tens of seconds at real sizes).
+  await preflightEval(values, settings.template);
 
   const judges = await createJudges(judgeSpecs);
   const primaryJudge = values["primary-judge"];
@@ -324,6 +328,19 @@ function adaptiveAttack(
     ...(maxQueries === undefined ? {} : { maxQueries }),
     ...(maxTokens === undefined ? {} : { maxTokens }),
   };
+}
+
+async function preflightEval(values: ParsedFlags<typeof FLAGS>, template: string): Promise<void> {
+  checkWritableFolder(values.out as string);
+  if (values.cache !== undefined) checkWritableFolder(values.cache, "--cache");
+  for (const run of values["compare-with"] ?? []) readResults(run);
+  if (values.model === undefined) return;
+  checkDtype(values.dtype, ["float32", "bfloat16"]);
+  await checkLocalModel({
+    model: values.model,
+    adapter: values.adapter,
+    template: template === "model" ? null : template,
+  });
 }
 
 async function compareCommand(argv: string[]): Promise<void> {

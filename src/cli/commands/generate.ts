@@ -8,6 +8,7 @@ import { loadAdapter } from "../../model/loraFiles.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
 import { optionalNumber, parseCommandArgs, parseIdList, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { checkLocalModel } from "../preflight.js";
 
 export const generateHelp = `safetune generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [options]
 
@@ -83,11 +84,15 @@ export async function generateCommand(argv: string[]): Promise<void> {
   };
   const promptIds =
     values["prompt-ids"] === undefined ? undefined : parseIdList(values["prompt-ids"], "prompt-ids");
+  // The folders and the chat template before the model loads (tens of seconds at real sizes).
+  await checkLocalModel({ model: modelDir, adapter: values.adapter });
   const hasTokenizer = existsSync(join(modelDir, "tokenizer.json"));
   if (!promptIds && !hasTokenizer)
     throw new UsageError(
       `generate: ${join(modelDir, "tokenizer.json")} is missing; use --prompt-ids to generate without a tokenizer`,
     );
+  if (options.chat && hasTokenizer)
+    await checkLocalModel({ model: modelDir, template: options.template ?? null });
 
   const model = loadModel(modelDir, { dtype });
   if (values.adapter) attachAdapter(model, loadAdapter(values.adapter, model));

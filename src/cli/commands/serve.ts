@@ -1,7 +1,9 @@
 import { parseDtype } from "../../engine/dtype.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "../../serve/serveOptions.js";
+import { ServerStartError } from "../../serve/serverStartError.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { checkLocalModel } from "../preflight.js";
 
 export const serveHelp = `safetune serve --model DIR [options]
 
@@ -103,6 +105,18 @@ export async function serveCommand(argv: string[]): Promise<void> {
     logPrompts: values["log-prompts"] === true,
     verbose: values.verbose === true,
   };
+  // The folders, tokenizer and template before the generation worker loads the model (tens of seconds at real
+  // sizes); the port and the guard file are checked next, by startServer, also before the load.
+  try {
+    await checkLocalModel({
+      model: options.model,
+      adapter: options.adapter,
+      template: options.template,
+      tokenizer: true,
+    });
+  } catch (error) {
+    throw new ServerStartError(`serve: ${(error as Error).message.split("\n")[0]}`);
+  }
   // Loaded here, not at the top: the HTTP stack would otherwise add to every other command's start-up.
   const { startServer } = await import("../../serve/server.js");
   const server = await startServer(options);

@@ -150,6 +150,8 @@ async function trainOneProcess<S extends z.ZodType>(
   await preflightTraining(command, config as CommonConfig, {
     resume: values.resume === true,
     overwrite: values.overwrite === true,
+  }).catch((error: unknown) => {
+    throw withSkipInvalidHint(error, config);
   });
   if (values.resume && !latestCheckpoint(out))
     console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
