@@ -2,6 +2,7 @@
 // rewrites prompts for a local target; rounds, query and token budgets bound it; a success stops a prompt's loop;
 // every reply is cached so a rerun asks nothing again; results carry success rates and queries per success.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,7 +17,7 @@ import { runEval } from "../src/eval/runEval.js";
 import type { Benchmark } from "../src/eval/types.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { type RunningServer, startServer } from "../src/serve/server.js";
-import { tmpDirWithCleanup } from "./helpers/fixtures.js";
+import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-pair-");
 const SETTINGS: GenerationSettings = {
@@ -38,6 +39,7 @@ const BENCH: Benchmark = {
 };
 
 let server: RunningServer;
+let modelDir: string;
 let target: LocalAnswerer;
 let attacker: EndpointAnswerer;
 let never: Judge;
@@ -45,6 +47,7 @@ let always: Judge;
 
 before(async () => {
   const model = join(ROOT, "tiny");
+  modelDir = model;
   createScratchModel(model, { vocabSize: 400, seed: 9 }).dispose();
   // The attacker's conversation outgrows 512 positions; llama's rotary positions carry on past them.
   const configFile = join(model, "config.json");
@@ -154,5 +157,76 @@ describe("runPairAttack", () => {
     const md = readFileSync(join(out, "report.md"), "utf8");
     assert.match(md, /\| pair \|/);
     if (successes.length > 0) assert.match(md, /- pair: 1(\.0+)? target queries per success/);
+  });
+});
+
+describe("through the CLI", () => {
+  test("--attacker-endpoint adds NAME+pair with its budget, and a rerun generates nothing", async () => {
+    writeFileSync(
+      join(ROOT, "h.jsonl"),
+      BENCH.items.map((i) => JSON.stringify({ prompt: i.prompt[0]?.content })).join("\n"),
+    );
+    writeFileSync(
+      join(ROOT, "h.yaml"),
+      [
+        "benchmarks:",
+        "  - { name: H, path: h.jsonl, kind: harmful }",
+        "judges:",
+        "  - { kind: keywords, categories: { none: ['/zq{9}x/'] }, target: response }",
+      ].join("\n"),
+    );
+    const out = join(ROOT, "cli-run");
+    const args = [
+      join(REPO_ROOT, "bin", "safetune.js"),
+      "eval",
+      "--model",
+      modelDir,
+      "--benchmarks",
+      join(ROOT, "h.yaml"),
+    ]
+      .concat([
+        "--out",
+        out,
+        "--max-new-tokens",
+        "6",
+        "--attacker-endpoint",
+        `${server.url}/v1`,
+        "--attacker-model",
+        "tiny",
+      ])
+      .concat(["--attack-rounds", "2", "--attacker-max-new-tokens", "8"]);
+    // The CLI answers in its own process; this process serves the attacker, so the child must run concurrently.
+    const run = () =>
+      new Promise<{ status: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => {
+          stderr += String(d);
+        });
+        child.on("close", (status) => done({ status, stderr }));
+      });
+    const first = await run();
+    assert.equal(first.status, 0, first.stderr);
+    const samples = readFileSync(join(out, "samples.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const pair = samples.filter((s: { attack?: string }) => s.attack === PAIR);
+    assert.equal(pair.length, 3);
+    assert.ok(
+      pair.every((s: { queries?: number }) => s.queries === 2),
+      "a judge that never reads unsafe uses every round",
+    );
+    const lines = readFileSync(join(out, "cache", "pair.jsonl"), "utf8")
+      .trim()
+      .split("\n").length;
+    const second = await run();
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(
+      readFileSync(join(out, "cache", "pair.jsonl"), "utf8")
+        .trim()
+        .split("\n").length,
+      lines,
+    );
   });
 });
