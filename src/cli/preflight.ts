@@ -104,7 +104,10 @@ export function checkWritableFolder(path: string, what = "--out"): void {
 export function checkWritableFile(path: string, what = "--out"): void {
   if (existsSync(path) && statSync(path).isDirectory())
     throw new UsageError(`${what}: ${path} is a folder, not a file`);
-  checkWritableFolder(dirname(resolve(path)), what);
+  const folder = dirname(resolve(path));
+  if (existsSync(folder) && !statSync(folder).isDirectory())
+    throw new UsageError(`${what}: ${path}: ${folder} is a file, not a folder`);
+  checkWritableFolder(folder, `${what}: ${path}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import { exportGguf } from "../../export/exportGguf.js";
 import type { GgufWeightType } from "../../export/ggufTensors.js";
 import { parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { checkAdapterFolder, checkWritableFile } from "../preflight.js";
 
 export const exportHelp = `safetune export gguf --model DIR --out FILE.gguf [options]
 
@@ -48,6 +49,9 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const dtype = values.dtype ?? "f32";
   if (dtype !== "f32" && dtype !== "f16")
     throw new UsageError(`--dtype: expected f32 or f16, got '${dtype}' (see safetune export --help)`);
+  // The output path and the adapter before the weights are read (exportGguf checks the model folder first too).
+  checkWritableFile(out);
+  if (values.adapter !== undefined) checkAdapterFolder(values.adapter);
   const result = exportGguf(model, out, {
     adapter: values.adapter,
     dtype: dtype as GgufWeightType,

@@ -6,6 +6,7 @@ import { mergeAdapter } from "../../model/lora.js";
 import { adapterBaseModel, loadAdapter } from "../../model/loraFiles.js";
 import { saveModel, TOKENIZER_FILES } from "../../model/saveModel.js";
 import { parseCommandArgs, requireString } from "../args.js";
+import { checkAdapterFolder, checkModelFolder, checkWritableFolder } from "../preflight.js";
 
 export const mergeHelp = `safetune merge --adapter DIR --out DIR [--model DIR]
 
@@ -31,7 +32,11 @@ export async function mergeCommand(argv: string[]): Promise<void> {
   }
   const adapterDir = requireString(values.adapter, "adapter", "merge");
   const out = requireString(values.out, "out", "merge");
+  // The adapter, the base model's folder and the output folder before the base's weights are read.
+  checkAdapterFolder(adapterDir);
   const base = values.model ?? adapterBaseModel(adapterDir);
+  checkModelFolder(base, { what: "--model" });
+  checkWritableFolder(out);
   const model = loadModel(base);
   try {
     const adapter = loadAdapter(adapterDir, model);
