@@ -2,7 +2,6 @@
 // training-curves SVG every run folder gets (<out>/curves.svg), rendered at each checkpoint and at the end.
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { renderCurves } from "../charts/trainingCurves.js";
 import { EventFileWriter } from "../tensorboard/index.js";
 import { readJsonLines } from "../util/jsonLines.js";
 import type { ReportTarget } from "./runConfig.js";
@@ -42,6 +41,8 @@ export async function writeCurves(outDir: string, log?: (line: string) => void):
   const source = existsSync(raft) ? raft : join(outDir, "metrics.jsonl");
   const path = join(outDir, "curves.svg");
   try {
+    // vega is loaded when the first chart is drawn, not by every command that imports the trainers.
+    const { renderCurves } = await import("../charts/trainingCurves.js");
     writeFileSync(path, await renderCurves(readJsonLines(source)));
     return path;
   } catch (error) {
