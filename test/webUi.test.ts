@@ -5,7 +5,7 @@
 // Screenshots go to test-artifacts/ui/.
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -667,6 +667,104 @@ test("playground against safetune's own server: the key asked for, a streamed an
     assert.match((await decision.textContent()) ?? "", /weapons/);
     await pg.mouse.wheel(0, -10_000); // the header is sticky: a full-page shot from the top shows it once
     await pg.screenshot({ path: join(SHOTS, "playground-server.png"), fullPage: true });
+  } finally {
+    await context.close();
+    await server.close();
+  }
+});
+
+// ---- training runs -------------------------------------------------------------------------------------
+
+test("training runs: listed beside the evaluation runs, their curves growing as rows are appended", async () => {
+  assert.ok(browser, "the browser test ran first");
+  const id = "train/sft-live";
+  const dir = join(RUNS, ...id.split("/"));
+  const metrics = join(dir, "metrics.jsonl");
+  mkdirSync(dir, { recursive: true });
+  const row = (step: number) => ({
+    step,
+    epoch: step / 10,
+    loss: 3 / step,
+    lr: 1e-3 * (1 - step / 20),
+    grad_norm: 1 + step / 10,
+    tokens_per_s: 100,
+  });
+  const lines = (steps: number[]) => steps.map((s) => `${JSON.stringify(row(s))}\n`).join("");
+  writeFileSync(metrics, lines([1, 2, 3, 4]));
+
+  // The API: the run found by its metrics.jsonl, rows from a given row on, ids checked like evaluation runs'.
+  const listed = (await getJson("/api/train-runs")).runs;
+  assert.deepEqual(
+    listed.map((r: { id: string }) => r.id),
+    [id],
+  );
+  assert.equal(listed[0].reached, 4);
+  assert.equal(listed[0].live, true);
+  const trainPath = (runId: string, rest = "") => `/api/train-runs/${encodeURIComponent(runId)}${rest}`;
+  const tail = await getJson(trainPath(id, "/metrics?from=3"));
+  assert.deepEqual(tail.rows, [row(4)]);
+  assert.equal(tail.total, 4);
+  assert.deepEqual(
+    tail.panels.map((p: { title: string }) => p.title),
+    ["loss", "learning rate", "grad norm"],
+  );
+  assert.equal((await api.request(trainPath("../secret-run", "/metrics"))).status, 400);
+  assert.equal(
+    (await api.request(trainPath(BASE_ID, "/metrics"))).status,
+    404,
+    "an evaluation run is no training run",
+  );
+  assert.equal((await api.request(trainPath(id, "/metrics?from=-1"))).status, 400);
+  assert.deepEqual(
+    (await getJson("/api/runs")).runs.map((r: { id: string }) => r.id).sort(),
+    [ALIGNED_ID, BASE_ID].sort(),
+    "the evaluation runs' list is unchanged",
+  );
+
+  // The page: the run below the evaluation runs, then its curves, which grow without a reload.
+  const server = await startPlaygroundUi();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const pg = await context.newPage();
+  const problems: string[] = [];
+  pg.on("pageerror", (e) => problems.push(e.message));
+  try {
+    await pg.goto(`${server.url}/ui`);
+    const entry = pg.locator(`table.train-runs tr[data-train-run="${id}"]`);
+    await entry.waitFor();
+    assert.match((await entry.textContent()) ?? "", /step 4.*loss 0\.75.*training/);
+    assert.equal(await pg.locator("table.runs tbody tr").count(), 2, "evaluation runs still listed");
+    await entry.getByRole("link", { name: "sft-live" }).click();
+    await pg.getByRole("heading", { level: 1, name: "sft-live" }).waitFor();
+    const loss = pg.locator('figure.curve[data-panel="loss"] svg');
+    await loss.waitFor();
+    assert.deepEqual(
+      await pg.locator("figure.curve").evaluateAll((fs) => fs.map((f) => f.getAttribute("data-panel"))),
+      ["loss", "learning rate", "grad norm"],
+    );
+    assert.equal(await loss.getAttribute("data-count"), "4");
+    // The line falls as the loss falls (SVG y grows downwards).
+    const ys = ((await loss.locator('polyline[data-series="loss"]').getAttribute("points")) ?? "")
+      .split(" ")
+      .map((p) => Number(p.split(",")[1]));
+    assert.equal(ys.length, 4);
+    for (let i = 1; i < ys.length; i++) assert.ok((ys[i] as number) > (ys[i - 1] as number), ys.join(" "));
+
+    appendFileSync(metrics, lines([5, 6, 7]));
+    // A selector, not a page function: the page's content security policy forbids evaluating strings.
+    await pg.locator('figure.curve[data-panel="loss"] svg[data-count="7"]').waitFor({ timeout: 15_000 });
+    assert.match((await pg.locator("main .status").textContent()) ?? "", /7 rows logged · step 7/);
+    // An evaluation row joins the loss panel as its own series.
+    appendFileSync(metrics, `${JSON.stringify({ step: 7, eval_loss: 0.5 })}\n`);
+    // One value so far: drawn as a dot.
+    await pg
+      .locator('figure.curve[data-panel="loss"] circle[data-series="eval_loss"]')
+      .waitFor({ timeout: 15_000 });
+    assert.match(
+      (await pg.locator('figure.curve[data-panel="loss"] .curve-legend').textContent()) ?? "",
+      /eval_loss/,
+    );
+    await pg.screenshot({ path: join(SHOTS, "training-run.png"), fullPage: true });
+    assert.deepEqual(problems, [], "no script errors in the page");
   } finally {
     await context.close();
     await server.close();

@@ -35,3 +35,5 @@ export const comparePageUrl = (ids) =>
   `/ui/compare?${ids.map((id) => `run=${encodeURIComponent(id)}`).join("&")}`;
 export const compareApiUrl = (ids, rest = "") =>
   `/api/compare${rest}?${ids.map((id) => `run=${encodeURIComponent(id)}`).join("&")}`;
+export const trainRunApiUrl = (id, rest = "") => `/api/train-runs/${encodeURIComponent(id)}${rest}`;
+export const trainRunPageUrl = (id) => `/ui/train/${encodeURIComponent(id)}`;

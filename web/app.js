@@ -1,5 +1,6 @@
 // The dashboard's entry point: reads what the server offers (/api/info), draws the header, and routes
-// /ui (runs), /ui/runs/ID (one run), /ui/compare?run=A&run=B and /ui/playground with the history API.
+// /ui (runs), /ui/runs/ID (one run), /ui/train/ID (a training run's curves), /ui/compare?run=A&run=B and
+// /ui/playground with the history API.
 import { getJson } from "./api.js";
 import { apiKey, setApiKey } from "./apiKey.js";
 import { compareView } from "./compareView.js";
@@ -7,6 +8,8 @@ import { h, heading, setChildren } from "./dom.js";
 import { playgroundView } from "./playgroundView.js";
 import { runsView } from "./runsView.js";
 import { runView } from "./runView.js";
+import { trainRunsSection } from "./trainRunsView.js";
+import { trainRunView } from "./trainRunView.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -19,12 +22,15 @@ function route(path) {
   if (rest === "playground" && info.playground) return { view: "playground" };
   const run = /^runs\/([^/]+)$/.exec(rest);
   if (run) return { view: "run", id: decodeURIComponent(run[1]) };
+  const train = /^train\/([^/]+)$/.exec(rest);
+  if (train) return { view: "train", id: decodeURIComponent(train[1]) };
   return { view: "missing" };
 }
 
 function markCurrent(view) {
   for (const link of nav.querySelectorAll("a")) {
-    const current = link.dataset.view === view || (view === "run" && link.dataset.view === "runs");
+    const current =
+      link.dataset.view === view || ((view === "run" || view === "train") && link.dataset.view === "runs");
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -36,7 +42,10 @@ async function render(focus) {
   const query = new URLSearchParams(location.search);
   const context = { navigate, info, query, id: target.id };
   try {
-    if (target.view === "runs") await runsView(main, context);
+    if (target.view === "runs") {
+      await runsView(main, context);
+      await trainRunsSection(main);
+    } else if (target.view === "train") await trainRunView(main, context);
     else if (target.view === "run") await runView(main, context);
     else if (target.view === "compare") await compareView(main, context);
     else if (target.view === "playground") await playgroundView(main, context);
