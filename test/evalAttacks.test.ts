@@ -107,14 +107,22 @@ describe("encoders and decoders", () => {
     assert.equal(judgedText(undefined, encoded), encoded);
     assert.equal(judgedText("jbb:PAIR:vicuna-13b-v1.5", encoded), encoded);
   });
-  test("payload splitting: the pieces join back exactly, as many as asked when there are words enough", () => {
+  test("payload splitting: the pieces join back exactly, cut inside the longest words", () => {
     for (const pieces of [2, 3, 5]) {
       const parts = splitPayload(REQUEST, pieces);
       assert.equal(parts.join(""), REQUEST);
       assert.equal(parts.length, pieces);
-      assert.ok(parts.every((p) => p.trim() !== ""));
+      assert.ok(parts.every((p) => p !== ""));
+      const longest = [...(REQUEST.match(/\p{L}{2,}/gu) ?? [])]
+        .sort((a, b) => b.length - a.length)
+        .slice(0, pieces - 1);
+      for (const word of longest)
+        assert.ok(
+          parts.every((p) => !p.includes(word)),
+          `${word} is cut in ${JSON.stringify(parts)}`,
+        );
     }
-    assert.deepEqual(splitPayload("one", 3), ["one"]);
+    assert.deepEqual(splitPayload("a b", 3), ["a b"]);
   });
 });
 

@@ -1,23 +1,27 @@
-// Payload splitting: the request cut into word-aligned fragments held in variables, to be joined by the model.
+// Payload splitting: the request cut inside its longest words into fragments held in variables, joined by the model.
 import type { Attack } from "./attack.js";
 import { fill, replaceRequest, requestOf } from "./attack.js";
 import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
 
 /**
- * `text` cut into at most `pieces` consecutive fragments at word boundaries, as even in words as possible;
- * joining them gives `text` back exactly (each fragment keeps the whitespace that follows its words).
+ * `text` cut into at most `pieces` consecutive fragments, each cut in the middle of one of the longest words (the
+ * content words a filter would look for: "sour|dough"), so no fragment holds those words whole; joining the
+ * fragments gives `text` back exactly. Fewer fragments when the text has fewer words of two or more letters.
  */
 export function splitPayload(text: string, pieces: number): string[] {
-  const words = text.match(/\S+\s*/g) ?? [text];
-  const lead = text.match(/^\s*/)?.[0] ?? "";
-  const count = Math.max(1, Math.min(pieces, words.length));
+  const words = [...text.matchAll(/\p{L}{2,}/gu)].map((m) => ({ at: m.index, length: m[0].length }));
+  const longest = words
+    .map((w, order) => ({ ...w, order }))
+    .sort((a, b) => b.length - a.length || a.order - b.order)
+    .slice(0, Math.max(0, pieces - 1));
+  const cuts = longest.map((w) => w.at + Math.floor(w.length / 2)).sort((a, b) => a - b);
   const out: string[] = [];
-  for (let p = 0; p < count; p++) {
-    const from = Math.round((p * words.length) / count);
-    const to = Math.round(((p + 1) * words.length) / count);
-    out.push(words.slice(from, to).join(""));
+  let from = 0;
+  for (const cut of cuts) {
+    out.push(text.slice(from, cut));
+    from = cut;
   }
-  out[0] = lead + (out[0] ?? "");
+  out.push(text.slice(from));
   return out;
 }
 
