@@ -357,6 +357,14 @@ test("safetune demo: --print shows its pipeline file, --dry-run its plan, a bad 
   assert.match(two.stdout, /\n {2}dpo@1 +dpo +run/);
   assert.doesNotMatch(two.stdout, /dpo@2/);
   assert.match(two.stdout, /33 of 33 stages would run\n$/);
+  // --vary-base: the base, reward and cost models (and the base's evaluation) once per seed too.
+  const vary = cli(["--dry-run", "--vary-base", "--workdir", dir]);
+  assert.match(vary.stdout, /\n {2}reward@2 +reward +run +[0-9a-f]{16} +not run yet <- base@2, world\n/);
+  assert.match(vary.stdout, /\n {2}dpo@1 +dpo +run +[0-9a-f]{16} +not run yet <- base@1, world\n/);
+  assert.match(
+    vary.stdout,
+    /\n {2}report +report +run +[0-9a-f]{16} +not run yet <- eval-base@0, eval-base@1, eval-base@2, /,
+  );
   const medium = cli(["--dry-run", "--scale", "medium", "--workdir", dir]);
   assert.match(medium.stdout, /\n {2}sit-800@0 +sft +run/, "medium sweeps more demonstrations");
   const bad = cli(["--scale", "huge"]);
