@@ -3,11 +3,20 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import { crossEntropy, tensor } from "../src/engine/index.js";
+import { createModel } from "../src/model/createModel.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
+import type { TransformerModel } from "../src/model/transformer.js";
 import { EventFileWriter } from "../src/tensorboard/index.js";
 import { tensorboardScalars } from "../src/train/reportTo.js";
+import { type LoopOptions, runTrainingLoop, type TrainingTask } from "../src/train/trainingLoop.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
-import { decodeEvents, readRecords, referenceCrc32c } from "./helpers/tensorboardReader.js";
+import {
+  type DecodedEvent,
+  decodeEvents,
+  readRecords,
+  referenceCrc32c,
+} from "./helpers/tensorboardReader.js";
 
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-tensorboard-");
 process.on("exit", cleanup);
@@ -89,6 +98,127 @@ test("metrics rows become transformers-style tags", () => {
       ["train/rewards/chosen", 4],
       ["eval/loss", 5],
     ],
+  );
+});
+
+// ---- a crash and a resume: one value per step in TensorBoard's view, as in metrics.jsonl -----------------
+
+const TINY = {
+  model_type: "llama",
+  vocab_size: 32,
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  max_position_embeddings: 16,
+};
+
+/** Next-token prediction on "k, k+1, ..." rows; throws in micro-batch `failAtCall`. */
+function countingTask(model: TransformerModel, failAtCall?: number): TrainingTask {
+  let calls = 0;
+  return {
+    size: 16,
+    step(indices) {
+      if (++calls === failAtCall) throw new Error("simulated crash");
+      const rows = indices.map((k) => Array.from({ length: 6 }, (_, i) => (k + i) % 32));
+      const ids = tensor(rows.flat(), [rows.length, 6], { dtype: "int64" });
+      const logits = model.forward(ids.narrow(1, 0, 5));
+      return {
+        loss: crossEntropy(logits.reshape(-1, 32), ids.narrow(1, 1, 5).reshape(-1)),
+        tokens: rows.length * 6,
+      };
+    },
+  };
+}
+
+function loopOptions(outDir: string): LoopOptions {
+  return {
+    outDir,
+    seed: 3,
+    epochs: 3,
+    batchSize: 4,
+    gradientAccumulation: 1,
+    lr: 3e-3,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.999,
+    schedule: "cosine",
+    warmupRatio: 0,
+    warmupSteps: 0,
+    maxGradNorm: 1,
+    evalEvery: 0,
+    saveEvery: 2,
+    keepCheckpoints: 3,
+    logEvery: 100,
+    reportTo: ["tensorboard"],
+  };
+}
+
+async function train(outDir: string, options: { resume: boolean; failAtCall?: number }) {
+  const model = createModel(TINY, { seed: 1 });
+  const params = [...model.params].map(([n, p]): [string, typeof p] => [n, p.requiresGrad_()]);
+  try {
+    return await runTrainingLoop(params, countingTask(model, options.failAtCall), loopOptions(outDir), {
+      configHash: "h",
+      resume: options.resume,
+      label: "t",
+      log: () => {},
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * What TensorBoard shows: events of the run's files in order, where a SessionLog START at step s discards the
+ * earlier events at steps >= s (TensorBoard's purge of orphaned data after a restart).
+ */
+function tensorboardView(files: string[]): DecodedEvent[] {
+  let kept: DecodedEvent[] = [];
+  for (const file of files)
+    for (const event of decodeEvents(file)) {
+      if (event.sessionStatus === "START") kept = kept.filter((e) => e.step < event.step);
+      else if (event.scalars.size > 0) kept.push(event);
+    }
+  return kept;
+}
+
+test("a crashed run resumed: a second event file restarts at the resumed step; the merged view matches metrics.jsonl", async () => {
+  const dir = join(ROOT, "resumed");
+  // 16 examples / 4 = 4 steps an epoch, 12 in all; the crash comes in step 8, after checkpoints at 2, 4 and 6.
+  await assert.rejects(train(dir, { resume: false, failAtCall: 8 }), /simulated crash/);
+  assert.match(readFileSync(join(dir, "curves.svg"), "utf8"), /^<svg/, "curves drawn at the checkpoints");
+  const eventFiles = () =>
+    readdirSync(join(dir, "runs"))
+      .filter((f) => f.includes("tfevents"))
+      .map((f) => join(dir, "runs", f));
+  const [first] = eventFiles();
+  assert.deepEqual(
+    decodeEvents(first as string)
+      .filter((e) => e.scalars.size > 0)
+      .map((e) => e.step),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  const summary = await train(dir, { resume: true });
+  assert.match(summary.resumedFrom ?? "", /step-0000006$/);
+  const files = eventFiles();
+  assert.equal(files.length, 2);
+  const second = decodeEvents(files.find((f) => f !== first) as string);
+  assert.equal(second[0]?.fileVersion, "brain.Event:2");
+  assert.deepEqual([second[1]?.sessionStatus, second[1]?.step], ["START", 7]);
+  // Files sort by their creation second, then counter; order them by their first wall time to be sure.
+  const ordered = [...files].sort(
+    (a, b) => (decodeEvents(a)[0]?.wallTime ?? 0) - (decodeEvents(b)[0]?.wallTime ?? 0),
+  );
+  const view = tensorboardView(ordered);
+  const rows = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  assert.deepEqual(
+    view.map((e) => [e.step, e.scalars.get("train/loss")]),
+    rows.map((r) => [r.step, Math.fround(r.loss as number)]),
   );
 });
 
