@@ -1,6 +1,6 @@
 // Report charts: vega-lite specs compiled to vega and rendered to SVG strings in Node (no browser, no canvas).
-import { parse, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import { renderVegaLite } from "../../charts/renderVegaLite.js";
 import type { EvalResults, MetricResult } from "../results.js";
 import { BENCHMARK_KINDS, type BenchmarkKind } from "../types.js";
 import { formatValue, headlineMetric, isRateMetric, metricLabel, pickMetric } from "./headline.js";
@@ -32,20 +32,8 @@ const BASE_CONFIG = {
   config: { font: "sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 11 } },
 } as const;
 
-/**
- * Compile a vega-lite spec and render it headless. Without the optional `canvas` package vega estimates
- * text widths from the font size, which only affects label layout slightly.
- */
-export async function renderVegaLite(spec: TopLevelSpec): Promise<string> {
-  const vg = compile(spec).spec;
-  const view = new View(parse(vg), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    // Releases the dataflow's timers and listeners so report generation leaves nothing running.
-    view.finalize();
-  }
-}
+/** Rendering is shared with the training curves (src/charts), below both eval and train. */
+export { renderVegaLite };
 
 function finite(x: number | null | undefined): x is number {
   return typeof x === "number" && Number.isFinite(x);
