@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CURVE_MARKS, type CurveRow, renderCurves } from "../src/charts/trainingCurves.js";
+import {
+  CURVE_MARKS,
+  type CurveRow,
+  MAX_CURVE_ROWS,
+  renderCurves,
+  thinRows,
+} from "../src/charts/trainingCurves.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { writeCurves } from "../src/train/reportTo.js";
 import { RaftConfigSchema } from "../src/train/runConfig.js";
@@ -133,6 +139,19 @@ test("writeCurves prefers raft.jsonl (rewards by iteration) and skips a torn las
   const svg = readFileSync(path as string, "utf8");
   assert.deepEqual(panelTitles(svg), ["loss", "reward per iteration (RAFT)"]);
   assertSamePoints(drawnPoints(svg, "iteration"), expectedPoints(rows, "iteration", ["selected", "steps"]));
+});
+
+test("a long run's chart is thinned to every k-th step, keeping the last step and every evaluation", async () => {
+  const rows: CurveRow[] = Array.from({ length: 4321 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1) }));
+  rows.splice(2000, 0, { step: 2000, eval_loss: 0.3 });
+  const kept = thinRows(rows);
+  assert.ok(kept.length <= MAX_CURVE_ROWS + 2, `${kept.length} rows kept`);
+  assert.ok(kept.length >= MAX_CURVE_ROWS * 0.8, `${kept.length} rows kept`);
+  assert.deepEqual(kept.at(-1), rows.at(-1));
+  assert.ok(kept.some((r) => r.eval_loss === 0.3));
+  const svg = await renderCurves(rows);
+  assertSamePoints(drawnPoints(svg, "step"), expectedPoints(kept, "step", []));
+  assert.deepEqual(thinRows(rows.slice(0, 10)), rows.slice(0, 10), "short logs are drawn whole");
 });
 
 test("a run with nothing logged yet still gets a chart that says so", async () => {

@@ -121,8 +121,25 @@ export function curvesSpec(rows: CurveRow[], options: { title?: string } = {}): 
   } as TopLevelSpec;
 }
 
-/** The curves as an SVG document (a note instead of panels when nothing was logged yet). */
-export async function renderCurves(rows: CurveRow[], options: { title?: string } = {}): Promise<string> {
+/** Rows drawn at most per chart: a long run's SVG stays small and quick to render at every checkpoint. */
+export const MAX_CURVE_ROWS = 1000;
+
+/**
+ * Every k-th row of a long log (k chosen so at most `max` remain), always keeping the last row and every row with
+ * an evaluation figure (those are few and each matters).
+ */
+export function thinRows(rows: CurveRow[], max = MAX_CURVE_ROWS): CurveRow[] {
+  if (rows.length <= max) return rows;
+  const stride = Math.ceil(rows.length / max);
+  return rows.filter(
+    (row, i) =>
+      i % stride === 0 || i === rows.length - 1 || Object.keys(row).some((k) => k.startsWith("eval_")),
+  );
+}
+
+/** The curves as an SVG document (a note instead of panels when nothing was logged yet); long logs are thinned. */
+export async function renderCurves(allRows: CurveRow[], options: { title?: string } = {}): Promise<string> {
+  const rows = thinRows(allRows);
   if (curvePoints(rows).points.length === 0) {
     return renderVegaLite({
       data: { values: [{ text: "no metrics logged yet" }] },
