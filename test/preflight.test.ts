@@ -134,7 +134,7 @@ test("eval: a missing suite, an unknown template, a missing adapter, a missing -
   );
   failsFirst(
     evalArgs("--benchmarks", "suite.yaml", "--template", "chatml", "--adapter", "no-adapter"),
-    /--adapter: no-adapter: adapter folder not found/,
+    /--adapter: no-adapter.adapter_config\.json: missing/,
   );
   failsFirst(
     evalArgs("--benchmarks", "suite.yaml", "--template", "chatml", "--compare-with", "no-run"),
@@ -145,7 +145,7 @@ test("eval: a missing suite, an unknown template, a missing adapter, a missing -
 test("generate: a missing adapter, an unknown template with --chat", () => {
   failsFirst(
     ["generate", "--model", corrupt, "--prompt", "hi", "--adapter", "no-adapter"],
-    /--adapter: no-adapter: adapter folder not found/,
+    /--adapter: no-adapter.adapter_config\.json: missing/,
   );
   failsFirst(
     ["generate", "--model", corrupt, "--prompt", "hi", "--chat", "--template", "nope"],
@@ -168,7 +168,7 @@ test("export gguf and merge: an output path under a file, a missing adapter", ()
   failsFirst(["export", "gguf", "--model", corrupt, "--out", "a-file/x.gguf"], /--out: .*a-file is a file/);
   failsFirst(
     ["export", "gguf", "--model", corrupt, "--out", "x.gguf", "--adapter", "no-adapter"],
-    /--adapter: no-adapter: adapter folder not found/,
+    /--adapter: no-adapter.adapter_config\.json: missing/,
   );
   const adapter = fixtureDir("lora-adapter");
   failsFirst(
@@ -177,6 +177,6 @@ test("export gguf and merge: an output path under a file, a missing adapter", ()
   );
   failsFirst(
     ["merge", "--model", corrupt, "--adapter", "no-adapter", "--out", "merged"],
-    /--adapter: no-adapter: adapter folder not found/,
+    /--adapter: no-adapter.adapter_config\.json: missing/,
   );
 });

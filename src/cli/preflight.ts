@@ -44,10 +44,8 @@ export function checkModelFolder(dir: string, options: { what?: string; weights?
 
 /** A PEFT adapter folder: adapter_config.json valid, adapter_model.safetensors present with a readable header. */
 export function checkAdapterFolder(dir: string, what = "--adapter"): void {
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new ModelError(`${what}: ${dir}: adapter folder not found`);
   try {
-    readLoraConfig(dir);
+    readLoraConfig(dir); // a missing folder reads as its missing adapter_config.json
   } catch (error) {
     if (error instanceof ModelError) throw new ModelError(`${what}: ${error.message}`);
     throw error;
