@@ -116,4 +116,26 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
   const base = readResults(join(dir, "eval-base"));
   const kappa = base.agreements?.find((a) => a.on === "safe");
   assert.ok(kappa, "a safe/unsafe agreement between the refusal judge and the cost model");
+  // The report groups SIT 100's two seeds into one row and computes every requested comparison over seeds.
+  const table = readFileSync(join(dir, "report", "table.md"), "utf8");
+  assert.match(table, /\n\| SIT 100 \| 2 \|/, table);
+  assert.match(table, /\n\| DPO \| 1 \|/, table);
+  const conclusions = JSON.parse(readFileSync(join(dir, "report", "conclusions.json"), "utf8")) as {
+    a: string;
+    b: string;
+    seedsA: number[];
+    seedsB: number[];
+  }[];
+  const requested = (demoReport(pipeline.stages) ?? []).length;
+  assert.ok(requested > 0);
+  assert.equal(conclusions.length, requested);
+  const dpoSit = conclusions.find((c) => c.a === "DPO" && c.b === "SIT 100");
+  assert.deepEqual([dpoSit?.seedsA, dpoSit?.seedsB], [[0], [0, 1]]);
 });
+
+/** The comparisons the report stage asks for. */
+function demoReport(
+  stages: readonly { name: string; raw: Record<string, unknown> }[],
+): unknown[] | undefined {
+  return stages.find((s) => s.name === "report")?.raw.comparisons as unknown[] | undefined;
+}
