@@ -85,6 +85,8 @@ describe("trainers", () => {
       /gone\.jsonl: file not found/,
     );
     failsFirst(train("sft", "sft.jsonl", "--template", "nope"), /unknown chat template "nope"/);
+    // A data-parallel launch checks once, before any worker starts: one line, not one per rank.
+    failsFirst(train("sft", "missing.jsonl", "--nproc", "2"), /^safetune: missing\.jsonl: file not found$/);
   });
 
   test("dpo: a missing data file, rows of the wrong kind, a finished run in --out", () => {

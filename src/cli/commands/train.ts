@@ -91,6 +91,10 @@ export async function trainCommand<S extends z.ZodType>(
 ): Promise<void> {
   const { flags: launch, rest } = extractLaunchFlags(argv);
   if (launch && (launch.nproc > 1 || launch.nnodes > 1)) {
+    // The inputs are checked once here, before any worker starts (each then checks them again, cheaply).
+    const parsed = resolveTrainerArgs(rest, command, description, schema);
+    if (!parsed) return;
+    await preflight(command, parsed);
     await launchWorkers([command, ...rest], launch);
     return;
   }
@@ -106,16 +110,19 @@ function joinDataParallelJob(): void {
   setDataParallel({ group, rank: options.rank, worldSize: options.worldSize });
 }
 
-async function trainOneProcess<S extends z.ZodType>(
+interface TrainerArgs<C> {
+  config: C;
+  resume: boolean;
+  overwrite: boolean;
+}
+
+/** The resolved config and run flags of a trainer's argv; undefined when --help was printed instead. */
+function resolveTrainerArgs<S extends z.ZodType>(
   argv: string[],
   command: string,
   description: string,
   schema: S,
-  run: (
-    config: z.infer<S>,
-    options: { resume: boolean; log: (line: string) => void },
-  ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
-): Promise<void> {
+): TrainerArgs<z.infer<S>> | undefined {
   const { spec, forms } = trainerFlags(schema);
   const { values } = parseCommandArgs(
     argv,
@@ -131,7 +138,7 @@ async function trainOneProcess<S extends z.ZodType>(
   );
   if (values.help) {
     console.log(trainerHelp(command, description, schema));
-    return;
+    return undefined;
   }
   const all = values as Record<string, string | string[] | undefined>;
   const overrides: [string, unknown][] = [];
@@ -144,19 +151,40 @@ async function trainOneProcess<S extends z.ZodType>(
     if (eq <= 0) throw new UsageError(`--set: expected PATH=VALUE, got '${assignment}'`);
     overrides.push([assignment.slice(0, eq), parseValue(assignment.slice(eq + 1))]);
   }
-  const config = resolveConfig(schema, values.config as string | undefined, overrides);
-  const out = (config as { out: string }).out;
-  // Everything that needs no weights is checked before the model loads (tens of seconds at real sizes).
-  await preflightTraining(command, config as CommonConfig, {
+  return {
+    config: resolveConfig(schema, values.config as string | undefined, overrides),
     resume: values.resume === true,
     overwrite: values.overwrite === true,
-  }).catch((error: unknown) => {
+  };
+}
+
+/** Everything that needs no weights, checked before the model loads (tens of seconds at real sizes). */
+async function preflight(command: string, args: TrainerArgs<unknown>): Promise<void> {
+  const { config, resume, overwrite } = args;
+  await preflightTraining(command, config as CommonConfig, { resume, overwrite }).catch((error: unknown) => {
     throw withSkipInvalidHint(error, config);
   });
-  if (values.resume && !latestCheckpoint(out))
+}
+
+async function trainOneProcess<S extends z.ZodType>(
+  argv: string[],
+  command: string,
+  description: string,
+  schema: S,
+  run: (
+    config: z.infer<S>,
+    options: { resume: boolean; log: (line: string) => void },
+  ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
+): Promise<void> {
+  const parsed = resolveTrainerArgs(argv, command, description, schema);
+  if (!parsed) return;
+  const { config } = parsed;
+  const out = (config as { out: string }).out;
+  await preflight(command, parsed);
+  if (parsed.resume && !latestCheckpoint(out))
     console.error(`safetune: --resume: no checkpoint in ${out} yet; starting from the beginning`);
   const result = await run(config, {
-    resume: values.resume === true,
+    resume: parsed.resume,
     log: (line) => console.error(line),
   }).catch((error: unknown) => {
     throw withSkipInvalidHint(error, config);
