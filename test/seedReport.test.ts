@@ -139,16 +139,12 @@ test("conclusions follow the sign and significance, in the metric's words", () =
     makeRun("SIT", s, { harmful: outcomes(200, 0.95, 10 + s), benign: firstK(100, 6 + s) }),
   );
   const groups = groupBySeed([...dpo, ...raft, ...same]);
-  const [safer, lessSafe, overRefusal, none] = computeConclusions(
-    groups,
-    [
-      { a: "DPO", b: "RAFT", benchmark: "harmful" },
-      { a: "RAFT", b: "DPO", benchmark: "harmful", metric: "safe_response_rate" },
-      { a: "DPO", b: "RAFT", benchmark: "lookalikes" },
-      { a: "DPO", b: "SIT", benchmark: "lookalikes" },
-    ],
-    { resamples: 1000 },
-  );
+  const [safer, lessSafe, overRefusal, none] = computeConclusions(groups, [
+    { a: "DPO", b: "RAFT", benchmark: "harmful" },
+    { a: "RAFT", b: "DPO", benchmark: "harmful", metric: "safe_response_rate" },
+    { a: "DPO", b: "RAFT", benchmark: "lookalikes" },
+    { a: "DPO", b: "SIT", benchmark: "lookalikes" },
+  ]);
   // DPO 191/200 on average, RAFT 151/200: 20.0 points.
   assert.equal(safer?.significant, true);
   assert.match(
@@ -172,12 +168,12 @@ test("conclusions follow the sign and significance, in the metric's words", () =
     conclusionSentence(none as NonNullable<typeof none>),
     /^no significant difference between DPO and SIT in over-refusal on lookalikes \(-1\.0 points \[-\d+\.\d, \d+\.\d\]\)$/,
   );
-  // Four comparisons: each interval at 1 − 0.05/4, all hold together with ≥ 95%; same seeds: paired seeds.
+  // Four comparisons: each interval at 1 − 0.05/4, all hold together with ≥ 95%; two methods' seeds are independent.
   assert.equal(safer?.confidence, 1 - 0.05 / 4);
-  assert.equal(safer?.difference.pairedSeeds, true);
+  assert.equal(safer?.difference.pairedSeeds, false);
   assert.match(
     conclusionsNote([safer, none] as NonNullable<typeof safer>[]),
-    /98\.75% two-level bootstrap intervals.*Bonferroni for 2 comparisons/,
+    /98\.75% Welch–Satterthwaite t intervals.*Bonferroni for 2 comparisons/,
   );
 });
 
@@ -188,8 +184,8 @@ test("Bonferroni widens each interval with the number of comparisons; unseeded g
   ];
   const groups = groupBySeed(runs);
   const spec = { a: "A", b: "B", benchmark: "harmful" };
-  const [one] = computeConclusions(groups, [spec], { resamples: 2000 });
-  const [many] = computeConclusions(groups, [spec, spec, spec, spec, spec], { resamples: 2000 });
+  const [one] = computeConclusions(groups, [spec]);
+  const [many] = computeConclusions(groups, [spec, spec, spec, spec, spec]);
   assert.ok(one && many);
   assert.equal(one.confidence, 0.95);
   assert.ok(many.difference.high - many.difference.low > one.difference.high - one.difference.low);
@@ -331,13 +327,13 @@ test("report table --compare and eval compare of two seed groups, from the comma
   assert.match(table.stdout, /^- DPO over-refuses less than RAFT on lookalikes by 14\.0 points \[/m);
   assert.match(
     table.stdout,
-    /95% two-level bootstrap intervals \(seeds, then prompts paired between the runs; one comparison\)/,
+    /95% Welch–Satterthwaite t intervals whose variance adds the seeds' spread .*\(one comparison\)/,
   );
   const compare = await cliAsync(["eval", "compare", ...folders.slice(0, 6)]);
   assert.equal(compare.status, 0, compare.stderr);
   // RAFT − DPO on the look-alikes: 20% − 6% = +14 points, paired seeds (both ran 0, 1, 2).
   assert.match(compare.stdout, /^# RAFT vs DPO/);
-  assert.match(compare.stdout, /seeds resampled in pairs/);
+  assert.match(compare.stdout, /paired seeds: the same seeds/);
   assert.match(
     compare.stdout,
     /\| lookalikes \| refusal \| over_refusal_rate \| 50 \| 6\.0 \| 20\.0 \| \+14\.0 \[/,

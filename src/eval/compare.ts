@@ -5,8 +5,9 @@ import { EvaluationError } from "./errors.js";
 import { metricReading } from "./metrics/benchmarkMetrics.js";
 import { type McNemarResult, mcnemarTest } from "./metrics/mcnemar.js";
 import { pairedDifference } from "./metrics/pairedDifference.js";
-import { type SeedGroupDifference, seedGroupDifference } from "./metrics/seedDifference.js";
+import type { SeedGroupDifference } from "./metrics/seedDifference.js";
 import { groupMetric, groupSeeds, promptIds, type SeedGroup, scoreMatrix } from "./metrics/seedGroups.js";
+import { welchSeedDifference } from "./metrics/seedWelch.js";
 import type { EvalResults, SampleRecord } from "./results.js";
 import type { BenchmarkKind, Estimate, Verdict } from "./types.js";
 
@@ -152,7 +153,7 @@ export interface GroupMetricComparison {
   /** Each group's mean over its seeds. */
   meanA: number;
   meanB: number;
-  /** B − A over seeds, paired by prompt, with its 95% two-level interval and bootstrap p-value. */
+  /** B − A over seeds, paired by prompt, with its 95% Welch–Satterthwaite interval (seeds and prompts) and t-test p-value. */
   difference: SeedGroupDifference;
 }
 
@@ -193,10 +194,6 @@ export function compareGroups(
   const seedsA = groupSeeds(a);
   const seedsB = groupSeeds(b);
   const pairSeeds = sameSeeds(seedsA, seedsB);
-  const bootstrap = {
-    ...(options.resamples === undefined ? {} : { resamples: options.resamples }),
-    ...(options.seed === undefined ? {} : { seed: options.seed }),
-  };
   const comparisons: GroupMetricComparison[] = [];
   for (const benchmark of rb.benchmarks) {
     if (!ra.benchmarks.some((x) => x.name === benchmark.name)) continue;
@@ -206,10 +203,10 @@ export function compareGroups(
         const ma = groupMetric(a, benchmark.name, metric, { judge, resamples: 1 });
         const mb = groupMetric(b, benchmark.name, metric, { judge, resamples: 1 });
         if (!ma || !mb) continue;
-        const difference = seedGroupDifference(
+        const difference = welchSeedDifference(
           scoreMatrix(b.runs, benchmark.name, metric, judge, ids),
           scoreMatrix(a.runs, benchmark.name, metric, judge, ids),
-          { ...bootstrap, pairSeeds },
+          { pairSeeds },
         );
         comparisons.push({
           benchmark: benchmark.name,
@@ -234,7 +231,7 @@ export function groupComparisonMarkdown(c: GroupComparison): string {
     `# ${c.b} vs ${c.a}`,
     "",
     `${c.a}: ${seeds(c.seedsA)}; ${c.b}: ${seeds(c.seedsB)}. Means over seeds; difference = ${c.b} − ${c.a} in ` +
-      `points with its 95% two-level bootstrap interval (seeds ${c.pairedSeeds ? "resampled in pairs, the same seeds" : "resampled independently"}, then prompts, paired between the groups) and bootstrap p-value.`,
+      `points with its 95% Welch–Satterthwaite t interval, whose variance adds the seeds' spread (${c.pairedSeeds ? "paired seeds: the same seeds" : "independent seeds"}) and prompt sampling (paired by prompt), and the t-test p-value.`,
     "",
     `| benchmark | judge | metric | n | ${c.a} | ${c.b} | difference | p |`,
     "|---|---|---|---:|---:|---:|---|---:|",

@@ -92,7 +92,8 @@ Output:
 
 eval compare: two runs prompt by prompt (B − A, paired bootstrap interval, McNemar's test); or, given the run
 folders of two seed groups (runs of one name with different seeds, results.json "seed"), B − A of the means over
-seeds with a two-level bootstrap interval (seeds, then prompts paired between the groups) and a p-value.`;
+seeds with a Welch–Satterthwaite t interval (variance of the seeds' spread plus prompt sampling, prompts paired
+between the groups) and the t-test p-value.`;
 
 const FLAGS = {
   model: { type: "string" },

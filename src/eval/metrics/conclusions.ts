@@ -2,9 +2,9 @@
 // its interval, and whether it is significant, with the intervals widened for the number of comparisons (Bonferroni).
 import { z } from "zod";
 import { EvaluationError } from "../errors.js";
-import type { BootstrapOptions } from "./bootstrap.js";
-import { type SeedGroupDifference, seedGroupDifference } from "./seedDifference.js";
+import type { SeedGroupDifference } from "./seedDifference.js";
 import { groupMetric, groupSeeds, promptIds, runMetric, type SeedGroup, scoreMatrix } from "./seedGroups.js";
+import { welchSeedDifference } from "./seedWelch.js";
 
 /**
  * One comparison, as a pipeline's report stage or `report table --compare` states it:
@@ -46,9 +46,6 @@ export interface Conclusion {
   seedsB: number[];
 }
 
-const sameSeeds = (x: readonly number[], y: readonly number[]) =>
-  x.length > 0 && x.length === y.length && x.every((s, i) => s === y[i]);
-
 /** The headline metric of a benchmark of the group's first run, as headlineMetric picks it. */
 function defaultMetric(group: SeedGroup, benchmark: string): string | undefined {
   const results = group.runs[0]?.results;
@@ -65,22 +62,19 @@ function defaultMetric(group: SeedGroup, benchmark: string): string | undefined 
 
 /**
  * Every comparison of `specs` between the named groups. Differences are a − b of the groups' means over seeds,
- * from seedGroupDifference: prompts shared by both groups resampled together (paired by prompt), seeds resampled
- * in pairs when both groups ran the same seeds (the same experiment seed: whatever it seeds upstream, such as
- * data order or a shared warm start, is common to seed s of both) and independently otherwise. With m
- * comparisons each interval is at 1 − 0.05/m (Bonferroni), and a comparison is significant when its interval
- * excludes 0: the stated significant differences are all real with ≥ 95% confidence together, and an interval
- * never disagrees with its verdict. Resamples default to enough for about 25 in each tail of the interval
- * (2,000 for one comparison, 11,000 for eleven). A group, benchmark or metric that is missing: EvaluationError.
+ * from welchSeedDifference: a Welch–Satterthwaite t interval whose variance adds training randomness (each group's
+ * spread over its seeds, the groups' seeds taken as independent: two methods run with seed s share little beyond
+ * the number, and pairing them would halve the degrees of freedom for a correlation that is not there; a positive
+ * one ignored only makes the interval wider) and prompt sampling (the per-prompt differences, paired by prompt). With m comparisons each
+ * interval is at 1 − 0.05/m (Bonferroni), and a comparison is significant when its interval excludes 0: the stated
+ * significant differences are all real with ≥ 95% confidence together, and an interval never disagrees with its
+ * verdict (nor with its p-value against 0.05/m). A group, benchmark or metric that is missing: EvaluationError.
  */
 export function computeConclusions(
   groups: readonly SeedGroup[],
   specs: readonly ComparisonSpec[],
-  options: Omit<BootstrapOptions, "confidence"> = {},
 ): Conclusion[] {
   const confidence = 1 - FAMILY_ALPHA / Math.max(1, specs.length);
-  // Enough resamples that each tail of a Bonferroni interval holds about 25 of them (2,000 for one comparison).
-  const resamples = options.resamples ?? Math.max(2000, Math.ceil(25 / ((1 - confidence) / 2)));
   const find = (name: string, i: number) => {
     const g = groups.find((x) => x.name === name);
     if (!g)
@@ -108,10 +102,10 @@ export function computeConclusions(
     const ids = promptIds([...ga.runs, ...gb.runs], spec.benchmark);
     const seedsA = groupSeeds(ga);
     const seedsB = groupSeeds(gb);
-    const difference = seedGroupDifference(
+    const difference = welchSeedDifference(
       scoreMatrix(ga.runs, spec.benchmark, metric, ma.judge, ids),
       scoreMatrix(gb.runs, spec.benchmark, metric, mb.judge, ids),
-      { ...options, resamples, confidence, pairSeeds: sameSeeds(seedsA, seedsB) },
+      { confidence },
     );
     return {
       a: spec.a,

@@ -91,8 +91,9 @@ export function conclusionsNote(conclusions: readonly Conclusion[]): string {
       ? "one comparison"
       : `Bonferroni for ${m} comparisons, so all ${m} intervals hold together with at least 95% confidence`;
   return (
-    `Differences are the first run minus the second, means over seeds; intervals are ${level} two-level ` +
-    `bootstrap intervals (seeds, then prompts paired between the runs; ${multiplicity}); a difference is ` +
-    "significant when its interval excludes 0."
+    `Differences are the first run minus the second, means over seeds; intervals are ${level} Welch–Satterthwaite ` +
+    `t intervals whose variance adds the seeds' spread (training randomness) and prompt sampling (prompts paired ` +
+    `between the runs), with the t-test p-value (${multiplicity}); a difference is significant when its interval ` +
+    "excludes 0."
   );
 }

@@ -28,7 +28,7 @@ export function seedReport(
   const groups = groupBySeed(runs);
   return {
     summaries: groups.map((g) => summarizeGroup(g, options)),
-    conclusions: computeConclusions(groups, comparisons, options),
+    conclusions: computeConclusions(groups, comparisons),
   };
 }
 
@@ -106,7 +106,7 @@ export function seedReportMarkdown(report: SeedReport, options: { withIntervals?
 function detail(c: Conclusion): string {
   const p = c.difference.pValue;
   const seeds = (xs: number[]) => Math.max(1, xs.length);
-  return `(${seeds(c.seedsA)} and ${seeds(c.seedsB)} seeds, bootstrap p ${p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`})`;
+  return `(${seeds(c.seedsA)} and ${seeds(c.seedsB)} seeds, t-test p ${p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`})`;
 }
 
 /** "## Conclusions": one sentence per comparison, then what the numbers are. */
