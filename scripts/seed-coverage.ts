@@ -1,8 +1,7 @@
-// How often the two-level (seeds, then prompts) 95% interval covers the true mean, on simulated seeds × prompts
+// How often the two-level (seeds, then prompts) 95% interval of a group's mean covers the true mean, on simulated seeds × prompts
 // data with known structure. Usage: npx tsx scripts/seed-coverage.ts [REPS] (default 300; about 1 s per 100 reps
 // and scenario on one core). The figures in docs/evaluation.md come from this script.
 import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
-import { seedGroupDifference } from "../src/eval/metrics/seedDifference.js";
 import { mulberry32 } from "../src/util/random.js";
 
 const random = mulberry32(2026);
@@ -94,28 +93,3 @@ for (const s of scenarios()) {
     `| ${s.label} | ${(100 * c.coverage).toFixed(1)}% | ${c.width.toFixed(4)} | ${c.seedSd.toFixed(4)} |`,
   );
 }
-
-/**
- * False conclusions: two groups drawn from the same distribution (same prompts, independent seed effects), and
- * how often their difference's 95% interval excludes 0 (should be at most 5%).
- */
-function falsePositives(s: Scenario, reps: number): number {
-  let significant = 0;
-  for (let r = 0; r < reps; r++) {
-    const v = Array.from({ length: s.prompts }, () => s.promptSd * normal());
-    const group = () =>
-      Array.from({ length: s.seeds }, () => {
-        const u = s.seedSd * normal();
-        return v.map((vi) => s.score(u, vi));
-      });
-    const d = seedGroupDifference(group(), group(), { seed: r, resamples: 1000, pairSeeds: true });
-    if (d.low > 0 || d.high < 0) significant++;
-  }
-  return significant / reps;
-}
-
-console.log("");
-console.log(`| scenario, two groups with equal means | intervals excluding 0 (should be ≤ 5%) |`);
-console.log(`|---|---:|`);
-for (const s of scenarios().filter((x) => x.seeds > 1))
-  console.log(`| ${s.label} | ${(100 * falsePositives(s, reps)).toFixed(1)}% |`);

@@ -1,14 +1,12 @@
-// Tests of the two-level (seeds, then prompts) bootstrap and of the paired difference of two seed groups.
+// Tests of the two-level (seeds, then prompts) bootstrap of a seed group's mean (differences: seedWelch.test.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bootstrapMean } from "../src/eval/metrics/bootstrap.js";
-import { pairedDifference } from "../src/eval/metrics/pairedDifference.js";
 import {
   seedGroupBootstrap,
   seedLevelCorrection,
   seedLevelScale,
 } from "../src/eval/metrics/seedBootstrap.js";
-import { seedGroupDifference } from "../src/eval/metrics/seedDifference.js";
 import { normalQuantile, studentTCdf, studentTQuantile } from "../src/eval/metrics/studentT.js";
 import { mulberry32 } from "../src/util/random.js";
 
@@ -150,62 +148,4 @@ test("seedGroupBootstrap validates its input", () => {
   assert.throws(() => seedGroupBootstrap([[1, Number.POSITIVE_INFINITY]]), /scores\[0\]\[1\] is Infinity/);
   assert.throws(() => seedGroupBootstrap([[1], [Number.NaN]]), /scores\[1\] scores no prompt/);
   assert.throws(() => seedGroupBootstrap([[1]], { resamples: 0 }), /resamples must be a positive integer/);
-});
-
-test("difference with one seed each is pairedDifference(b, a) up to rounding, and has a p-value", () => {
-  const a = outcomes(160, 0.8, 21);
-  const b = outcomes(160, 0.6, 22);
-  const d = seedGroupDifference([a], [b], { seed: 9, resamples: 1000 });
-  const paired = pairedDifference(b, a, { seed: 9, resamples: 1000 });
-  assertClose(d.value, paired.value, 1e-12, "value");
-  assertClose(d.low, paired.low, 1e-12, "low");
-  assertClose(d.high, paired.high, 1e-12, "high");
-  assert.equal(d.n, 160);
-  assert.ok(d.low > 0 && d.pValue < 0.05, `a clearly above b: [${d.low}, ${d.high}], p ${d.pValue}`);
-});
-
-test("identical groups: difference 0, interval [0, 0], p = 1; the sign follows a − b", () => {
-  const seeds = [outcomes(50, 0.5, 1), outcomes(50, 0.6, 2)];
-  const same = seedGroupDifference(seeds, seeds, { pairSeeds: true, resamples: 300 });
-  assert.deepEqual([same.value, same.low, same.high, same.pValue], [0, 0, 0, 1]);
-  const up = seedGroupDifference([[1, 1, 1, 0]], [[0, 0, 1, 0]], { resamples: 300 });
-  const down = seedGroupDifference([[0, 0, 1, 0]], [[1, 1, 1, 0]], { resamples: 300 });
-  assert.deepEqual([up.value, down.value], [0.5, -0.5]);
-});
-
-test("pairing by prompt: a shared hard/easy structure cancels, so the difference is narrower than either group", () => {
-  // Prompts are easy (everyone safe) or hard (everyone unsafe); a is additionally safe on 12 of the hard ones.
-  const base = outcomes(200, 0.5, 31);
-  let extra = 0;
-  const a = base.map((x) => (x === 0 && extra++ < 12 ? 1 : x));
-  const d = seedGroupDifference([a, a], [base, base], { seed: 1, resamples: 1000 });
-  const groupA = seedGroupBootstrap([a, a], { seed: 1, resamples: 1000 });
-  assertClose(d.value, 12 / 200, 1e-12, "value");
-  assert.ok(width(d) < width(groupA) / 2, `difference ${width(d)} vs group ${width(groupA)}`);
-  assert.ok(d.low > 0, "12 one-sided discordant prompts: significant");
-});
-
-test("pairing seeds helps when seed s of both groups shares its randomness, and needs equal seed counts", () => {
-  // Seed s moves both groups by the same amount; a is 0.1 above b at every seed.
-  const levels = [0.2, 0.5, 0.8];
-  const b = levels.map((p, s) => outcomes(200, p, 40 + s));
-  // a: the first 20 prompts b fails turned safe, in every seed (+0.1 exactly).
-  const a = b.map((row) => {
-    let k = 0;
-    return row.map((x) => (x === 0 && k++ < 20 ? 1 : x));
-  });
-  const paired = seedGroupDifference(a, b, { pairSeeds: true, seed: 2, resamples: 1000 });
-  const independent = seedGroupDifference(a, b, { seed: 2, resamples: 1000 });
-  assert.equal(paired.value, independent.value);
-  assert.ok(
-    width(paired) * 5 < width(independent),
-    `paired ${width(paired)}, independent ${width(independent)}`,
-  );
-  assert.ok(paired.low > 0 && independent.low < 0);
-  assert.deepEqual([paired.pairedSeeds, independent.pairedSeeds], [true, false]);
-  assert.throws(
-    () => seedGroupDifference(a, b.slice(1), { pairSeeds: true }),
-    /as many seeds in a as in b, got 3 and 2/,
-  );
-  assert.throws(() => seedGroupDifference([[1, 0]], [[1]]), /b\[0\] has 1 prompts but the first seed has 2/);
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { pairedDifference } from "../src/eval/metrics/pairedDifference.js";
+import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
 import { satterthwaiteDf, welchSeedDifference } from "../src/eval/metrics/seedWelch.js";
 import { studentTQuantile } from "../src/eval/metrics/studentT.js";
 import { mulberry32 } from "../src/util/random.js";
@@ -95,4 +97,60 @@ test("calibrated: two groups with equal means are called different at 95% about 
   }
   // 5% expected; 400 draws have a standard error of 1.1 points.
   assert.ok(significant / reps <= 0.08, `${significant} of ${reps} equal pairs called significant`);
+});
+
+/** n 0/1 outcomes with success probability p from a seeded stream, so test data is fixed. */
+function outcomes(n: number, p: number, seed: number): number[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: n }, () => (random() < p ? 1 : 0));
+}
+const width = (e: { low: number; high: number }) => e.high - e.low;
+
+test("one seed each: a paired t interval over prompts, close to the paired bootstrap's", () => {
+  const a = outcomes(160, 0.8, 21);
+  const b = outcomes(160, 0.6, 22);
+  const d = welchSeedDifference([a], [b]);
+  const paired = pairedDifference(b, a, { seed: 9, resamples: 2000 });
+  assert.ok(Math.abs(d.value - paired.value) < 1e-12);
+  assert.ok(
+    Math.abs(width(d) - width(paired)) < 0.15 * width(paired),
+    `t ${width(d)}, bootstrap ${width(paired)}`,
+  );
+  assert.equal(d.n, 160);
+  assert.ok(d.low > 0 && d.pValue < 0.05, `a clearly above b: [${d.low}, ${d.high}], p ${d.pValue}`);
+  const up = welchSeedDifference([[1, 1, 1, 0]], [[0, 0, 1, 0]]);
+  const down = welchSeedDifference([[0, 0, 1, 0]], [[1, 1, 1, 0]]);
+  assert.deepEqual([up.value, down.value], [0.5, -0.5]);
+});
+
+test("pairing by prompt: a shared hard/easy structure cancels, so the difference is narrower than either group", () => {
+  // Prompts are easy (everyone safe) or hard (everyone unsafe); a is additionally safe on 12 of the hard ones.
+  const base = outcomes(200, 0.5, 31);
+  let extra = 0;
+  const a = base.map((x) => (x === 0 && extra++ < 12 ? 1 : x));
+  const d = welchSeedDifference([a, a], [base, base]);
+  const groupA = seedGroupBootstrap([a, a], { seed: 1, resamples: 1000 });
+  assert.ok(Math.abs(d.value - 12 / 200) < 1e-12);
+  assert.ok(width(d) < width(groupA) / 1.5, `difference ${width(d)} vs group ${width(groupA)}`);
+  assert.ok(d.low > 0, "12 one-sided discordant prompts: significant");
+});
+
+test("pairing seeds helps when seed s of both groups shares its randomness", () => {
+  // Seed s moves both groups by the same amount; a is 0.1 above b at every seed.
+  const levels = [0.2, 0.5, 0.8];
+  const b = levels.map((p, s) => outcomes(200, p, 40 + s));
+  const a = b.map((row) => {
+    let k = 0;
+    return row.map((x) => (x === 0 && k++ < 20 ? 1 : x));
+  });
+  const paired = welchSeedDifference(a, b, { pairSeeds: true });
+  const independent = welchSeedDifference(a, b);
+  assert.equal(paired.value, independent.value);
+  assert.ok(
+    width(paired) * 5 < width(independent),
+    `paired ${width(paired)}, independent ${width(independent)}`,
+  );
+  assert.ok(paired.low > 0 && independent.low < 0);
+  assert.deepEqual([paired.pairedSeeds, independent.pairedSeeds], [true, false]);
+  assert.throws(() => welchSeedDifference([[1, 0]], [[1]]), /b\[0\] has 1 prompts but the first seed has 2/);
 });

@@ -5,9 +5,8 @@ import { EvaluationError } from "./errors.js";
 import { metricReading } from "./metrics/benchmarkMetrics.js";
 import { type McNemarResult, mcnemarTest } from "./metrics/mcnemar.js";
 import { pairedDifference } from "./metrics/pairedDifference.js";
-import type { SeedGroupDifference } from "./metrics/seedDifference.js";
 import { groupMetric, groupSeeds, promptIds, type SeedGroup, scoreMatrix } from "./metrics/seedGroups.js";
-import { welchSeedDifference } from "./metrics/seedWelch.js";
+import { type SeedGroupDifference, welchSeedDifference } from "./metrics/seedWelch.js";
 import type { EvalResults, SampleRecord } from "./results.js";
 import type { BenchmarkKind, Estimate, Verdict } from "./types.js";
 

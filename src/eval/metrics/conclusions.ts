@@ -2,9 +2,8 @@
 // its interval, and whether it is significant, with the intervals widened for the number of comparisons (Bonferroni).
 import { z } from "zod";
 import { EvaluationError } from "../errors.js";
-import type { SeedGroupDifference } from "./seedDifference.js";
 import { groupMetric, groupSeeds, promptIds, runMetric, type SeedGroup, scoreMatrix } from "./seedGroups.js";
-import { welchSeedDifference } from "./seedWelch.js";
+import { type SeedGroupDifference, welchSeedDifference } from "./seedWelch.js";
 
 /**
  * One comparison, as a pipeline's report stage or `report table --compare` states it:

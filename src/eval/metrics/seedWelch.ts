@@ -4,9 +4,22 @@
 // distinct draws and cannot be calibrated, while the t distribution with Satterthwaite's degrees of freedom is the
 // textbook answer for a mean whose variance has components estimated with few and with many degrees of freedom.
 
+import type { Estimate } from "../types.js";
 import { fullMean, type SeedScores, scoredColumns, scoreRange } from "./seedBootstrap.js";
-import type { SeedGroupDifference } from "./seedDifference.js";
 import { studentTCdf, studentTQuantile } from "./studentT.js";
+
+/** mean(a) − mean(b) of two seed groups, with its interval and p-value. */
+export interface SeedGroupDifference extends Estimate {
+  /** mean(a) − mean(b), each the mean over its seeds of the seed's mean. */
+  value: number;
+  /** The prompts scored by at least one seed of either group. */
+  n: number;
+  /** Two-sided p-value of "no difference" (the t-test's; 0 only when there is no variance at all). */
+  pValue: number;
+  seedsA: number;
+  seedsB: number;
+  pairedSeeds: boolean;
+}
 
 /** One estimated variance of the difference and the degrees of freedom it was estimated with. */
 export interface VarianceComponent {
