@@ -1,7 +1,7 @@
 // Base64 encoding: the request sent base64-encoded; base64 runs in the answer are decoded before judging.
 import type { Attack } from "./attack.js";
-import { fill, replaceRequest, requestOf } from "./attack.js";
-import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
+import { encodedAttack } from "./encodedAttack.js";
+import { type AttackTemplate, loadAttackTemplate } from "./templates.js";
 
 export function encodeBase64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
@@ -27,17 +27,5 @@ export function decodeBase64Runs(answer: string): string {
 }
 
 export function base64(t: AttackTemplate = loadAttackTemplate("base64")): Attack {
-  const template = required(t, "template");
-  return {
-    name: t.attack,
-    about: t.about,
-    apply: (prompt) =>
-      replaceRequest(prompt, [
-        {
-          role: "user",
-          content: fill(template, { encoded: encodeBase64(requestOf(prompt, t.attack)) }, t.attack),
-        },
-      ]),
-    decode: decodeBase64Runs,
-  };
+  return encodedAttack(t, encodeBase64, decodeBase64Runs);
 }

@@ -1,7 +1,7 @@
 // Leetspeak: letters of the request replaced by look-alike digits; digits inside words are mapped back.
 import type { Attack } from "./attack.js";
-import { fill, replaceRequest, requestOf } from "./attack.js";
-import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
+import { encodedAttack } from "./encodedAttack.js";
+import { type AttackTemplate, loadAttackTemplate } from "./templates.js";
 
 const TO_LEET: Record<string, string> = { a: "4", e: "3", i: "1", o: "0", s: "5", t: "7" };
 const FROM_LEET: Record<string, string> = { "4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t" };
@@ -28,17 +28,5 @@ export function fromLeetspeak(text: string): string {
 }
 
 export function leetspeak(t: AttackTemplate = loadAttackTemplate("leetspeak")): Attack {
-  const template = required(t, "template");
-  return {
-    name: t.attack,
-    about: t.about,
-    apply: (prompt) =>
-      replaceRequest(prompt, [
-        {
-          role: "user",
-          content: fill(template, { encoded: toLeetspeak(requestOf(prompt, t.attack)) }, t.attack),
-        },
-      ]),
-    decode: fromLeetspeak,
-  };
+  return encodedAttack(t, toLeetspeak, fromLeetspeak);
 }

@@ -1,8 +1,8 @@
 // ROT13: the request's letters rotated by 13; the answer is rotated back when that reads more like English.
 import type { Attack } from "./attack.js";
-import { fill, replaceRequest, requestOf } from "./attack.js";
+import { encodedAttack } from "./encodedAttack.js";
 import { moreEnglish } from "./englishScore.js";
-import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";
+import { type AttackTemplate, loadAttackTemplate } from "./templates.js";
 
 /** ROT13 of the ASCII letters (its own inverse); everything else unchanged. */
 export function rot13Text(text: string): string {
@@ -13,17 +13,5 @@ export function rot13Text(text: string): string {
 }
 
 export function rot13(t: AttackTemplate = loadAttackTemplate("rot13")): Attack {
-  const template = required(t, "template");
-  return {
-    name: t.attack,
-    about: t.about,
-    apply: (prompt) =>
-      replaceRequest(prompt, [
-        {
-          role: "user",
-          content: fill(template, { encoded: rot13Text(requestOf(prompt, t.attack)) }, t.attack),
-        },
-      ]),
-    decode: (answer) => moreEnglish(answer, rot13Text(answer)),
-  };
+  return encodedAttack(t, rot13Text, (answer) => moreEnglish(answer, rot13Text(answer)));
 }
