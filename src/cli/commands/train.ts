@@ -78,16 +78,19 @@ Data-parallel training (c10d over Gloo; torchrun's RANK/WORLD_SIZE/MASTER_ADDR/M
   --master-addr A     address of node 0 (default 127.0.0.1), --master-port P (default: a free port)`;
 }
 
+/** What a trainer command runs once its config is resolved: where the model went and how training went. */
+type TrainerRun<S extends z.ZodType> = (
+  config: z.infer<S>,
+  options: { resume: boolean; log: (line: string) => void },
+) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>;
+
 /** Parses a trainer's flags over its YAML config, validates, runs, and reports where the model went. */
 export async function trainCommand<S extends z.ZodType>(
   argv: string[],
   command: string,
   description: string,
   schema: S,
-  run: (
-    config: z.infer<S>,
-    options: { resume: boolean; log: (line: string) => void },
-  ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
+  run: TrainerRun<S>,
 ): Promise<void> {
   const { flags: launch, rest } = extractLaunchFlags(argv);
   if (launch && (launch.nproc > 1 || launch.nnodes > 1)) {
@@ -171,10 +174,7 @@ async function trainOneProcess<S extends z.ZodType>(
   command: string,
   description: string,
   schema: S,
-  run: (
-    config: z.infer<S>,
-    options: { resume: boolean; log: (line: string) => void },
-  ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>,
+  run: TrainerRun<S>,
 ): Promise<void> {
   const parsed = resolveTrainerArgs(argv, command, description, schema);
   if (!parsed) return;
