@@ -131,22 +131,22 @@ export async function runPipeline(
     writeStageState(p.dir, state);
     const stageStarted = performance.now();
     let outcome: StageOutcome;
+    // What the stage is told, in this process or in its own.
+    const context = {
+      name: p.stage.name,
+      group: p.stage.group,
+      ...(p.stage.seed === undefined ? {} : { seed: p.stage.seed }),
+      config: p.config,
+      dir: p.dir,
+      resume: p.action === "resume",
+      label,
+    };
     if (parallel) {
       display.start(p.stage.name, label);
       const logFile = join(p.dir, "stage.log");
       try {
         outcome = await runStageProcess(
-          {
-            kind: p.kind.kind,
-            name: p.stage.name,
-            group: p.stage.group,
-            ...(p.stage.seed === undefined ? {} : { seed: p.stage.seed }),
-            config: p.config,
-            dir: p.dir,
-            resume: p.action === "resume",
-            label,
-            threads: stageThreadCount ?? 1,
-          },
+          { kind: p.kind.kind, ...context, threads: stageThreadCount ?? 1 },
           (line) => {
             appendFileSync(logFile, `${line}\n`);
             display.line(p.stage.name, line);
@@ -158,17 +158,7 @@ export async function runPipeline(
       }
     } else {
       if (stageThreadCount !== undefined) setNumThreads(stageThreadCount);
-      outcome = await p.kind.run({
-        name: p.stage.name,
-        group: p.stage.group,
-        ...(p.stage.seed === undefined ? {} : { seed: p.stage.seed }),
-        config: p.config,
-        dir: p.dir,
-        resume: p.action === "resume",
-        label,
-        log: (line) => display.log(line),
-        signal,
-      });
+      outcome = await p.kind.run({ ...context, log: (line) => display.log(line), signal });
     }
     const seconds = (performance.now() - stageStarted) / 1000;
     const runId = randomBytes(6).toString("hex");
