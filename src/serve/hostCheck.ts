@@ -68,3 +68,24 @@ export function hostChecker(
     return suffixes.some((suffix) => host.endsWith(suffix) || host === suffix.slice(1));
   };
 }
+
+/**
+ * A fetch handler that answers 403 (an OpenAI-style JSON error) to requests whose Host header `allowed` refuses and
+ * passes the others to `fetch`: for apps assembled elsewhere (the stand-alone dashboard of `safetune ui`).
+ */
+export function withHostCheck(
+  fetch: (request: Request) => Response | Promise<Response>,
+  allowed: (header: string | undefined) => boolean,
+): (request: Request) => Response | Promise<Response> {
+  return (request) => {
+    const host = request.headers.get("host") ?? undefined;
+    if (allowed(host)) return fetch(request);
+    const message = `the Host header '${(host ?? "").replace(/[\r\n]/g, " ").slice(0, 100)}' does not name this server: requests must be addressed to the host it listens on (or localhost); name others with --allowed-host`;
+    return new Response(
+      JSON.stringify({
+        error: { message, type: "invalid_request_error", param: null, code: "host_not_allowed" },
+      }),
+      { status: 403, headers: { "content-type": "application/json" } },
+    );
+  };
+}

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 
-export const uiHelp = `safetune ui --runs DIR [--host 127.0.0.1] [--port 8080] [--title TEXT]
+export const uiHelp = `safetune ui --runs DIR [--host 127.0.0.1] [--port 8080] [--title TEXT] [--allowed-host NAME]...
 
 Serves the web dashboard at http://HOST:PORT/ui: the evaluation runs found under DIR (folders with a
 results.json, up to 4 levels deep: eval runs and pipeline stages), each run's report with charts, per-category
@@ -14,7 +14,10 @@ tables and filterable samples, and side-by-side comparisons of runs. Stops on Ct
 
 --host   address to listen on (default 127.0.0.1: only this machine; the dashboard has no login)
 --port   port (default 8080; 0 picks a free one)
---title  name shown in the page header (default safetune)`;
+--title  name shown in the page header (default safetune)
+--allowed-host NAME  answer requests whose Host header is NAME (repeatable; NAME:PORT for one port, .domain for a
+         domain, * for any). By default only localhost, IP addresses and the --host name are answered (403
+         otherwise), so a web page cannot read the runs through DNS rebinding.`;
 
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
@@ -60,6 +63,7 @@ export async function uiCommand(argv: string[]): Promise<void> {
       host: { type: "string" },
       port: { type: "string" },
       title: { type: "string" },
+      "allowed-host": { type: "string", multiple: true },
     },
     "ui",
   );
@@ -71,13 +75,15 @@ export async function uiCommand(argv: string[]): Promise<void> {
   const port = optionalNumber(values.port, "port", { integer: true, min: 0, max: 65535 }) ?? 8080;
 
   // Loaded here, not at the top: the HTTP stack would otherwise add to every other command's start-up.
-  const [{ createAdaptorServer }, { uiRoutes }] = await Promise.all([
+  const [{ createAdaptorServer }, { uiRoutes }, { hostChecker, withHostCheck }] = await Promise.all([
     import("@hono/node-server"),
     import("../../serve/ui/uiRoutes.js"),
+    import("../../serve/hostCheck.js"),
   ]);
   const app = uiRoutes({ runsDir, playground: false, ...(values.title ? { title: values.title } : {}) });
   app.get("/", (c) => c.redirect("/ui"));
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const fetch = withHostCheck(app.fetch, hostChecker(host, values["allowed-host"] ?? []));
+  const server = createAdaptorServer({ fetch }) as Server;
   const address = await listen(server, host, port);
   const url = `http://${urlHost(host)}:${address.port}/ui`;
   console.log(`safetune ui: ${url} (runs under ${runsDir}; Ctrl-C to stop)`);
