@@ -10,6 +10,7 @@ import { tokenizeText } from "../tokenize/textExample.js";
 import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
 import { tokenizePreference, tokenizeRecord } from "../tokenize/trainingExample.js";
 import type { CommonConfig, RaftConfig, RewardConfig } from "../train/runConfig.js";
+import { checkEndpointSampling } from "../train/runRaft.js";
 import {
   checkDataFile,
   checkModelFolder,
@@ -32,6 +33,8 @@ export async function preflightTraining(
   config: CommonConfig,
   options: { resume: boolean; overwrite: boolean },
 ): Promise<void> {
+  // Settings first: they need no file.
+  if (command === "raft") checkEndpointSampling((config as RaftConfig).raft);
   checkRunFolder(config.out, { finished: "model", ...options });
   const kind = KINDS[command];
   if (kind === undefined) return;

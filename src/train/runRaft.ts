@@ -93,8 +93,8 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   const raft = config.raft;
   if (!options.reward && !raft.rewardModel)
     throw new ConfigError("raft: raft.rewardModel (--reward-model) is required");
-  const endpoints = raft.endpoint === undefined ? [] : [raft.endpoint].flat();
-  checkEndpointSampling(raft, endpoints);
+  const endpoints = raftEndpoints(raft);
+  checkEndpointSampling(raft);
   const run = await prepareRun(config, "prompt");
   const prompts = run.train.map((r) => (r as PromptRecord).prompt);
   if (prompts.length === 0) throw new TrainingError("raft: no prompts in the data");
@@ -279,12 +279,17 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   return { modelDir, summary: total, history, model: run.model, tokenizer: run.tokenizer };
 }
 
+/** The endpoints RAFT samples from (none: the local model samples). */
+function raftEndpoints(raft: RaftConfig["raft"]): string[] {
+  return raft.endpoint === undefined ? [] : [raft.endpoint].flat();
+}
+
 /**
  * Sampling from servers is sampling from the model they serve, which stays the starting policy while the local copy
  * is fine-tuned: a second iteration would not sample from the improved policy, so only one is allowed.
  */
-function checkEndpointSampling(raft: RaftConfig["raft"], endpoints: string[]): void {
-  if (endpoints.length === 0) {
+export function checkEndpointSampling(raft: RaftConfig["raft"]): void {
+  if (raftEndpoints(raft).length === 0) {
     if (raft.apiModel !== undefined) throw new ConfigError("raft: --api-model is only used with --endpoint");
     return;
   }
