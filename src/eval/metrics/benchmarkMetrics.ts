@@ -3,7 +3,7 @@
 import type { BenchmarkResult, JudgeAgreement, MetricResult, SampleRecord } from "../results.js";
 import type { Benchmark, Verdict } from "../types.js";
 import { type BootstrapOptions, bootstrapMean, bootstrapRate } from "./bootstrap.js";
-import { cohensKappa } from "./kappa.js";
+import { pairAgreement } from "./judgeDisagreements.js";
 
 /** A verdict's reading for one metric: a number, or undefined when the verdict does not bear on it. */
 export type Reading = (v: Verdict) => number | undefined;
@@ -153,22 +153,9 @@ export function judgeAgreements(
       const b = judges[j] as string;
       for (const on of ["safe", "refused"] as const) {
         const kind = on === "safe" ? "harmful" : "benign";
-        const x: boolean[] = [];
-        const y: boolean[] = [];
-        for (const r of results) {
-          if (r.benchmark.kind !== kind) continue;
-          for (const s of r.samples) {
-            const va = s.verdicts[a]?.[on];
-            const vb = s.verdicts[b]?.[on];
-            if (va === undefined || vb === undefined || s.verdicts[a]?.error || s.verdicts[b]?.error)
-              continue;
-            x.push(va);
-            y.push(vb);
-          }
-        }
-        if (x.length === 0) continue;
-        const k = cohensKappa(x, y);
-        out.push({ judgeA: a, judgeB: b, on, kappa: k.kappa, agreement: k.agreement, n: k.n });
+        const samples = results.filter((r) => r.benchmark.kind === kind).flatMap((r) => r.samples);
+        const agreement = pairAgreement(samples, a, b, on);
+        if (agreement) out.push(agreement);
       }
     }
   }

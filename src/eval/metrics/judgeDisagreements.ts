@@ -88,30 +88,38 @@ function verdictText(v: Verdict | undefined, on: BinaryReading): JudgeVerdictTex
   return v.label !== undefined && v.label !== reading ? `${reading} (${v.label})` : reading;
 }
 
+/** Cohen's kappa of judges a and b on the samples both read (on one reading); undefined when none. */
+export function pairAgreement(
+  samples: Iterable<SampleRecord>,
+  a: string,
+  b: string,
+  on: BinaryReading,
+): JudgeAgreement | undefined {
+  const x: boolean[] = [];
+  const y: boolean[] = [];
+  for (const s of samples) {
+    const va = readingValue(s.verdicts[a], on);
+    const vb = readingValue(s.verdicts[b], on);
+    if (va === undefined || vb === undefined) continue;
+    x.push(va);
+    y.push(vb);
+  }
+  if (x.length === 0) return undefined;
+  const k = cohensKappa(x, y);
+  return { judgeA: a, judgeB: b, on, kappa: k.kappa, agreement: k.agreement, n: k.n };
+}
+
 function pairAgreements(
   samples: readonly SampleRecord[],
   judges: readonly string[],
   on: BinaryReading,
 ): JudgeAgreement[] {
   const out: JudgeAgreement[] = [];
-  for (let i = 0; i < judges.length; i++) {
+  for (let i = 0; i < judges.length; i++)
     for (let j = i + 1; j < judges.length; j++) {
-      const a = judges[i] as string;
-      const b = judges[j] as string;
-      const x: boolean[] = [];
-      const y: boolean[] = [];
-      for (const s of samples) {
-        const va = readingValue(s.verdicts[a], on);
-        const vb = readingValue(s.verdicts[b], on);
-        if (va === undefined || vb === undefined) continue;
-        x.push(va);
-        y.push(vb);
-      }
-      if (x.length === 0) continue;
-      const k = cohensKappa(x, y);
-      out.push({ judgeA: a, judgeB: b, on, kappa: k.kappa, agreement: k.agreement, n: k.n });
+      const agreement = pairAgreement(samples, judges[i] as string, judges[j] as string, on);
+      if (agreement) out.push(agreement);
     }
-  }
   return out;
 }
 
