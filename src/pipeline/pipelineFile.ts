@@ -6,7 +6,7 @@ import { z } from "zod";
 import { parseValue, setPath } from "../train/runConfig.js";
 import { PipelineError } from "./errors.js";
 import { stageReferences } from "./references.js";
-import { expandSeeds, type SeedableStage, seedRange, stageSeeds } from "./seeds.js";
+import { type ExpandedStage, expandSeeds, type SeedableStage, seedRange, stageSeeds } from "./seeds.js";
 import { STAGE_KINDS } from "./stageKinds.js";
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -31,21 +31,8 @@ export const PipelineFileSchema = z
   })
   .strict();
 
-export interface PipelineStage {
-  /** `dpo@1` for seed 1 of a seeded stage, the name as written otherwise. */
-  name: string;
-  /** The name as written: a seeded stage's seeds share it. */
-  group: string;
-  /** The stage's seed, when it is seeded. */
-  seed?: number;
-  /** Its own intra-op threads (`threads:` on the stage), over the pipeline's. */
-  threads?: number;
-  kind: string;
-  /** The stage's settings as written (defaults merged in), references not yet resolved. */
-  raw: Record<string, unknown>;
-  /** Earlier stages it reads from. */
-  needs: string[];
-}
+/** A stage of the pipeline after seed expansion (what the planner and runner see). */
+export type PipelineStage = ExpandedStage;
 
 export interface Pipeline {
   name: string;

@@ -31,10 +31,14 @@ export interface ExpandedStage {
   name: string;
   /** The name as written: the seeds of one stage share it. */
   group: string;
+  /** The stage's seed, when it is seeded. */
   seed?: number;
+  /** Its own intra-op threads (`threads:` on the stage), over the pipeline's. */
   threads?: number;
   kind: string;
+  /** The stage's settings as written (defaults merged in), references not yet resolved. */
   raw: Record<string, unknown>;
+  /** Earlier stages it reads from. */
   needs: string[];
 }
 
