@@ -10,6 +10,7 @@ import type { TransformerModel } from "../src/model/transformer.js";
 import { EventFileWriter } from "../src/tensorboard/index.js";
 import { tensorboardScalars } from "../src/train/reportTo.js";
 import { type LoopOptions, runTrainingLoop, type TrainingTask } from "../src/train/trainingLoop.js";
+import { numberedChatJsonl } from "./helpers/cliSync.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 import {
   type DecodedEvent,
@@ -229,13 +230,7 @@ function describeCli(): void {
   const DATA = join(ROOT, "chat.jsonl");
   before(() => {
     createScratchModel(BASE, { vocabSize: 500, seed: 0 }).dispose();
-    const rows = Array.from({ length: 12 }, (_, i) => ({
-      messages: [
-        { role: "user", content: `Question number ${i}?` },
-        { role: "assistant", content: `Answer number ${i}.` },
-      ],
-    }));
-    writeFileSync(DATA, rows.map((r) => JSON.stringify(r)).join("\n"));
+    writeFileSync(DATA, numberedChatJsonl());
   });
 
   test("sft --report_to tensorboard: the event file's scalars are metrics.jsonl's rows", () => {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
@@ -7,32 +6,20 @@ import { parse as parseYaml } from "yaml";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { tokenizeText } from "../src/tokenize/textExample.js";
 import { loadTokenizer } from "../src/tokenize/tokenizer.js";
+import { cliSync, numberedChatJsonl } from "./helpers/cliSync.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
-const BIN = join(REPO_ROOT, "bin", "safetune.js");
+const _BIN = join(REPO_ROOT, "bin", "safetune.js");
 const { dir: ROOT, cleanup } = tmpDirWithCleanup("safetune-traincli-");
 process.on("exit", cleanup);
 const BASE = join(ROOT, "base");
 const DATA = join(ROOT, "chat.jsonl");
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
-  const stderr = r.stderr
-    .split("\n")
-    .filter((l) => l && !l.startsWith("npm warn"))
-    .join("\n");
-  return { code: r.status, stdout: r.stdout, stderr };
-}
+const cli = cliSync;
 
 before(() => {
   createScratchModel(BASE, { vocabSize: 500, seed: 0 }).dispose();
-  const rows = Array.from({ length: 12 }, (_, i) => ({
-    messages: [
-      { role: "user", content: `Question number ${i}?` },
-      { role: "assistant", content: `Answer number ${i}.` },
-    ],
-  }));
-  writeFileSync(DATA, rows.map((r) => JSON.stringify(r)).join("\n"));
+  writeFileSync(DATA, numberedChatJsonl());
 });
 
 test("sft reads --config YAML, lets flags override it, and saves the resolved config", () => {

@@ -1,22 +1,15 @@
 // sft/dpo/reward/raft data errors read like `data stats` ones (issue 21): a bad row names its file and line and
 // says that --skip-invalid skips and counts such rows; with --skip-invalid the run goes on.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { cliSync } from "./helpers/cliSync.js";
 import { REPO_ROOT, tmpDir } from "./helpers/fixtures.js";
 
-const BIN = join(REPO_ROOT, "bin", "safetune.js");
+const _BIN = join(REPO_ROOT, "bin", "safetune.js");
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
-  const stderr = r.stderr
-    .split("\n")
-    .filter((l) => l && !l.startsWith("npm warn"))
-    .join("\n");
-  return { code: r.status, stdout: r.stdout, stderr };
-}
+const cli = cliSync;
 
 test("a bad row stops sft and dpo with the --skip-invalid hint; with the flag sft skips it", (t) => {
   const dir = tmpDir(t);
