@@ -1,4 +1,7 @@
 // Tensors in and out of JS: creation from typed arrays and factories, reading back, metadata, disposal.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "common.h"
@@ -47,6 +50,28 @@ void registerCreation(Napi::Env env, Napi::Object exports) {
     }
     if (length > 0) std::memcpy(t.data_ptr(), data, length);
     if (info.Length() > 3 && info[3].IsString()) t = t.to(deviceArg(info, 3));
+    return wrap(info.Env(), t);
+  });
+  // readFile(fd, position, shape, dtype): a new CPU tensor whose bytes are read from the open file `fd` at byte
+  // `position` straight into its storage (pread): loading a checkpoint holds each weight once, with no JS buffer
+  // in between. The caller has validated the range against the file's safetensors header.
+  define(env, exports, "readFile", [](const Napi::CallbackInfo& info) {
+    int fd = static_cast<int>(intArg(info, 0));
+    int64_t position = intArg(info, 1);
+    auto t = at::empty(intListArg(info, 2), at::TensorOptions().dtype(dtypeArg(info, 3)));
+    auto* out = static_cast<char*>(t.data_ptr());
+    size_t length = t.numel() * t.element_size();
+    size_t filled = 0;
+    while (filled < length) {
+      ssize_t n = ::pread(fd, out + filled, length - filled, static_cast<off_t>(position + filled));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Napi::Error::New(info.Env(), std::string("readFile: ") + std::strerror(errno));
+      if (n == 0) {
+        throw Napi::Error::New(info.Env(), "readFile: file ended after " + std::to_string(filled) + " of " +
+                                               std::to_string(length) + " bytes");
+      }
+      filled += static_cast<size_t>(n);
+    }
     return wrap(info.Env(), t);
   });
   // toBytes(t): a copy of the (contiguous, CPU) data as an ArrayBuffer.

@@ -62,6 +62,14 @@ export function fromBytes(bytes: Uint8Array, shape: number[], dtype: DType, devi
   return new Tensor(nt().fromBytes(bytes, shape, dtype, device));
 }
 
+/**
+ * A CPU tensor of `dtype` and `shape` read from the open file `fd` at byte `position` directly into its storage
+ * (no intermediate buffer): what loads checkpoint weights without a second copy.
+ */
+export function readTensorFromFile(fd: number, position: number, shape: number[], dtype: DType): Tensor {
+  return new Tensor(nt().readFile(fd, position, shape, dtype));
+}
+
 function convert(t: Tensor, dtype: DType): Tensor {
   const out = t.to(dtype);
   t.dispose();

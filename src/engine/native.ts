@@ -10,9 +10,67 @@ type H = Handle;
 type Num = H | number;
 type Opt<T> = T | undefined | null;
 
+/** An opaque reference to a native decode plan (native/src/decode.cc). */
+export type DecodePlanHandle = { readonly __brand: "DecodePlan" };
+
+/** A linear layer of a decode plan: y = x Wᵀ + b (+ scale · B A x with a LoRA pair); conv1d: W stored [in, out]. */
+export interface DecodeLinear<T> {
+  weight: T;
+  bias?: T;
+  conv1d?: boolean;
+  loraA?: T;
+  loraB?: T;
+  loraScale?: number;
+}
+
+export interface DecodeNorm<T> {
+  weight: T;
+  bias?: T;
+}
+
+/** One layer: Llama uses q, k, v, o, gate, up, down; GPT-2 uses qkv (c_attn), o, up (c_fc), down. */
+export interface DecodeLayer<T> {
+  norm1: DecodeNorm<T>;
+  norm2: DecodeNorm<T>;
+  q?: DecodeLinear<T>;
+  k?: DecodeLinear<T>;
+  v?: DecodeLinear<T>;
+  qkv?: DecodeLinear<T>;
+  o: DecodeLinear<T>;
+  gate?: DecodeLinear<T>;
+  up: DecodeLinear<T>;
+  down: DecodeLinear<T>;
+}
+
+/** Everything a fused decode step reads: weights, rotary tables, the KV cache buffers and each row's left padding. */
+export interface DecodePlanSpec<T> {
+  family: "llama" | "gpt2";
+  activation: "silu" | "gelu_tanh" | "gelu" | "relu";
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  hiddenSize: number;
+  eps: number;
+  /** The value masked attention scores take (maskValue of the compute dtype). */
+  maskValue: number;
+  embed: T;
+  /** GPT-2's learned positions. */
+  positions?: T;
+  /** Llama's rotary tables [positions, headDim] (sin with its first half negated). */
+  rotaryCos?: T;
+  rotarySin?: T;
+  layers: DecodeLayer<T>[];
+  finalNorm: DecodeNorm<T>;
+  head: DecodeLinear<T>;
+  keys: T[];
+  values: T[];
+  padding: number[];
+}
+
 /** The addon's functions, one-to-one with native/src/*.cc. */
 export interface NativeTorch {
   fromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): H;
+  readFile(fd: number, position: number, shape: number[], dtype: string): H;
   toBytes(t: H): ArrayBuffer;
   scalarTensor(value: number | boolean, dtype: string, device?: string): H;
   zeros(shape: number[], dtype: string, device?: string): H;
@@ -127,6 +185,12 @@ export interface NativeTorch {
   layerNorm(t: H, normalizedShape: number[], weight: Opt<H>, bias: Opt<H>, eps: number): H;
   embedding(weight: H, ids: H): H;
   crossEntropy(logits: H, target: H, ignoreIndex: number, reduction: number, labelSmoothing?: number): H;
+  chunkedTokenLogProbs(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
+
+  /** The fused decode step (native/src/decode.cc): a plan per decode session, one call per token. */
+  decodePlan(spec: DecodePlanSpec<H>): DecodePlanHandle;
+  decodeStep(plan: DecodePlanHandle, ids: number[], past: number): H;
+  decodePlanDispose(plan: DecodePlanHandle): void;
 
   toDtype(t: H, dtype: string): H;
   toDevice(t: H, device: string): H;

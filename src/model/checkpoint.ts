@@ -3,12 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DType } from "../engine/index.js";
 import { ModelError } from "./errors.js";
-import {
-  readSafetensorsFile,
-  type SafetensorsDtype,
-  type SafetensorsEntry,
-  SafetensorsError,
-} from "./safetensors.js";
+import type { SafetensorsDtype } from "./safetensors.js";
 
 export const SAFETENSORS_TO_DTYPE: Record<SafetensorsDtype, DType> = {
   F64: "float64",
@@ -29,10 +24,6 @@ export function dtypeToSafetensors(dtype: DType): SafetensorsDtype {
   );
   if (!found) throw new ModelError(`dtype ${dtype} cannot be stored in safetensors`);
   return found[0];
-}
-
-export interface CheckpointEntry extends SafetensorsEntry {
-  file: string;
 }
 
 /** The weight files of a folder, in order. */
@@ -67,24 +58,4 @@ export function checkpointFiles(dir: string): string[] {
     );
   }
   throw new ModelError(`${dir}: no model.safetensors or model.safetensors.index.json`);
-}
-
-/** Every tensor of a folder's checkpoint by name (data are views into the files' buffers). */
-export function readCheckpoint(dir: string): Map<string, CheckpointEntry> {
-  const out = new Map<string, CheckpointEntry>();
-  for (const file of checkpointFiles(dir)) {
-    let parsed: ReturnType<typeof readSafetensorsFile>;
-    try {
-      parsed = readSafetensorsFile(file);
-    } catch (err) {
-      if (err instanceof SafetensorsError) throw new ModelError(err.message);
-      throw err;
-    }
-    for (const [name, entry] of parsed.tensors) {
-      if (out.has(name))
-        throw new ModelError(`${file}: weight '${name}' also appears in ${out.get(name)?.file}`);
-      out.set(name, { ...entry, file });
-    }
-  }
-  return out;
 }

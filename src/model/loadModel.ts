@@ -1,15 +1,15 @@
 // Hugging Face model folder -> model: config.json, then every weight the config implies, checked by name and shape.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type DType, fromBytes, keep, noGrad, type Tensor, tidy, zeros } from "../engine/index.js";
+import { type DType, keep, noGrad, readTensorFromFile, type Tensor, tidy, zeros } from "../engine/index.js";
 import { buildModel, paramSpecsOf } from "./buildModel.js";
-import { readCheckpoint, SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
+import { SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 import { mergeAdapter } from "./lora.js";
 import { adapterBaseModel, isAdapterFolder, loadAdapter } from "./loraFiles.js";
 import type { TransformerModel } from "./transformer.js";
-import { checkWeightsMatchConfig } from "./weightsMatchConfig.js";
+import { checkWeightsMatchConfig, readWeightHeaders, type WeightHeader } from "./weightsMatchConfig.js";
 
 export interface LoadModelOptions {
   /** Compute dtype of the weights in memory (default float32; bf16/f16 halve memory at some speed cost on CPU). */
@@ -71,61 +71,80 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): Transfor
   if (isAdapterFolder(dir)) return loadAdapterFolder(dir, options);
   const config = readModelConfig(dir);
   // Headers only: a config the weight files do not back is refused before any tensor is allocated.
-  checkWeightsMatchConfig(dir, config);
+  const headers = readWeightHeaders(dir);
+  checkWeightsMatchConfig(dir, config, headers);
   const computeDtype = options.dtype ?? "float32";
-  if (!supportsMatmul(computeDtype, options.device ?? "cpu")) {
+  const device = options.device ?? "cpu";
+  if (!supportsMatmul(computeDtype, device)) {
     throw new ModelError(
-      `${computeDtype} compute is not supported by this libtorch on ${options.device ?? "cpu"}: use bfloat16 or float32${options.device?.startsWith("cuda") ? "" : ", or a CUDA device"}`,
+      `${computeDtype} compute is not supported by this libtorch on ${device}: use bfloat16 or float32${device.startsWith("cuda") ? "" : ", or a CUDA device"}`,
     );
   }
-  const checkpoint = readCheckpoint(dir);
-  const family = config.family;
   // Old GPT-2 checkpoints name weights without the "transformer." prefix.
-  const lookup = (name: string) => {
-    const direct = checkpoint.get(name);
-    if (direct || family !== "gpt2") return direct;
-    return checkpoint.get(name.replace(/^transformer\./, ""));
+  const lookup = (name: string): WeightHeader => {
+    const entry =
+      headers.get(name) ??
+      (config.family === "gpt2" ? headers.get(name.replace(/^transformer\./, "")) : undefined);
+    if (!entry) throw new ModelError(`${dir}: weight '${name}' is missing from the checkpoint`);
+    return entry;
   };
-  const used = new Set<string>();
-  const params = new Map<string, Tensor>();
-  let storageDtype: DType | undefined;
-  noGrad(() => {
-    for (const spec of paramSpecsOf(config)) {
-      const entry = lookup(spec.name);
-      if (!entry) {
-        for (const t of params.values()) t.dispose();
-        throw new ModelError(
-          `${dir}: weight '${spec.name}' is missing from the checkpoint (config.json implies shape [${spec.shape}])`,
-        );
-      }
-      used.add(entry.name);
-      if (entry.shape.join(",") !== spec.shape.join(",")) {
-        for (const t of params.values()) t.dispose();
-        throw new ModelError(
-          `${entry.file}: weight '${entry.name}' has shape [${entry.shape}], config.json implies [${spec.shape}]`,
-        );
-      }
-      const diskDtype = SAFETENSORS_TO_DTYPE[entry.dtype];
-      storageDtype ??= diskDtype;
-      let t = fromBytes(entry.data, entry.shape, diskDtype);
-      const target = options.dtype ?? "float32";
-      if (diskDtype !== target) {
-        const converted = t.to(target);
-        t.dispose();
-        t = converted;
-      }
-      if (options.device && options.device !== "cpu") {
-        const moved = t.to(options.device);
-        t.dispose();
-        t = moved;
-      }
-      params.set(spec.name, keep(t));
+  const specs = paramSpecsOf(config);
+  const entries = new Map(specs.map((spec) => [spec.name, lookup(spec.name)]));
+  const loaded = new Map<string, Tensor>();
+  try {
+    // Shard by shard, each weight read from the file straight into its own storage: one copy in memory.
+    for (const file of new Set([...entries.values()].map((e) => e.file))) {
+      withOpenFile(file, (fd) => {
+        for (const [name, entry] of entries) {
+          if (entry.file === file) loaded.set(name, readWeight(fd, entry, computeDtype, device));
+        }
+      });
     }
-  });
-  const unusedKeys = [...checkpoint.keys()].filter((k) => !used.has(k) && !IGNORED.some((re) => re.test(k)));
+  } catch (err) {
+    for (const t of loaded.values()) t.dispose();
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(`${dir}: reading the weights failed (${(err as Error).message})`);
+  }
+  const params = new Map(specs.map((spec): [string, Tensor] => [spec.name, loaded.get(spec.name) as Tensor]));
+  const used = new Set([...entries.values()].map((e) => e.name));
+  const unusedKeys = [...headers.keys()].filter((k) => !used.has(k) && !IGNORED.some((re) => re.test(k)));
+  const firstEntry = entries.values().next().value;
+  const storageDtype = firstEntry ? SAFETENSORS_TO_DTYPE[firstEntry.dtype] : "float32";
   const model = buildModel(config, params);
-  modelInfo.set(model, { sourceDir: dir, storageDtype: storageDtype ?? "float32", unusedKeys });
+  modelInfo.set(model, { sourceDir: dir, storageDtype, unusedKeys });
   return model;
+}
+
+/**
+ * One weight from an open safetensors file: read into a tensor of its disk dtype (kept as is when that is the
+ * compute dtype, so bf16/f16 stay 2 bytes a parameter), converted and moved one weight at a time otherwise.
+ */
+function readWeight(fd: number, entry: WeightHeader, dtype: DType, device: string): Tensor {
+  return noGrad(() => {
+    let t = readTensorFromFile(fd, entry.position, entry.shape, SAFETENSORS_TO_DTYPE[entry.dtype]);
+    if (t.dtype !== dtype) t = replace(t, t.to(dtype));
+    if (device !== "cpu") t = replace(t, t.to(device));
+    return keep(t);
+  });
+}
+
+function replace(old: Tensor, next: Tensor): Tensor {
+  old.dispose();
+  return next;
+}
+
+function withOpenFile<T>(path: string, use: (fd: number) => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw new ModelError(`${path}: cannot open (${(err as Error).message})`);
+  }
+  try {
+    return use(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A PEFT adapter folder stands for its base model (base_model_name_or_path) with the adapter folded in. */

@@ -37,7 +37,9 @@ export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
 /** Same cap as upstream's MAX_HEADER_SIZE: never JSON-parse an attacker-sized header. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-const PREFIX_BYTES = 8;
+/** The u64 header length that starts every file; the data buffer starts at this plus the header length. */
+export const SAFETENSORS_PREFIX_BYTES = 8;
+const PREFIX_BYTES = SAFETENSORS_PREFIX_BYTES;
 const METADATA_KEY = "__metadata__";
 
 export interface SafetensorsEntry {

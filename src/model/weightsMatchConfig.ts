@@ -5,11 +5,18 @@ import { paramSpecsOf } from "./buildModel.js";
 import { checkpointFiles } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
-import { readSafetensorsHeader, SafetensorsError, type SafetensorsHeaderEntry } from "./safetensors.js";
+import {
+  readSafetensorsHeader,
+  SAFETENSORS_PREFIX_BYTES,
+  SafetensorsError,
+  type SafetensorsHeaderEntry,
+} from "./safetensors.js";
 
-/** A header entry and the file it came from. */
+/** A header entry, the file it came from, and where its bytes start in that file. */
 export interface WeightHeader extends SafetensorsHeaderEntry {
   file: string;
+  /** Absolute byte position of the tensor's data in `file` (length prefix + header + data offset). */
+  position: number;
 }
 
 /** Every weight's header entry in the folder's safetensors files, by name. */
@@ -17,8 +24,11 @@ export function readWeightHeaders(dir: string): Map<string, WeightHeader> {
   const out = new Map<string, WeightHeader>();
   for (const file of checkpointFiles(dir)) {
     let tensors: Map<string, SafetensorsHeaderEntry>;
+    let dataStart: number;
     try {
-      tensors = readSafetensorsHeader(file).tensors;
+      const header = readSafetensorsHeader(file);
+      tensors = header.tensors;
+      dataStart = SAFETENSORS_PREFIX_BYTES + header.headerLength;
     } catch (error) {
       if (error instanceof SafetensorsError) throw new ModelError(error.message);
       throw error;
@@ -26,7 +36,7 @@ export function readWeightHeaders(dir: string): Map<string, WeightHeader> {
     for (const [name, entry] of tensors) {
       const earlier = out.get(name);
       if (earlier) throw new ModelError(`${file}: weight '${name}' also appears in ${earlier.file}`);
-      out.set(name, { ...entry, file });
+      out.set(name, { ...entry, file, position: dataStart + entry.dataOffsets[0] });
     }
   }
   return out;
