@@ -9,6 +9,7 @@
         "src/autograd.cc",
         "src/runtime.cc",
         "src/distributed.cc",
+        "src/chunkedLogProbs.cc",
         "src/quantized.cc",
         "src/addon.cc"
       ],

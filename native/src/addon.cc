@@ -4,6 +4,7 @@
 namespace safetune {
 
 void registerDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+void registerChunkedLogProbs(Napi::Env env, Napi::Object exports);  // chunkedLogProbs.cc
 void registerQuantized(Napi::Env env, Napi::Object exports);    // quantized.cc
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -12,6 +13,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerRuntime(env, exports);
   registerDistributed(env, exports);
+  registerChunkedLogProbs(env, exports);
   registerQuantized(env, exports);
   return exports;
 }

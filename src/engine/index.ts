@@ -1,5 +1,6 @@
 // The engine's public surface.
 export * from "./autograd.js";
+export * from "./chunkedLogProbs.js";
 export * from "./create.js";
 export * from "./dtype.js";
 export * from "./functional.js";

@@ -82,6 +82,10 @@ export class LoraAdapter implements LinearAdapter {
     return this.scales.get(module) ?? loraScale(this.config.r, this.config.alpha, this.config.useRslora);
   }
 
+  adapts(module: string): boolean {
+    return this.enabled && this.modules.has(module);
+  }
+
   delta(module: string, x: Tensor): Tensor | undefined {
     if (!this.enabled) return undefined;
     const pair = this.modules.get(module);

@@ -34,6 +34,8 @@ export interface LayerContext {
 export interface LinearAdapter {
   /** The update for `module`'s output given its input, or undefined when the module is not adapted. */
   delta(module: string, x: Tensor): Tensor | undefined;
+  /** Whether `delta(module, …)` would add anything now (undefined: unknown, treated as yes). */
+  adapts?(module: string): boolean;
 }
 
 export interface ParamSpec {
@@ -126,6 +128,18 @@ export abstract class TransformerModel {
     let h = this.hidden(ids, options);
     if (options.lastOnly) h = h.narrow(1, h.size(1) - 1, 1);
     return this.head(h);
+  }
+
+  /**
+   * The LM head as a plain linear map (weight [V, D], optional bias) when nothing else joins it, i.e. no adapter
+   * update on lm_head: what the chunked log-prob op can compute in its place. Undefined for classifiers.
+   */
+  plainLmHead(): { weight: Tensor; bias: Tensor | undefined } | undefined {
+    if (this.config.task === "sequence-classification") return undefined;
+    if (this.config.tieWordEmbeddings)
+      return { weight: this.param(this.embeddingWeightName()), bias: undefined };
+    if (this.adapter && this.adapter.adapts?.("lm_head") !== false) return undefined;
+    return { weight: this.param("lm_head.weight"), bias: this.params.get("lm_head.bias") };
   }
 
   head(h: Tensor): Tensor {

@@ -1,0 +1,48 @@
+// Token log-probs through an output head without [positions, vocab] logits held whole: the native op computes
+// the logits a chunk of positions at a time, forward and (recomputed) backward, and skips ignored positions.
+import { nt, Tensor } from "./tensor.js";
+
+/** Float32 logit elements per chunk when no chunk size is given (8 MiB of logits at a time). */
+export const DEFAULT_LOGITS_CHUNK_ELEMENTS = 2 ** 21;
+
+/** Positions per chunk for a head of `vocab` outputs: {@link DEFAULT_LOGITS_CHUNK_ELEMENTS} / vocab, at least 16. */
+export function defaultChunkPositions(vocab: number): number {
+  return Math.max(16, Math.floor(DEFAULT_LOGITS_CHUNK_ELEMENTS / Math.max(1, vocab)));
+}
+
+export interface ChunkedLogProbsOptions {
+  /** Targets equal to this add nothing (log-prob 0, no gradient). Default -100. */
+  ignoreIndex?: number;
+  /** Positions whose logits are computed at once; default {@link defaultChunkPositions} of the vocab. */
+  chunkSize?: number;
+}
+
+/**
+ * log p(target) under softmax(hidden · weightᵀ + bias) for each position: hidden [..., D], weight [V, D], bias [V],
+ * targets [...] (hidden's shape without D). Returns float32 [...], 0 where the target is the ignore index.
+ * Differentiable in hidden, weight and bias; hidden and weight share a floating dtype (bf16/f16 heads multiply in
+ * their dtype and take the softmax in float32).
+ */
+export function chunkedTokenLogProbs(
+  hidden: Tensor,
+  weight: Tensor,
+  bias: Tensor | undefined,
+  targets: Tensor,
+  options: ChunkedLogProbsOptions = {},
+): Tensor {
+  const vocab = weight.shape[0] ?? 1;
+  const chunk = options.chunkSize ?? defaultChunkPositions(vocab);
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new RangeError(`chunkedTokenLogProbs: chunkSize must be a positive integer, got ${chunk}`);
+  }
+  return new Tensor(
+    nt().chunkedTokenLogProbs(
+      hidden.handle,
+      weight.handle,
+      bias?.handle,
+      targets.handle,
+      options.ignoreIndex ?? -100,
+      chunk,
+    ),
+  );
+}
