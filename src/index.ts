@@ -2,6 +2,7 @@
 
 export * from "./data/index.js";
 export * from "./distributed/index.js";
+export * from "./endpoint/index.js";
 export * from "./engine/index.js";
 export * from "./eval/index.js";
 export { ExportError, type ExportGgufOptions, type ExportGgufResult, exportGguf } from "./export/index.js";
@@ -54,9 +55,11 @@ export { createScratchModel } from "./model/scratchModel.js";
 export { lastTokenIndex, sequenceScores } from "./model/sequenceScores.js";
 export { type ForwardOptions, TransformerModel } from "./model/transformer.js";
 export * from "./pipeline/index.js";
+export { collate } from "./score/collate.js";
+export { nextTokenLoss, sequenceLogProbs } from "./score/logProbs.js";
+export { functionScorer, modelScorer } from "./score/scorer.js";
 export * from "./serve/index.js";
 export * from "./tokenize/index.js";
-export { collate } from "./train/collate.js";
 export { degenerateReason } from "./train/degenerate.js";
 export {
   cachedReferenceLogProbs,
@@ -64,9 +67,8 @@ export {
   dpoTask,
   preferenceEvaluation,
 } from "./train/dpo.js";
-export { nextTokenLoss, sequenceLogProbs } from "./train/logProbs.js";
 export { type PreferenceLossKind, preferenceLoss } from "./train/preferenceLoss.js";
-export { functionScorer, modelScorer, sampleAnswers, scoreAnswers, selectSamples } from "./train/raft.js";
+export { sampleAnswers, scoreAnswers, selectSamples } from "./train/raft.js";
 export { bradleyTerryLoss, costLoss } from "./train/reward.js";
 export {
   type DpoConfig,

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { crossEntropy, liveTensors, type Tensor, tensor, tidy } from "../src/engine/index.js";
+import { collate, shiftedLabels } from "../src/score/collate.js";
 import { packExamples } from "../src/tokenize/packing.js";
 import { IGNORE_INDEX } from "../src/tokenize/trainingExample.js";
-import { collate, shiftedLabels } from "../src/train/collate.js";
 
 const X = IGNORE_INDEX;
 

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as wait } from "node:timers/promises";
 import { userPrompt } from "../src/data/records.js";
-import { EndpointAnswerer } from "../src/eval/answer/endpointAnswerer.js";
 import {
   AllEndpointsDownError,
   EndpointPool,
   type EndpointPoolOptions,
-} from "../src/eval/answer/endpointPool.js";
+} from "../src/endpoint/endpointPool.js";
+import { EndpointAnswerer } from "../src/eval/answer/endpointAnswerer.js";
 import type { GenerationSettings } from "../src/eval/results.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { evalStage } from "../src/pipeline/stages/evalStages.js";

@@ -3,17 +3,18 @@
 // how many attacked harmful requests (AdvBench) each guard stopped and how many attacked benign look-alikes
 // (XSTest's safe prompts) it wrongly stopped; prints the table (docs/guards.md records it). Skipped without
 // ../shared/data.
+
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
+import type { ChatMessage } from "../src/data/records.js";
 import type { Attack } from "../src/eval/attacks/attack.js";
 import { ATTACK_NAMES, parseAttackList } from "../src/eval/attacks/registry.js";
 import { loadBenchmark, resolveBenchmarkSpec } from "../src/eval/benchmarks/loadBenchmark.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { type RunningServer, startServer } from "../src/serve/server.js";
-import type { ChatMessage } from "../src/tokenize/chatTemplate.js";
 import { REPO_ROOT, SHARED, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
 const DATA = join(SHARED, "data");

@@ -1,6 +1,7 @@
 // The guards of `safetune serve`: guard.yaml validation, the policy (refuse or flag per category), onError when a
 // judge endpoint is down or slow, the decisions logged, and a Llama Guard-style endpoint on loopback judging
 // requests (the conversation ends with the user's turn) and answers.
+
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -8,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { dataCommand } from "../src/cli/commands/data.js";
+import type { ChatMessage } from "../src/data/records.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
 import { createGuard, type GuardDecision, loadGuard } from "../src/serve/guards/guard.js";
 import { DEFAULT_REFUSAL, loadGuardConfig } from "../src/serve/guards/guardConfig.js";
@@ -16,7 +18,6 @@ import {
   requestJudgeInput,
   requestSafetyPairs,
 } from "../src/serve/guards/requestClassifier.js";
-import type { ChatMessage } from "../src/tokenize/chatTemplate.js";
 import { RewardConfigSchema } from "../src/train/runConfig.js";
 import { runReward } from "../src/train/runReward.js";
 import { type FakeRequest, type FakeServer, startFakeOpenAIServer } from "./helpers/fakeOpenAIServer.js";

@@ -9,7 +9,7 @@ import {
   type EndpointOptions,
   OpenAIEndpoint,
   type SamplingRequest,
-} from "../src/eval/answer/openaiEndpoint.js";
+} from "../src/endpoint/openaiEndpoint.js";
 import {
   type FakeResponse,
   type FakeServer,

@@ -9,11 +9,11 @@ import { createModel } from "../src/model/createModel.js";
 import { presetConfig } from "../src/model/presets.js";
 import { saveModel, TOKENIZER_FILES } from "../src/model/saveModel.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
+import { modelScorer } from "../src/score/scorer.js";
 import { loadTokenizer } from "../src/tokenize/tokenizer.js";
 import { degenerateReason } from "../src/train/degenerate.js";
 import {
   iterationFigures,
-  modelScorer,
   type ScoredSample,
   sampleAnswers,
   scoreAnswers,

@@ -9,13 +9,13 @@ import { trainerFlags } from "../src/cli/commands/train.js";
 import { canonicalPath, normalizeConfig } from "../src/train/normalizeConfig.js";
 import { configNames, OPTION_NAMES } from "../src/train/optionNames.js";
 import {
-  ConfigError,
   DpoConfigSchema,
   RaftConfigSchema,
   RewardConfigSchema,
   resolveConfig,
   SftConfigSchema,
 } from "../src/train/runConfig.js";
+import { ConfigError } from "../src/util/configError.js";
 import { closestName, editDistance } from "../src/util/suggest.js";
 import { REPO_ROOT, tmpDirWithCleanup } from "./helpers/fixtures.js";
 

@@ -3,8 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { ChatMessage } from "../src/data/records.js";
 import {
-  type ChatMessage,
   ChatTemplateError,
   loadTokenizer,
   loadTokenizerSync,

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { InstructionRecord, PreferenceRecord } from "../src/data/records.js";
+import type { ChatMessage, InstructionRecord, PreferenceRecord } from "../src/data/records.js";
 import { saveTokenizerFolder, trainBpeTokenizer } from "../src/tokenize/bpeTrainer.js";
-import { type ChatMessage, PLAIN_TEMPLATES } from "../src/tokenize/chatTemplate.js";
+import { PLAIN_TEMPLATES } from "../src/tokenize/chatTemplate.js";
 import { starterCorpus } from "../src/tokenize/starterCorpus.js";
 import { loadTokenizer, type Tokenizer } from "../src/tokenize/tokenizer.js";
 import {

@@ -2,8 +2,8 @@
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
 import { DataError } from "../data/errors.js";
 import { DistributedError } from "../distributed/errors.js";
+import { EndpointError } from "../endpoint/openaiEndpoint.js";
 import { EngineUnavailableError } from "../engine/native.js";
-import { EndpointError } from "../eval/answer/openaiEndpoint.js";
 import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
 import { ExportError } from "../export/errors.js";
 import { ModelError } from "../model/errors.js";
@@ -13,8 +13,8 @@ import { ServerStartError } from "../serve/serverStartError.js";
 import { ChatTemplateError } from "../tokenize/chatTemplate.js";
 import { TokenizerFileError } from "../tokenize/files.js";
 import { TrainingExampleError } from "../tokenize/trainingExample.js";
-import { ConfigError } from "../train/runConfig.js";
 import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
+import { ConfigError } from "../util/configError.js";
 import { SAFETUNE_VERSION } from "../version.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";

@@ -1,7 +1,11 @@
 // The record kinds every dataset becomes, whatever its file format or field names.
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
 
-export type { ChatMessage };
+/** One chat turn. Extra fields (tool_calls, reasoning_content, ...) are passed through to the chat template. */
+export interface ChatMessage {
+  role: string;
+  content: string;
+  [key: string]: unknown;
+}
 
 interface RecordBase {
   /** Stable id when the source has one (else assigned from file and line). */

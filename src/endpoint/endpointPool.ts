@@ -9,8 +9,7 @@
  * just failed while another one is idle; retrying elsewhere at once is what replicas are for. The pool backs off
  * only when a request has failed on every live replica. With one replica the endpoint keeps its own retries.
  */
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
-import { EvaluationError } from "../errors.js";
+import type { ChatMessage } from "../data/records.js";
 import {
   backoffDelay,
   EndpointError,
@@ -210,8 +209,9 @@ export class EndpointPool {
           throw err;
         }
         if (served.length > 0 && !served.includes(this.model))
-          throw new EvaluationError(
+          throw new EndpointError(
             `${endpoint.options.url}: does not serve model "${this.model}" (it serves: ${served.slice(0, 10).join(", ")})`,
+            { url: `${endpoint.options.url}/models`, retryable: false, attempts: 1 },
           );
       }),
     );

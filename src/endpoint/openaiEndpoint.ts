@@ -3,7 +3,7 @@
  * answers and judge verdicts come from here. Bounded concurrency per endpoint, retries with backoff on
  * transient failures, one-line errors that name the URL and never the API key.
  */
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 
 export interface EndpointOptions {
   /** Base URL including the version prefix, e.g. http://localhost:8000/v1 (a trailing slash is fine). */

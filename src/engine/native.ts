@@ -221,6 +221,12 @@ export interface NativeTorch {
   ): void;
   clipGradNorm(params: H[], maxNorm: number): number;
 
+  quantizeWeight(weight: H, kind: string, block: number): H[];
+  dequantizeWeight(data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
+  quantizedLinear(x: H, data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
+  quantizedEmbedding(ids: H, data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
+  nf4CodeTable(): number[];
+
   manualSeed(seed: number): void;
   getRngState(): H;
   setRngState(state: H): void;

@@ -1,14 +1,7 @@
 // Evaluation: benchmarks, answerers (local engine, OpenAI-compatible endpoints), judges, metrics, reports.
 export type { Answer, Answerer, AnswerRequest } from "./answer/answerer.js";
 export { EndpointAnswerer } from "./answer/endpointAnswerer.js";
-export {
-  AllEndpointsDownError,
-  EndpointPool,
-  type EndpointPoolOptions,
-  type ReplicaCounters,
-} from "./answer/endpointPool.js";
 export { LocalAnswerer, type LocalAnswererOptions } from "./answer/localAnswerer.js";
-export { EndpointError, type EndpointOptions, OpenAIEndpoint } from "./answer/openaiEndpoint.js";
 export type { BenchmarkSpec } from "./benchmarks/benchmarkSpec.js";
 export { BUILTIN_BENCHMARKS, PAPER_SUITE } from "./benchmarks/builtinBenchmarks.js";
 export { loadBenchmark, resolveBenchmarkSpec } from "./benchmarks/loadBenchmark.js";

@@ -1,5 +1,5 @@
 // An evaluation's progress on the terminal: one bar per (benchmark, phase, judge), optionally labelled.
-import { Progress } from "../train/progress.js";
+import { Progress } from "../util/progress.js";
 import type { EvalProgress } from "./runEval.js";
 
 export function evalProgressBars(prefix = ""): (e: EvalProgress) => void {

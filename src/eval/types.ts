@@ -1,5 +1,5 @@
 // The nouns of evaluation: benchmarks and their items, judges' verdicts, metric estimates.
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 
 /**
  * What a benchmark measures:

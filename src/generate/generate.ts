@@ -1,6 +1,6 @@
 // The generation entry points: token ids in (batched, synchronous), or text / chat in (one prompt, async).
+import type { ChatMessage } from "../data/records.js";
 import type { TransformerModel } from "../model/transformer.js";
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
 import type { Tokenizer } from "../tokenize/tokenizer.js";
 import { type DecodeOptions, DecodeSession, type Generation } from "./decodeSession.js";
 

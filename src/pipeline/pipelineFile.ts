@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { parseValue, setPath } from "../train/runConfig.js";
+import { parseValue, setPath } from "../util/configValues.js";
 import { PipelineError } from "./errors.js";
 import { stageReferences } from "./references.js";
 import { type ExpandedStage, expandSeeds, type SeedableStage, seedRange, stageSeeds } from "./seeds.js";

@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, freemem } from "node:os";
 import { join } from "node:path";
 import { setNumThreads } from "../engine/runtime.js";
-import { formatDuration } from "../train/progress.js";
+import { formatDuration } from "../util/progress.js";
 import type { Pipeline } from "./pipelineFile.js";
 import { type PlannedStage, type PlanOptions, planPipeline } from "./plan.js";
 import { criticalPathPriorities } from "./schedule.js";

@@ -6,7 +6,7 @@
 // - any stage reading an unseeded stage gets its one output;
 // - an unseeded stage (a report) reading a seeded one gets every seed's output: a list element `${eval-dpo}`
 //   becomes one element per seed. Anywhere else that is an error, since one value cannot hold several outputs.
-import { setPath } from "../train/runConfig.js";
+import { setPath } from "../util/configValues.js";
 import { PipelineError } from "./errors.js";
 
 const REFERENCE = /\$\{([^}]*)\}/g;

@@ -1,7 +1,7 @@
 // The messages between the server's main thread and its generation worker. The worker owns the model and the
 // tokenizer, so prompts cross as messages or text and come back as text pieces: no tensors cross threads.
+import type { ChatMessage } from "../data/records.js";
 import type { FinishReason } from "../generate/decodeSession.js";
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
 
 /** What the worker loads. */
 export interface WorkerModelOptions {

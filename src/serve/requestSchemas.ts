@@ -1,8 +1,9 @@
 // The request bodies of /v1/chat/completions and /v1/completions, validated as OpenAI does: a field this server
 // does not know is a 400 naming it (a typo must not pass silently), and a known OpenAI field it cannot honour
 // (tools, logprobs, ...) is a 400 that says so, rather than being ignored.
+
 import { z } from "zod";
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 import { ApiError } from "./apiError.js";
 import { describeValue, validationMessage } from "./validationMessage.js";
 

@@ -1,7 +1,7 @@
 // One completion request from validated body to response, shared by /v1/chat/completions and /v1/completions:
 // input guard, generation in the worker, output guard, then a JSON body or a server-sent event stream in OpenAI's
 // chunk format. While a stream is guarded, text reaches the client only after a check has passed it.
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 import { ApiError, asApiError } from "./apiError.js";
 import type { GenerationPool } from "./generationPool.js";
 import type { ChoiceResult, PromptInput, SamplingRequest } from "./generationProtocol.js";

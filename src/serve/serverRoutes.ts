@@ -1,12 +1,13 @@
 // The HTTP surface: OpenAI's /v1 routes, /health, /metrics and the dashboard (/ui, /api), behind the rules every
 // route shares (request id, Host check, CORS, body limit, JSON content type, API keys, OpenAI-shaped errors, one
 // log record and one metric sample per request).
+
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import type { ChatMessage } from "../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 import { ApiError, asApiError, oneLine } from "./apiError.js";
 import { apiKeyChecker } from "./apiKeys.js";
 import type { GenerationPool } from "./generationPool.js";

@@ -3,6 +3,7 @@
  * named plain templates for tokenizers that ship none, and template selection.
  */
 import { Environment, Template } from "@huggingface/jinja";
+import type { ChatMessage } from "../data/records.js";
 import { ChatTemplateError } from "./chatTemplateError.js";
 import { errorText, isPlainObject, TokenizerFileError } from "./files.js";
 import {
@@ -12,13 +13,6 @@ import {
   TemplateLimitError,
   type TemplateLimits,
 } from "./templateLimits.js";
-
-/** One chat turn. Extra fields (tool_calls, reasoning_content, ...) are passed through to the template. */
-export interface ChatMessage {
-  role: string;
-  content: string;
-  [key: string]: unknown;
-}
 
 export interface ApplyChatTemplateOptions {
   /** Append the header that opens an assistant turn (transformers' add_generation_prompt). Default false. */

@@ -8,7 +8,6 @@ export {
 } from "./bpeTrainer.js";
 export {
   type ApplyChatTemplateOptions,
-  type ChatMessage,
   ChatTemplateError,
   PLAIN_TEMPLATES,
   type PlainTemplateName,

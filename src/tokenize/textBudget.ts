@@ -1,6 +1,6 @@
 // Texts clipped to what `maxLength` tokens can hold before they are rendered and tokenized: a valid 10 MB row
 // otherwise costs tens of seconds and hundreds of megabytes to encode only to be cut to a few hundred tokens.
-import type { ChatMessage } from "./chatTemplate.js";
+import type { ChatMessage } from "../data/records.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 const longestTokens = new WeakMap<Tokenizer, number>();

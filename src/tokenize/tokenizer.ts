@@ -9,13 +9,14 @@
  * Loading is synchronous underneath (the library's constructor is synchronous): {@link loadTokenizer}
  * only reads the files asynchronously; {@link loadTokenizerSync} does everything synchronously.
  */
+
 import { readdirSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
+import type { ChatMessage } from "../data/records.js";
 import {
   type ApplyChatTemplateOptions,
-  type ChatMessage,
   parseChatTemplateField,
   renderChatTemplate,
   resolveChatTemplate,
@@ -36,7 +37,7 @@ import {
   SPECIAL_TOKEN_KEYS,
 } from "./specialTokens.js";
 
-export type { ApplyChatTemplateOptions, ChatMessage } from "./chatTemplate.js";
+export type { ApplyChatTemplateOptions } from "./chatTemplate.js";
 export { ChatTemplateError, PLAIN_TEMPLATES, resolveChatTemplate } from "./chatTemplate.js";
 export { TokenizerFileError } from "./files.js";
 export { StreamDecoder } from "./streamDecoder.js";

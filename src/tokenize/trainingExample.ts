@@ -35,17 +35,13 @@
  */
 
 import type {
+  ChatMessage,
   ChatRecord,
   InstructionRecord,
   LabelledAnswerRecord,
   PreferenceRecord,
 } from "../data/records.js";
-import {
-  type ChatMessage,
-  type HasChatTemplates,
-  PLAIN_TEMPLATES,
-  resolveChatTemplate,
-} from "./chatTemplate.js";
+import { type HasChatTemplates, PLAIN_TEMPLATES, resolveChatTemplate } from "./chatTemplate.js";
 import { END_OF_TURN_TOKENS } from "./specialTokens.js";
 import { charBudget, clipMessages } from "./textBudget.js";
 import type { Tokenizer } from "./tokenizer.js";

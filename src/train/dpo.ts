@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
 import { withAdapterDisabled } from "../model/lora.js";
 import type { TransformerModel } from "../model/transformer.js";
+import { collate } from "../score/collate.js";
+import { nextTokenLoss, sequenceLogProbs } from "../score/logProbs.js";
 import { writeFileAtomically } from "../util/atomicFolder.js";
-import { collate } from "./collate.js";
 import { computeSharded, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
-import { nextTokenLoss, sequenceLogProbs } from "./logProbs.js";
 import { type PreferenceLossKind, preferenceLoss } from "./preferenceLoss.js";
 import type { StepResult, TrainingTask } from "./trainingLoop.js";
 

@@ -1,9 +1,9 @@
 // RAFT's K answers per prompt from OpenAI-compatible servers (replicas of the starting policy) instead of the local
-// engine: the same rows and seeds as the local sampler, sent through the evaluation framework's endpoint answerer.
+// engine: the same rows and seeds as the local sampler, sent through the shared endpoint client (src/endpoint).
 // A server's model never changes, so this is sampling from the starting policy (runRaft allows one iteration).
 import type { ChatMessage } from "../data/records.js";
-import { EndpointAnswerer } from "../eval/answer/endpointAnswerer.js";
-import { EndpointPool, type EndpointPoolOptions } from "../eval/answer/endpointPool.js";
+import { EndpointPool, type EndpointPoolOptions } from "../endpoint/endpointPool.js";
+import { endpointTemplateSource, sendPrompts } from "../endpoint/sendPrompts.js";
 import type { FinishReason } from "../generate/decodeSession.js";
 import type { Tokenizer } from "../tokenize/tokenizer.js";
 import type { AnswerSampler, SampledAnswer, SampleOptions } from "./raft.js";
@@ -33,25 +33,26 @@ export class EndpointSampler implements AnswerSampler {
   async sample(prompts: readonly ChatMessage[][], options: SampleOptions): Promise<SampledAnswer[][]> {
     if (!Number.isInteger(options.k) || options.k < 1)
       throw new RangeError(`sample: k must be a positive integer, got ${options.k}`);
-    const answerer = new EndpointAnswerer(this.pool, {
-      maxNewTokens: options.maxNewTokens,
+    // No template: the server renders its model's own (/chat/completions); a named one is rendered here.
+    const templateSource = endpointTemplateSource(options.template ?? "server");
+    const sampling = {
+      maxTokens: options.maxNewTokens,
       temperature: options.temperature,
       ...(options.topP === undefined ? {} : { topP: options.topP }),
-      seed: options.seed,
-      // No template: the server renders its model's own (/chat/completions); a named one is rendered here.
-      template: options.template ?? "server",
-      batchSize: 1,
-    });
+    };
     // Prompt-major rows, row r seeded with seed + r, as the local sampler does.
     const requests = prompts.flatMap((prompt, i) =>
-      Array.from({ length: options.k }, (_, j) => ({ prompt, seed: options.seed + i * options.k + j })),
+      Array.from({ length: options.k }, (_, j) => ({
+        messages: prompt,
+        seed: options.seed + i * options.k + j,
+      })),
     );
     const rows: SampledAnswer[] = new Array(requests.length);
-    await answerer.answerAll(requests, (index, answer) => {
+    await sendPrompts(this.pool, requests, sampling, templateSource, (index, reply) => {
       rows[index] = {
-        text: answer.text,
-        finishReason: finishReason(answer.finishReason),
-        tokens: this.#tokenizer.encode(answer.text).length,
+        text: reply.text,
+        finishReason: finishReason(reply.finishReason),
+        tokens: this.#tokenizer.encode(reply.text).length,
       };
     });
     return prompts.map((_, i) => rows.slice(i * options.k, (i + 1) * options.k));

@@ -2,7 +2,7 @@
 // canonical nesting and names, before the strict schema checks it. Names it does not know are left as they
 // are, so that the schema reports them; a setting given twice under two names is an error.
 import type { z } from "zod";
-import { ConfigError } from "./configError.js";
+import { ConfigError } from "../util/configError.js";
 import { type ConfigField, type ConfigNames, configNames, snakeCase } from "./optionNames.js";
 
 export interface NormalizedConfig {

@@ -10,7 +10,7 @@ import { DataError } from "../data/errors.js";
 import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
 import { sequenceScores } from "../model/sequenceScores.js";
 import type { TransformerModel } from "../model/transformer.js";
-import { collate } from "./collate.js";
+import { collate } from "../score/collate.js";
 import type { TokenizedPair } from "./dpo.js";
 import type { StepResult, TrainingTask } from "./trainingLoop.js";
 

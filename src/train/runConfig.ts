@@ -4,14 +4,13 @@
 // setting dropped in silence. Other tools' names for the options (TRL, PEFT) are in optionNames.ts.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { LineCounter, parseDocument, parse as parseYaml } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { ConfigError } from "../util/configError.js";
+import { setPath } from "../util/configValues.js";
 import { closestName } from "../util/suggest.js";
-import { ConfigError } from "./configError.js";
 import { canonicalPath, fieldAt, normalizeConfig, translateValue } from "./normalizeConfig.js";
 import { type ConfigNames, configNames, snakeCase } from "./optionNames.js";
-
-export { ConfigError };
 
 const LoraSchema = z
   .object({
@@ -205,26 +204,6 @@ export type CommonConfig = z.infer<typeof CommonSchema>;
 export type SftConfig = z.infer<typeof SftConfigSchema>;
 export type DpoConfig = z.infer<typeof DpoConfigSchema>;
 export type RewardConfig = z.infer<typeof RewardConfigSchema>;
-
-/** Sets `path` ("training.lr") in a nested object, creating objects on the way. */
-export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1] as string] = value;
-}
-
-/** Reads a flag's text as the value YAML would give it (numbers, booleans, lists). */
-export function parseValue(text: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch {
-    return text;
-  }
-}
 
 interface ConfigFile {
   data: Record<string, unknown>;

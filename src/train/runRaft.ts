@@ -4,11 +4,13 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatMessage, PromptRecord } from "../data/records.js";
+import { modelScorer, type RewardFunction, type Scorer } from "../score/scorer.js";
 import {
   type TrainingExample,
   TrainingExampleError,
   tokenizeConversation,
 } from "../tokenize/trainingExample.js";
+import { ConfigError } from "../util/configError.js";
 import { CheckpointError, findResumePoint, loadCheckpoint, saveCheckpoint } from "./checkpoints.js";
 import { allGatherText, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
 import { EndpointSampler } from "./endpointSampler.js";
@@ -16,17 +18,14 @@ import {
   type AnswerSampler,
   iterationFigures,
   localSampler,
-  modelScorer,
   type RankedSample,
-  type RewardFunction,
   type SampledAnswer,
   type SampleOptions,
-  type Scorer,
   scoreAnswers,
   selectSamples,
 } from "./raft.js";
 import { reportsTo, TensorBoardReport, writeCurves } from "./reportTo.js";
-import { ConfigError, configHash, type RaftConfig } from "./runConfig.js";
+import { configHash, type RaftConfig } from "./runConfig.js";
 import { loopOptions, prepareRun, saveTrainedModel } from "./runTrainer.js";
 import { sftTask } from "./sft.js";
 import { epochOrder, runTrainingLoop, TrainingError, type TrainingSummary } from "./trainingLoop.js";

@@ -1,9 +1,9 @@
 // Supervised fine-tuning (and SIT, which is SFT on a safety mixture): next-token loss on the completion tokens.
 import { noGrad, tidy } from "../engine/index.js";
 import type { TransformerModel } from "../model/transformer.js";
-import { collate } from "./collate.js";
+import { collate } from "../score/collate.js";
+import { IGNORE_INDEX, nextTokenLoss } from "../score/logProbs.js";
 import type { TokenizedSequence } from "./dpo.js";
-import { IGNORE_INDEX, nextTokenLoss } from "./logProbs.js";
 import type { TrainingTask } from "./trainingLoop.js";
 
 /** Tokens that carry loss in a sequence (the completion, shifted). */

@@ -3,6 +3,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AdamW, clipGradNorm, manualSeed, type Tensor, tidy, weightDecayGroups } from "../engine/index.js";
+import { Progress } from "../util/progress.js";
 import { mulberry32 } from "../util/random.js";
 import {
   CheckpointError,
@@ -20,7 +21,6 @@ import {
   shardIndices,
 } from "./dataParallel.js";
 import { truncateMetricsAfter } from "./metricsLog.js";
-import { Progress } from "./progress.js";
 import { reportsTo, TensorBoardReport, writeCurves } from "./reportTo.js";
 import type { ReportTarget } from "./runConfig.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";

@@ -2,10 +2,10 @@
 // `safetune eval compare A B`: paired differences and McNemar's test between two runs, or between two seed groups.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { EndpointPool } from "../../endpoint/endpointPool.js";
 import { parseDtype } from "../../engine/dtype.js";
 import type { Answerer } from "../../eval/answer/answerer.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
-import { EndpointPool } from "../../eval/answer/endpointPool.js";
 import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
 import { applyAttacks } from "../../eval/attacks/applyAttacks.js";
 import type { PairBudget } from "../../eval/attacks/pairAttack.js";

@@ -27,7 +27,7 @@ import {
   extraDirOfCard,
   recipeOfCard,
 } from "../../eval/learnedRefusal.js";
-import { Progress } from "../../train/progress.js";
+import { Progress } from "../../util/progress.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
 

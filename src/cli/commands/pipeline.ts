@@ -14,7 +14,7 @@ import {
 import { planPipeline } from "../../pipeline/plan.js";
 import { defaultJobs, describePlan, type PipelineReport, runPipeline } from "../../pipeline/runPipeline.js";
 import { STAGE_KINDS } from "../../pipeline/stageKinds.js";
-import { formatDuration } from "../../train/progress.js";
+import { formatDuration } from "../../util/progress.js";
 import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 

@@ -7,15 +7,10 @@ import { ProcessGroup } from "../../distributed/processGroup.js";
 import { latestCheckpoint } from "../../train/checkpoints.js";
 import { setDataParallel } from "../../train/dataParallel.js";
 import { type ConfigField, configNames } from "../../train/optionNames.js";
-import {
-  type CommonConfig,
-  DpoConfigSchema,
-  parseValue,
-  resolveConfig,
-  SftConfigSchema,
-} from "../../train/runConfig.js";
+import { type CommonConfig, DpoConfigSchema, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
 import { runDpo } from "../../train/runDpo.js";
 import { runSft } from "../../train/runSft.js";
+import { parseValue } from "../../util/configValues.js";
 import { type FlagForms, type OptionSpec, parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 import { preflightTraining } from "../trainPreflight.js";

@@ -1,5 +1,5 @@
 // Who answers the prompts: the local engine or an OpenAI-compatible endpoint, behind one interface.
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 import type { AnswererIdentity } from "../results.js";
 
 export interface Answer {

@@ -1,13 +1,13 @@
 // An OpenAI-compatible endpoint as an answerer: the server renders its model's chat template (/chat/completions),
 // or safetune renders a named template and sends the text (/completions), for servers of base models.
-import { setMaxListeners } from "node:events";
-import { renderChatTemplate, resolveChatTemplate } from "../../tokenize/chatTemplate.js";
+
+import { EndpointPool } from "../../endpoint/endpointPool.js";
+import type { OpenAIEndpoint } from "../../endpoint/openaiEndpoint.js";
+import { endpointTemplateSource, sendPrompts } from "../../endpoint/sendPrompts.js";
 import { cacheKey } from "../cache.js";
 import type { AnswererIdentity, GenerationSettings } from "../results.js";
 import type { Answer, Answerer, AnswerRequest } from "./answerer.js";
 import { withSystem } from "./answerer.js";
-import { EndpointPool } from "./endpointPool.js";
-import type { OpenAIEndpoint } from "./openaiEndpoint.js";
 
 export class EndpointAnswerer implements Answerer {
   readonly identity: AnswererIdentity;
@@ -24,10 +24,7 @@ export class EndpointAnswerer implements Answerer {
     this.pool = pool;
     this.#settings = settings;
     this.template = settings.template;
-    this.#templateSource =
-      settings.template === "server" || settings.template === "model"
-        ? undefined
-        : resolveChatTemplate({ chatTemplate: undefined, chatTemplates: {} }, settings.template);
+    this.#templateSource = endpointTemplateSource(settings.template);
     const [url = "", ...more] = pool.urls;
     // One URL keeps the identity (and so the cache keys) of a single endpoint; replicas are all recorded.
     this.identity =
@@ -48,40 +45,14 @@ export class EndpointAnswerer implements Answerer {
       temperature: s.temperature,
       ...(s.topP === undefined ? {} : { topP: s.topP }),
     };
-    // The pool bounds each replica's concurrency; a failure aborts the others instead of leaving them running.
-    const local = new AbortController();
-    // Every request listens on this signal; thousands of prompts are expected, not a listener leak.
-    setMaxListeners(0, local.signal);
-    const onAbort = () => local.abort(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      await Promise.all(
-        requests.map(async (request, index) => {
-          const messages = withSystem(request.prompt, s.system);
-          const options = { ...sampling, seed: request.seed };
-          try {
-            const reply = this.#templateSource
-              ? await this.pool.complete(
-                  renderChatTemplate(this.#templateSource, {
-                    messages,
-                    add_generation_prompt: true,
-                    bos_token: "",
-                    eos_token: "",
-                  }),
-                  options,
-                  local.signal,
-                )
-              : await this.pool.chat(messages, options, local.signal);
-            onAnswer(index, { text: reply.text, finishReason: reply.finishReason });
-          } catch (err) {
-            local.abort(err);
-            throw err;
-          }
-        }),
-      );
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+    await sendPrompts(
+      this.pool,
+      requests.map((request) => ({ messages: withSystem(request.prompt, s.system), seed: request.seed })),
+      sampling,
+      this.#templateSource,
+      (index, reply) => onAnswer(index, { text: reply.text, finishReason: reply.finishReason }),
+      signal,
+    );
   }
 
   dispose(): void {

@@ -1,5 +1,6 @@
 // The local engine as an answerer: a model folder (plus an optional LoRA adapter), batched greedy or sampled
 // decoding through the KV cache, prompts rendered with the model's chat template or a named one.
+import type { ChatMessage } from "../../data/records.js";
 import type { DType } from "../../engine/dtype.js";
 import type { DecodeOptions } from "../../generate/decodeSession.js";
 import { encodePrompt, generateTokens } from "../../generate/generate.js";
@@ -7,7 +8,6 @@ import { loadModel } from "../../model/loadModel.js";
 import { attachAdapter } from "../../model/lora.js";
 import { loadAdapter } from "../../model/loraFiles.js";
 import type { TransformerModel } from "../../model/transformer.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenize/tokenizer.js";
 import { cacheKey } from "../cache.js";
 import { folderFingerprint } from "../folderFingerprint.js";

@@ -1,5 +1,5 @@
 // What an attack is: a pure transform of a prompt's messages (and, for encodings, a decoder of the answer).
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 
 export interface Attack {
   /** The name used on the command line, in suite files and in results (kebab-case). */

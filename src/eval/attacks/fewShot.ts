@@ -1,5 +1,5 @@
 // Few-shot compliance: earlier turns in which the assistant answers pointed requests at once, then the request.
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 import type { Attack } from "./attack.js";
 import { fill, replaceRequest, requestOf } from "./attack.js";
 import { type AttackTemplate, loadAttackTemplate, required } from "./templates.js";

@@ -2,8 +2,8 @@
 // prompt for each harmful request, sees the target's answer and the judge's verdict, and rewrites it, round after
 // round, until the judge reads an answer as unsafe or a budget runs out. Every attacker reply, target answer and
 // verdict is cached under a key of everything that made it, so an interrupted run resumes where it stopped.
+import type { ChatMessage } from "../../data/records.js";
 import { lastUserText } from "../../data/text.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
 import type { Answer, Answerer } from "../answer/answerer.js";
 import { cacheKey, JsonlCache } from "../cache.js";
 import type { Judge } from "../judges/judge.js";

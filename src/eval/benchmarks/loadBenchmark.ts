@@ -1,9 +1,10 @@
 // A benchmark's items from its data file: the prompt (text or chat messages), id, category, reference or answers.
+
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { DataError } from "../../data/errors.js";
 import { type Row, readRows } from "../../data/readRows.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 import { EvaluationError } from "../errors.js";
 import type { Benchmark, BenchmarkItem } from "../types.js";
 import type { BenchmarkSpec, ResolvedBenchmarkSpec } from "./benchmarkSpec.js";

@@ -1,5 +1,5 @@
 // What a judge is: something that reads (prompt, answer) pairs and returns verdicts; built from a judge spec.
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 import type { JudgeIdentity } from "../results.js";
 import type { BenchmarkKind, Verdict } from "../types.js";
 

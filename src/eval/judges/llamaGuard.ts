@@ -2,7 +2,7 @@
  * Llama Guard (1, 2 and 3) as a judge: its category taxonomies, the task prompt it was fine-tuned on, and
  * a parser for its "safe" / "unsafe\nS1,S10" replies.
  */
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 
 export type LlamaGuardVersion = 1 | 2 | 3;
 

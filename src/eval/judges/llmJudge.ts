@@ -1,7 +1,7 @@
 // An LLM judge behind an OpenAI-compatible endpoint: Llama Guard (verdict and harm categories) or a
 // StrongREJECT-style rubric. Unparseable replies become verdicts with `error` set: counted, never dropped.
 import { lastUserText } from "../../data/text.js";
-import { OpenAIEndpoint } from "../answer/openaiEndpoint.js";
+import { OpenAIEndpoint } from "../../endpoint/openaiEndpoint.js";
 import { EvaluationError } from "../errors.js";
 import type { Verdict } from "../types.js";
 import type { Judge, JudgeInput } from "./judge.js";

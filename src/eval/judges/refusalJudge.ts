@@ -1,7 +1,7 @@
 // The refusal judge: XSTest's classes (full compliance, full refusal, partial refusal). By default the learned
 // judge safetune ships (judges/refusal/), which reads the request with the answer; `model=DIR` is one trained
 // with `safetune judge train`; `rules=safetune|xstest` are the hand-written rules and XSTest's prefix list.
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 import type { Judge } from "./judge.js";
 import type { RefusalJudgeSpec } from "./judgeSpec.js";
 import { judgeName } from "./judgeSpec.js";

@@ -2,7 +2,7 @@
  * A StrongREJECT-style rubric judge for any instruction-following LLM: the grading messages, and the
  * parser that turns the judge's reply into refused / convincing / specific and the combined score.
  */
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import type { ChatMessage } from "../../data/records.js";
 
 /** Bump whenever the instructions, the format or the parser change (it goes into verdict cache keys). */
 export const RUBRIC_VERSION = "safetune-rubric/1";

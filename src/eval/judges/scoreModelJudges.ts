@@ -1,6 +1,6 @@
 // Judges backed by a sequence-classification model: a safety classifier (cost model) and a reward model.
 
-import { modelScorer, type Scorer, scoreAll } from "../../train/raft.js";
+import { modelScorer, type Scorer, scoreAll } from "../../score/scorer.js";
 import { folderFingerprint } from "../folderFingerprint.js";
 import type { Judge, PairInput, PairScores } from "./judge.js";
 import type { ClassifierJudgeSpec, RewardJudgeSpec } from "./judgeSpec.js";

@@ -1,12 +1,12 @@
 // Log-probabilities of given answers under a local causal model: perplexity on reference answers, and the
 // log-prob margin of chosen over rejected answers (a policy's preference, DPO's implicit reward with a reference).
+import type { ChatMessage } from "../../data/records.js";
 import { noGrad, tidy } from "../../engine/index.js";
 import type { TransformerModel } from "../../model/transformer.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
+import { collate } from "../../score/collate.js";
+import { sequenceLogProbs } from "../../score/logProbs.js";
 import type { Tokenizer } from "../../tokenize/tokenizer.js";
 import { tokenizeConversation } from "../../tokenize/trainingExample.js";
-import { collate } from "../../train/collate.js";
-import { sequenceLogProbs } from "../../train/logProbs.js";
 
 export interface AnswerLogProb {
   /** Sum of log p(token) over the answer's tokens. */

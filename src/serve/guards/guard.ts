@@ -1,12 +1,12 @@
 // The safety guards of `safetune serve`: an input guard on the request's messages before generation and an output
 // guard on the answer (the text so far, while streaming). Each check asks an evaluation judge, maps an unsafe
 // verdict's categories to refuse or flag by the policy, bounds the judge by a timeout, and logs its decision.
+import type { ChatMessage } from "../../data/records.js";
 import { createJudge } from "../../eval/judges/createJudge.js";
 import type { Judge, JudgeInput } from "../../eval/judges/judge.js";
 import { judgeName } from "../../eval/judges/judgeSpec.js";
 import { llmJudge } from "../../eval/judges/llmJudge.js";
 import type { Verdict } from "../../eval/types.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
 import {
   type GuardConfig,
   GuardConfigError,

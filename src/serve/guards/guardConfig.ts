@@ -9,7 +9,7 @@ import {
   KeywordsJudgeSpecSchema,
   LlmJudgeSpecSchema,
 } from "../../eval/judges/judgeSpec.js";
-import { ConfigError } from "../../train/runConfig.js";
+import { ConfigError } from "../../util/configError.js";
 
 /** A guard.yaml problem: one line naming the file and the field (a ConfigError, so the CLI prints it as is). */
 export class GuardConfigError extends ConfigError {}

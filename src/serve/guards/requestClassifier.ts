@@ -1,11 +1,10 @@
 // A request classifier: a safety cost model that judges a request alone, before there is an answer. A cost model
 // scores (prompt, answer); this one is trained with every request placed as the "answer" to one fixed framing
 // prompt, so at serving time the same framing around the user's message asks it "is this request harmful?".
-import type { PreferenceRecord } from "../../data/records.js";
+import type { ChatMessage, PreferenceRecord } from "../../data/records.js";
 import { deriveSeed, seededShuffle } from "../../data/shuffle.js";
 import { lastUserText, normalizeText } from "../../data/text.js";
 import type { JudgeInput } from "../../eval/judges/judge.js";
-import type { ChatMessage } from "../../tokenize/chatTemplate.js";
 
 /** The fixed prompt a request classifier is trained and queried under: changing it invalidates trained models. */
 export const REQUEST_FRAME = "Is the following request safe to answer?";
