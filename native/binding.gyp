@@ -11,6 +11,7 @@
         "src/distributed.cc",
         "src/chunkedLogProbs.cc",
         "src/quantized.cc",
+        "src/decode.cc",
         "src/addon.cc"
       ],
       "include_dirs": [

@@ -4,6 +4,7 @@
 namespace safetune {
 
 void registerDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+void registerDecode(Napi::Env env, Napi::Object exports);  // decode.cc
 void registerChunkedLogProbs(Napi::Env env, Napi::Object exports);  // chunkedLogProbs.cc
 void registerQuantized(Napi::Env env, Napi::Object exports);    // quantized.cc
 
@@ -13,6 +14,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerRuntime(env, exports);
   registerDistributed(env, exports);
+  registerDecode(env, exports);
   registerChunkedLogProbs(env, exports);
   registerQuantized(env, exports);
   return exports;

@@ -1,6 +1,8 @@
 // Batched autoregressive decoding, one step at a time: left-padded prompts, a KV cache, per-row sampling and stops.
 // The step-wise shape lets callers interleave other work between tokens (a server, cancellation).
-import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
+import { debuglog } from "node:util";
+import { type DecodePlan, noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
+import { adapterState, fusedDecodePlan } from "../model/fusedDecode.js";
 import type { KVCache } from "../model/kvCache.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { StreamDecoder } from "../tokenize/streamDecoder.js";
@@ -24,6 +26,12 @@ export interface DecodeOptions extends SamplingOptions {
   rowMaxNewTokens?: readonly number[];
   /** Reuse keys/values of earlier positions (default true); false recomputes everything at each step. */
   useCache?: boolean;
+  /**
+   * Run each decode step (after the prompt) as one native call, the fused step of native/src/decode.cc (default:
+   * on unless the environment sets SAFETUNE_FUSED_DECODE=0). Models it cannot run fall back to the TypeScript
+   * path on their own; NODE_DEBUG=safetune prints why.
+   */
+  fused?: boolean;
   /** Called for every generated token; `text` is the new text it completes (empty while a character is partial). */
   onToken?: (event: TokenEvent) => void;
 }
@@ -44,6 +52,16 @@ export interface Generation {
   finishReason: FinishReason;
   promptTokens: number;
 }
+
+/** The environment switch of the fused decode step: SAFETUNE_FUSED_DECODE=0 turns it off by default. */
+export const FUSED_DECODE_ENV = "SAFETUNE_FUSED_DECODE";
+
+/** Whether a session uses the fused step when its options do not say. */
+export function fusedDecodeDefault(): boolean {
+  return process.env[FUSED_DECODE_ENV] !== "0";
+}
+
+const debug = debuglog("safetune");
 
 interface Row {
   prompt: number[];
@@ -69,6 +87,12 @@ export class DecodeSession {
   /** Per row: the left-padded ids fed so far (pad, prompt, then one token per step). */
   readonly #sequences: number[][];
   #cache: KVCache | undefined;
+  readonly #fused: boolean;
+  /** The fused step's plan over #cache, built at the first decode step, for the adapter state in #planAdapter. */
+  #plan: DecodePlan | undefined;
+  #planAdapter: unknown;
+  /** Why the last decode step ran on the TypeScript path, when the fused step was wanted but could not run. */
+  #fallback: string | undefined;
 
   constructor(
     model: TransformerModel,
@@ -89,6 +113,7 @@ export class DecodeSession {
     validateSamplingOptions(options);
     this.#model = model;
     this.#options = options;
+    this.#fused = options.fused ?? fusedDecodeDefault();
     const longest = Math.max(...prompts.map((p) => p.length));
     const positionLimit =
       model.config.family === "gpt2" ? model.config.maxPositions : Number.POSITIVE_INFINITY;
@@ -168,7 +193,14 @@ export class DecodeSession {
     }));
   }
 
+  /** Why decode steps run on the TypeScript path although the fused step was wanted (undefined: they do not). */
+  get fusedFallback(): string | undefined {
+    return this.#fallback;
+  }
+
   dispose(): void {
+    this.#plan?.dispose();
+    this.#plan = undefined;
     this.#cache?.dispose();
     this.#cache = undefined;
   }
@@ -186,12 +218,34 @@ export class DecodeSession {
       this.#cache = model.newCache(batch, length + this.#maxNew);
       return model.forward(all(), { attentionMask, cache: this.#cache, lastOnly: true });
     }
-    const last = tensor(
-      this.#sequences.map((s) => s[s.length - 1] ?? 0),
-      [batch, 1],
-      { dtype: "int64" },
-    );
+    const lastIds = this.#sequences.map((s) => s[s.length - 1] ?? 0);
+    const plan = this.#fused ? this.#fusedPlan(this.#cache) : undefined;
+    if (plan) {
+      const logits = plan.step(lastIds, this.#cache.length);
+      this.#cache.advance(1);
+      return logits;
+    }
+    const last = tensor(lastIds, [batch, 1], { dtype: "int64" });
     return model.forward(last, { attentionMask, cache: this.#cache, lastOnly: true });
+  }
+
+  /** The fused step's plan for the model's current adapter state, or undefined (and the reason) when it cannot run. */
+  #fusedPlan(cache: KVCache): DecodePlan | undefined {
+    const state = adapterState(this.#model);
+    if ((this.#plan || this.#fallback) && state === this.#planAdapter) return this.#plan;
+    this.#plan?.dispose();
+    this.#plan = undefined;
+    const padding = this.#mask.map((m) => m.indexOf(1));
+    const plan = fusedDecodePlan(this.#model, cache, padding);
+    this.#planAdapter = state;
+    if (typeof plan === "string") {
+      if (this.#fallback !== plan) debug("fused decode step off, decoding on the TypeScript path: %s", plan);
+      this.#fallback = plan;
+      return undefined;
+    }
+    this.#fallback = undefined;
+    this.#plan = plan;
+    return plan;
   }
 
   #choose(row: Row, logits: Float32Array): number {

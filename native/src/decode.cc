@@ -1,0 +1,336 @@
+// The fused decode step: one native call runs one token of every row of a batch through the whole model
+// (embeddings, every layer with its keys/values written in place into the caller's KV cache, final norm, head)
+// and returns the logits [B, V] of that position. The ops and their order are the TypeScript model's
+// (src/model/llama.ts, gpt2.ts, attention.ts), so the two paths agree to the float; what goes away is the
+// per-op crossing of N-API and the wrapper, and autograd's bookkeeping (the step runs in inference mode).
+//
+// decodePlan(spec) builds a plan once per decode session: it holds references to the weights, the optional LoRA
+// pairs, the rotary tables and the cache buffers, plus the left padding of each row. decodeStep(plan, ids, past)
+// runs one step for the B token ids at cache position `past`. decodePlanDispose(plan) drops every reference.
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <memory>
+
+#include "common.h"
+
+namespace safetune {
+
+namespace {
+
+struct Linear {
+  at::Tensor weight;  // [out, in] as at::linear takes it (a transposed view for GPT-2's Conv1D)
+  at::Tensor bias;    // undefined when the layer has none
+  at::Tensor loraA;   // [r, in], undefined without an adapter
+  at::Tensor loraB;   // [out, r]
+  double loraScale = 0;
+
+  at::Tensor operator()(const at::Tensor& x) const {
+    auto y = at::linear(x, weight, bias);
+    if (!loraA.defined()) return y;
+    return y.add(at::linear(at::linear(x, loraA), loraB).mul(loraScale));
+  }
+};
+
+struct Norm {
+  at::Tensor weight;
+  at::Tensor bias;  // LayerNorm only
+};
+
+struct Layer {
+  Norm norm1, norm2;
+  // Llama: q, k, v, o, gate, up, down. GPT-2: qkv (c_attn), o (c_proj), up (c_fc), down (mlp.c_proj).
+  Linear q, k, v, qkv, o, gate, up, down;
+};
+
+enum class Family { Llama, Gpt2 };
+enum class Activation { Silu, GeluTanh, Gelu, Relu };
+
+struct Plan {
+  Family family = Family::Llama;
+  Activation activation = Activation::Silu;
+  int64_t numHeads = 0, numKvHeads = 0, headDim = 0, hidden = 0;
+  double eps = 0;
+  double maskValue = 0;
+  at::Tensor embed, positions, rotaryCos, rotarySin;
+  std::vector<Layer> layers;
+  Norm finalNorm;
+  Linear head;
+  std::vector<at::Tensor> keys, values;
+  std::vector<int64_t> padding;  // left padding of each row
+  bool padded = false;
+  bool disposed = false;
+};
+
+void finalizePlan(Napi::BasicEnv, Plan* plan) { delete plan; }
+
+Plan& planArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsExternal()) throw Napi::TypeError::New(info.Env(), "argument 0: expected a decode plan");
+  auto* plan = info[index].As<Napi::External<Plan>>().Data();
+  if (plan->disposed) throw Napi::Error::New(info.Env(), "decode plan used after dispose()");
+  return *plan;
+}
+
+at::Tensor tensorField(const Napi::Object& o, const char* key, bool required) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) throw Napi::TypeError::New(o.Env(), std::string("decodePlan: missing tensor '") + key + "'");
+    return at::Tensor();
+  }
+  auto* box = boxOf(v, 0);
+  if (!box->tensor.defined())
+    throw Napi::Error::New(o.Env(), std::string("decodePlan: tensor '") + key + "' was disposed");
+  return box->tensor;
+}
+
+double numberField(const Napi::Object& o, const char* key) {
+  auto v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("decodePlan: '") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+Napi::Object objectField(const Napi::Object& o, const char* key) {
+  auto v = o.Get(key);
+  if (!v.IsObject()) throw Napi::TypeError::New(o.Env(), std::string("decodePlan: '") + key + "' must be an object");
+  return v.As<Napi::Object>();
+}
+
+std::vector<at::Tensor> tensorArrayField(const Napi::Object& o, const char* key) {
+  auto v = o.Get(key);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("decodePlan: '") + key + "' must be an array");
+  auto array = v.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    auto* box = boxOf(array.Get(i), 0);
+    out.push_back(box->tensor);
+  }
+  return out;
+}
+
+Linear linearField(const Napi::Object& o, const char* key, bool required) {
+  Linear l;
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) throw Napi::TypeError::New(o.Env(), std::string("decodePlan: missing linear '") + key + "'");
+    return l;
+  }
+  auto spec = v.As<Napi::Object>();
+  l.weight = tensorField(spec, "weight", true);
+  if (spec.Get("conv1d").ToBoolean().Value()) l.weight = l.weight.t();  // [in, out] stored: a view, no copy
+  l.bias = tensorField(spec, "bias", false);
+  l.loraA = tensorField(spec, "loraA", false);
+  if (l.loraA.defined()) {
+    l.loraB = tensorField(spec, "loraB", true);
+    l.loraScale = numberField(spec, "loraScale");
+  }
+  return l;
+}
+
+Norm normField(const Napi::Object& o, const char* key) {
+  auto spec = objectField(o, key);
+  return Norm{tensorField(spec, "weight", true), tensorField(spec, "bias", false)};
+}
+
+// x / rms(x) · w, in float32 whatever the compute dtype (LlamaModel.rmsNorm).
+at::Tensor rmsNorm(const at::Tensor& x, const Norm& norm, double eps) {
+  auto dtype = x.scalar_type();
+  bool f32 = dtype == at::kFloat;
+  auto x32 = f32 ? x : x.to(at::kFloat);
+  auto normed = x32.mul(x32.square().mean({-1}, true).add(eps).rsqrt());
+  return (f32 ? normed : normed.to(dtype)).mul(norm.weight);
+}
+
+at::Tensor layerNorm(const at::Tensor& x, const Norm& norm, int64_t hidden, double eps) {
+  return at::layer_norm(x, {hidden}, norm.weight, norm.bias, eps);
+}
+
+// attend() of src/model/attention.ts for one new position: q [B, H, 1, d], k and v [B, kvH, S, d] -> [B, 1, H·d].
+at::Tensor attend(const Plan& p, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                  const at::Tensor& blocked) {
+  int64_t batch = q.size(0), heads = q.size(1), steps = q.size(2), headDim = q.size(3);
+  int64_t kvHeads = k.size(1), groups = heads / kvHeads, keyLength = k.size(2);
+  auto grouped = groups == 1 ? q : q.reshape({batch, kvHeads, groups * steps, headDim});
+  auto scores = grouped.matmul(k.transpose(2, 3)).mul(1.0 / std::sqrt(static_cast<double>(headDim)));
+  if (blocked.defined()) {
+    scores = groups == 1 ? scores.masked_fill(blocked, p.maskValue)
+                         : scores.view({batch, kvHeads, groups, steps, keyLength})
+                               .masked_fill(blocked.unsqueeze(2), p.maskValue)
+                               .view({batch, kvHeads, groups * steps, keyLength});
+  }
+  auto dtype = q.scalar_type();
+  auto probs = dtype == at::kFloat ? scores.softmax(-1) : scores.to(at::kFloat).softmax(-1).to(dtype);
+  auto out = probs.matmul(v);
+  auto perHead = groups == 1 ? out : out.view({batch, heads, steps, headDim});
+  return perHead.transpose(1, 2).reshape({batch, steps, heads * headDim});
+}
+
+at::Tensor activate(const Plan& p, const at::Tensor& x) {
+  switch (p.activation) {
+    case Activation::Silu: return at::silu(x);
+    case Activation::GeluTanh: return at::gelu(x, "tanh");
+    case Activation::Gelu: return at::gelu(x, "none");
+    case Activation::Relu: return x.relu();
+  }
+  return x;
+}
+
+// Writes this step's k, v [B, kvH, 1, d] at `past` and returns views over positions 0..past.
+std::pair<at::Tensor, at::Tensor> cacheUpdate(Plan& p, size_t layer, const at::Tensor& k, const at::Tensor& v,
+                                              int64_t past) {
+  auto& keys = p.keys[layer];
+  auto& values = p.values[layer];
+  keys.narrow(2, past, 1).copy_(k);
+  values.narrow(2, past, 1).copy_(v);
+  return {keys.narrow(2, 0, past + 1), values.narrow(2, 0, past + 1)};
+}
+
+at::Tensor llamaLayer(Plan& p, size_t index, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
+                      const at::Tensor& blocked, int64_t past) {
+  const auto& L = p.layers[index];
+  int64_t batch = h.size(0);
+  auto heads = [&](const at::Tensor& t, int64_t n) { return t.view({batch, 1, n, p.headDim}).transpose(1, 2); };
+  auto rotate = [&](const at::Tensor& t) { return t.mul(cos).addcmul(t.roll({p.headDim / 2}, {-1}), sin); };
+  auto x = rmsNorm(h, L.norm1, p.eps);
+  auto q = rotate(heads(L.q(x), p.numHeads));
+  auto k = rotate(heads(L.k(x), p.numKvHeads));
+  auto v = heads(L.v(x), p.numKvHeads);
+  auto [keys, values] = cacheUpdate(p, index, k, v, past);
+  auto afterAttention = h.add(L.o(attend(p, q, keys, values, blocked)));
+  auto y = rmsNorm(afterAttention, L.norm2, p.eps);
+  auto gated = activate(p, L.gate(y)).mul(L.up(y));
+  return afterAttention.add(L.down(gated));
+}
+
+at::Tensor gpt2Layer(Plan& p, size_t index, const at::Tensor& h, const at::Tensor& blocked, int64_t past) {
+  const auto& L = p.layers[index];
+  int64_t batch = h.size(0);
+  auto heads = [&](const at::Tensor& t) { return t.view({batch, 1, p.numHeads, p.headDim}).transpose(1, 2); };
+  auto qkv = L.qkv(layerNorm(h, L.norm1, p.hidden, p.eps)).split(p.hidden, -1);
+  auto [keys, values] = cacheUpdate(p, index, heads(qkv[1]), heads(qkv[2]), past);
+  auto afterAttention = h.add(L.o(attend(p, heads(qkv[0]), keys, values, blocked)));
+  auto hiddenMlp = activate(p, L.up(layerNorm(afterAttention, L.norm2, p.hidden, p.eps)));
+  return afterAttention.add(L.down(hiddenMlp));
+}
+
+Napi::Value createPlan(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "decodePlan: expected a spec object");
+  auto spec = info[0].As<Napi::Object>();
+  auto plan = std::make_unique<Plan>();
+  auto family = spec.Get("family").ToString().Utf8Value();
+  if (family != "llama" && family != "gpt2")
+    throw Napi::TypeError::New(info.Env(), "decodePlan: family must be llama or gpt2, got '" + family + "'");
+  plan->family = family == "llama" ? Family::Llama : Family::Gpt2;
+  auto activation = spec.Get("activation").ToString().Utf8Value();
+  if (activation == "silu") plan->activation = Activation::Silu;
+  else if (activation == "gelu_tanh") plan->activation = Activation::GeluTanh;
+  else if (activation == "gelu") plan->activation = Activation::Gelu;
+  else if (activation == "relu") plan->activation = Activation::Relu;
+  else throw Napi::TypeError::New(info.Env(), "decodePlan: unknown activation '" + activation + "'");
+  plan->numHeads = static_cast<int64_t>(numberField(spec, "numHeads"));
+  plan->numKvHeads = static_cast<int64_t>(numberField(spec, "numKvHeads"));
+  plan->headDim = static_cast<int64_t>(numberField(spec, "headDim"));
+  plan->hidden = static_cast<int64_t>(numberField(spec, "hiddenSize"));
+  plan->eps = numberField(spec, "eps");
+  plan->maskValue = numberField(spec, "maskValue");
+  plan->embed = tensorField(spec, "embed", true);
+  plan->positions = tensorField(spec, "positions", plan->family == Family::Gpt2);
+  plan->rotaryCos = tensorField(spec, "rotaryCos", plan->family == Family::Llama);
+  plan->rotarySin = tensorField(spec, "rotarySin", plan->family == Family::Llama);
+  auto layers = spec.Get("layers");
+  if (!layers.IsArray()) throw Napi::TypeError::New(info.Env(), "decodePlan: 'layers' must be an array");
+  auto layerArray = layers.As<Napi::Array>();
+  for (uint32_t i = 0; i < layerArray.Length(); i++) {
+    auto l = layerArray.Get(i).As<Napi::Object>();
+    Layer layer;
+    layer.norm1 = normField(l, "norm1");
+    layer.norm2 = normField(l, "norm2");
+    bool llama = plan->family == Family::Llama;
+    layer.q = linearField(l, "q", llama);
+    layer.k = linearField(l, "k", llama);
+    layer.v = linearField(l, "v", llama);
+    layer.qkv = linearField(l, "qkv", !llama);
+    layer.o = linearField(l, "o", true);
+    layer.gate = linearField(l, "gate", llama);
+    layer.up = linearField(l, "up", true);
+    layer.down = linearField(l, "down", true);
+    plan->layers.push_back(std::move(layer));
+  }
+  plan->finalNorm = normField(spec, "finalNorm");
+  plan->head = linearField(spec, "head", true);
+  plan->keys = tensorArrayField(spec, "keys");
+  plan->values = tensorArrayField(spec, "values");
+  if (plan->keys.size() != plan->layers.size() || plan->values.size() != plan->layers.size())
+    throw Napi::RangeError::New(info.Env(), "decodePlan: one key and one value buffer per layer expected");
+  auto padding = spec.Get("padding");
+  if (!padding.IsArray()) throw Napi::TypeError::New(info.Env(), "decodePlan: 'padding' must be an array");
+  auto padArray = padding.As<Napi::Array>();
+  for (uint32_t i = 0; i < padArray.Length(); i++) {
+    int64_t pad = padArray.Get(i).As<Napi::Number>().Int64Value();
+    plan->padding.push_back(pad);
+    plan->padded = plan->padded || pad > 0;
+  }
+  if (!plan->keys.empty() && static_cast<int64_t>(plan->padding.size()) != plan->keys[0].size(0))
+    throw Napi::RangeError::New(info.Env(), "decodePlan: one padding entry per cache row expected");
+  return Napi::External<Plan>::New(info.Env(), plan.release(), finalizePlan);
+}
+
+Napi::Value step(const Napi::CallbackInfo& info) {
+  auto& p = planArg(info, 0);
+  auto ids = intListArg(info, 1);
+  int64_t past = intArg(info, 2);
+  auto batch = static_cast<int64_t>(ids.size());
+  if (batch != static_cast<int64_t>(p.padding.size()))
+    throw Napi::RangeError::New(info.Env(), "decodeStep: " + std::to_string(batch) + " ids for a batch of " +
+                                                std::to_string(p.padding.size()));
+  int64_t capacity = p.keys.empty() ? 0 : p.keys[0].size(2);
+  if (past + 1 > capacity)
+    throw Napi::RangeError::New(info.Env(), "KV cache full: " + std::to_string(past + 1) +
+                                                " positions needed, capacity " + std::to_string(capacity));
+  c10::InferenceMode guard;
+  auto device = p.embed.device();
+  auto longs = at::TensorOptions().dtype(at::kLong);
+  // from_blob borrows the vector's memory: copied (or moved to the device) before the vector goes away.
+  auto idsTensor = at::from_blob(ids.data(), {batch, 1}, longs).to(device, at::kLong, false, true);
+  // Positions count real tokens only: a row with `pad` left-padding positions is at past - pad.
+  at::Tensor positions, blocked;
+  if (p.padded) {
+    std::vector<int64_t> pos(batch);
+    for (int64_t r = 0; r < batch; r++) pos[r] = std::max<int64_t>(0, past - p.padding[r]);
+    positions = at::from_blob(pos.data(), {batch, 1}, longs).to(device, at::kLong, false, true);
+    auto pads = at::from_blob(p.padding.data(), {batch, 1, 1, 1}, longs).to(device, at::kLong, false, true);
+    blocked = at::arange(past + 1, longs.device(device)).view({1, 1, 1, past + 1}).lt(pads);
+  }
+  auto h = at::embedding(p.embed, idsTensor);
+  at::Tensor cos, sin;
+  if (p.family == Family::Gpt2) {
+    auto wpe = p.padded ? at::embedding(p.positions, positions) : p.positions.narrow(0, past, 1);
+    h = h.add(wpe);
+  } else if (p.padded) {
+    cos = at::embedding(p.rotaryCos, positions).unsqueeze(1);
+    sin = at::embedding(p.rotarySin, positions).unsqueeze(1);
+  } else {
+    cos = p.rotaryCos.narrow(0, past, 1);
+    sin = p.rotarySin.narrow(0, past, 1);
+  }
+  for (size_t layer = 0; layer < p.layers.size(); layer++) {
+    h = p.family == Family::Llama ? llamaLayer(p, layer, h, cos, sin, blocked, past)
+                                  : gpt2Layer(p, layer, h, blocked, past);
+  }
+  h = p.family == Family::Llama ? rmsNorm(h, p.finalNorm, p.eps) : layerNorm(h, p.finalNorm, p.hidden, p.eps);
+  return wrap(info.Env(), p.head(h).view({batch, -1}));
+}
+
+}  // namespace
+
+void registerDecode(Napi::Env env, Napi::Object exports) {
+  define(env, exports, "decodePlan", createPlan);
+  define(env, exports, "decodeStep", step);
+  define(env, exports, "decodePlanDispose", [](const Napi::CallbackInfo& info) {
+    auto& p = planArg(info, 0);
+    p = Plan();
+    p.disposed = true;
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace safetune
