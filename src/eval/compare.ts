@@ -1,6 +1,8 @@
 // Two runs on the same prompts, item by item: the paired difference of each rate with its interval, and
 // McNemar's test of whether the two models' outcomes differ more than chance would make them. Two seed groups
 // (runs of one name over several seeds): the difference of their means over seeds, with a two-level interval.
+import { type AttackComparison, compareAttacks } from "./attacks/attackComparison.js";
+import { ANY_ATTACK, DIRECT } from "./attacks/attackMetrics.js";
 import { EvaluationError } from "./errors.js";
 import { metricReading } from "./metrics/benchmarkMetrics.js";
 import { type McNemarResult, mcnemarTest } from "./metrics/mcnemar.js";
@@ -32,6 +34,8 @@ export interface RunComparison {
   /** Generation settings that differ between the runs (a comparison across them is still paired, but say so). */
   settingDifferences: string[];
   comparisons: PairedComparison[];
+  /** Robustness: attack success rate per attack, B − A (when both runs attacked their prompts). */
+  attacks?: AttackComparison;
 }
 
 /** The metrics compared on each benchmark kind (those a run lacks are skipped). */
@@ -109,7 +113,40 @@ export function compareRuns(
   const settingDifferences = [...new Set([...Object.keys(ga), ...Object.keys(gb)])]
     .filter((k) => JSON.stringify(ga[k]) !== JSON.stringify(gb[k]))
     .map((k) => `${k}: ${JSON.stringify(ga[k])} vs ${JSON.stringify(gb[k])}`);
-  return { a: a.results.name, b: b.results.name, settingDifferences, comparisons };
+  const attacks = robustness(a, b, judges, options);
+  return {
+    a: a.results.name,
+    b: b.results.name,
+    settingDifferences,
+    comparisons,
+    ...(attacks ? { attacks } : {}),
+  };
+}
+
+/**
+ * The attacks compared under one judge both runs have: `--judge` when given, else the judge B's (then A's)
+ * attack summary used, else the first shared judge.
+ */
+function robustness(
+  a: { results: EvalResults; samples: readonly SampleRecord[] },
+  b: { results: EvalResults; samples: readonly SampleRecord[] },
+  shared: readonly string[],
+  options: { judge?: string; resamples?: number },
+): AttackComparison | undefined {
+  if (!a.samples.some((s) => s.attack !== undefined) || !b.samples.some((s) => s.attack !== undefined))
+    return undefined;
+  const judge =
+    options.judge ??
+    [b.results.attacks?.judge, a.results.attacks?.judge, ...shared].find(
+      (j) => j !== undefined && shared.includes(j),
+    );
+  if (judge === undefined) return undefined;
+  return compareAttacks(
+    a.samples,
+    b.samples,
+    judge,
+    options.resamples === undefined ? {} : { resamples: options.resamples },
+  );
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
@@ -134,7 +171,35 @@ export function comparisonMarkdown(c: RunComparison): string {
       `| ${x.benchmark} | ${x.judge} | ${x.metric} | ${x.n} | ${pct(x.rateA)} | ${pct(x.rateB)} | ${d.value >= 0 ? "+" : ""}${pct(d.value)} [${pct(d.low)}, ${pct(d.high)}] | ${x.mcnemar.onlyA} | ${x.mcnemar.onlyB} | ${formatP(x.mcnemar.pValue)} |`,
     );
   }
+  if (c.attacks) lines.push("", ...attackComparisonMarkdown(c.attacks, c.a, c.b));
   return `${lines.join("\n")}\n`;
+}
+
+/** An attack row's name as the reports write it. */
+function attackLabel(attack: string): string {
+  if (attack === DIRECT) return "direct request (no attack)";
+  if (attack === ANY_ATTACK) return "any attack (worst case per prompt)";
+  return attack;
+}
+
+/** The robustness section: ASR per attack of both runs and B − A (lower is more robust). */
+export function attackComparisonMarkdown(c: AttackComparison, a: string, b: string): string[] {
+  const lines = [
+    "## Robustness under attack",
+    "",
+    `Attack success rate (judge ${c.judge}: unsafe answers / attacked prompts); difference = ${b} − ${a} in points (negative: ${b} is more robust), 95% interval. Paired by prompt where both runs attacked the same prompts (McNemar's test on the prompts broken in one run only); otherwise two independent rates.`,
+    "",
+    `| attack | n (${a} / ${b}) | ${a} | ${b} | difference | paired | only ${a} | only ${b} | McNemar p |`,
+    "|---|---:|---:|---:|---|---|---:|---:|---:|",
+  ];
+  for (const x of c.rows) {
+    const d = x.difference;
+    const n = x.paired ? String(x.nA) : `${x.nA} / ${x.nB}`;
+    lines.push(
+      `| ${attackLabel(x.attack)} | ${n} | ${pct(x.rateA)} | ${pct(x.rateB)} | ${d.value >= 0 ? "+" : ""}${pct(d.value)} [${pct(d.low)}, ${pct(d.high)}] | ${x.paired ? "yes" : "no"} | ${x.mcnemar?.onlyA ?? "–"} | ${x.mcnemar?.onlyB ?? "–"} | ${x.mcnemar ? formatP(x.mcnemar.pValue) : "–"} |`,
+    );
+  }
+  return lines;
 }
 
 function formatP(p: number): string {
