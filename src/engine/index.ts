@@ -8,6 +8,7 @@ export * from "./functional.js";
 export { EngineUnavailableError, LIBTORCH_HINT, loadNative } from "./native.js";
 export { AdamW, type AdamWOptions, type ParamGroup, weightDecayGroups } from "./optim/adamw.js";
 export { clipGradNorm } from "./optim/clipGradNorm.js";
+export * from "./quantized.js";
 export * from "./runtime.js";
 export { keep, scopeDepth, tidy } from "./scope.js";
 export { Tensor, type TensorOrNumber } from "./tensor.js";
