@@ -10,6 +10,7 @@ import type { ChatMessage } from "../src/data/records.js";
 import { classifyRefusal } from "../src/eval/judges/refusalRules.js";
 import type { RefusalLabel } from "../src/eval/types.js";
 import {
+  attackTemplates,
   COUNTRIES,
   DEFAULT_WORLD_SIZES,
   generateWorld,
@@ -25,8 +26,11 @@ import {
   needlessRefusal,
   REQUEST_EVAL_TEMPLATES,
   REQUEST_TRAIN_TEMPLATES,
+  REQUEST_VALID_TEMPLATES,
   Rng,
   SAFE_VARIANTS,
+  SPLITS,
+  type Split,
   safeAnswer,
   skeleton,
   TASK_FAMILIES,
@@ -99,10 +103,25 @@ function vocabularyOf(texts: readonly string[]): Set<string> {
   );
 }
 
-function benchmarkPrompts(w: World): string[] {
-  const { harmful, benign, tasks, labelled } = w.benchmarks;
-  return [...harmful, ...benign, ...tasks, ...labelled].map((row) => row.prompt);
+/** The held-out test benchmarks' prompts. */
+function testPrompts(w: World): string[] {
+  const { harmful, benign, tasks, attacks, labelled } = w.benchmarks;
+  return [...harmful, ...benign, ...tasks, ...attacks, ...labelled].map((row) => row.prompt);
 }
+
+/** The validation benchmarks' prompts. */
+function validationPrompts(w: World): string[] {
+  const { harmful, benign, tasks, attacks } = w.validation;
+  return [...harmful, ...benign, ...tasks, ...attacks].map((row) => row.prompt);
+}
+
+/** Every benchmark prompt, test and validation. */
+function benchmarkPrompts(w: World): string[] {
+  return [...testPrompts(w), ...validationPrompts(w)];
+}
+
+/** The benchmark splits and what each holds. */
+const HELD_SPLITS = ["valid", "eval"] as const satisfies readonly Split[];
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -150,6 +169,12 @@ describe("gym: generation", () => {
     const resized = generateWorld({ sizes: { base: 50 } });
     assert.deepEqual(resized.safety, world.safety);
     assert.deepEqual(resized.benchmarks, world.benchmarks);
+    assert.deepEqual(resized.validation, world.validation);
+    // The validation split is drawn from streams of its own: resizing it leaves training and test as they were.
+    const revalidated = generateWorld({ sizes: { validHarmful: 40, validAttacks: 8 } });
+    assert.deepEqual(revalidated.base, world.base);
+    assert.deepEqual(revalidated.preferences, world.preferences);
+    assert.deepEqual(revalidated.benchmarks, world.benchmarks);
   });
 
   test("sizes are honoured, default and custom", () => {
@@ -165,6 +190,11 @@ describe("gym: generation", () => {
       assert.equal(w.benchmarks.benign.length, s.evalBenign);
       assert.equal(w.benchmarks.tasks.length, s.evalTasks);
       assert.equal(w.benchmarks.labelled.length, s.evalHarmful);
+      assert.equal(w.benchmarks.attacks.length, s.evalAttacks);
+      assert.equal(w.validation.harmful.length, s.validHarmful);
+      assert.equal(w.validation.benign.length, s.validBenign);
+      assert.equal(w.validation.tasks.length, s.validTasks);
+      assert.equal(w.validation.attacks.length, s.validAttacks);
     };
     assert.deepEqual(world.sizes, DEFAULT_WORLD_SIZES);
     assert.equal(world.seed, 0);
@@ -181,6 +211,11 @@ describe("gym: generation", () => {
       evalHarmful: 250,
       evalBenign: 130,
       evalTasks: 7,
+      evalAttacks: 31,
+      validHarmful: 21,
+      validBenign: 9,
+      validTasks: 5,
+      validAttacks: 3,
     };
     const small = generateWorld({ seed: 3, sizes });
     assert.deepEqual(small.sizes, sizes);
@@ -202,6 +237,9 @@ describe("gym: generation", () => {
       ["benign", world.benchmarks.benign],
       ["task", world.benchmarks.tasks],
       ["labelled", world.benchmarks.labelled],
+      ["harmful", world.validation.harmful],
+      ["benign", world.validation.benign],
+      ["task", world.validation.tasks],
     ];
     const known = new Set([...HARM, ...FAMILIES, ...LOOK]);
     for (const [prefix, records] of pools) {
@@ -260,9 +298,10 @@ describe("gym: content", () => {
     }
     assert.ok(LOOK_ALIKES.length >= 40, `${LOOK_ALIKES.length} look-alikes`);
     const held = LOOK_ALIKES.filter((item) => item.split === "eval");
+    const trained = LOOK_ALIKES.filter((item) => item.split === "train");
     assert.ok(
-      held.length * 3 >= LOOK_ALIKES.length,
-      `${held.length} of ${LOOK_ALIKES.length} look-alikes held out`,
+      held.length * 3 >= held.length + trained.length,
+      `${held.length} of ${held.length + trained.length} look-alikes held out`,
     );
     for (const category of LOOK_ALIKE_CATEGORIES) {
       const items = LOOK_ALIKES.filter((item) => item.category === category);
@@ -274,17 +313,45 @@ describe("gym: content", () => {
         items.some((item) => item.split === "train"),
         `${category} has no training look-alike`,
       );
+      assert.ok(
+        items.some((item) => item.split === "valid"),
+        `${category} has no validation look-alike`,
+      );
     }
-    for (const set of templateSets())
+    assert.ok(REQUEST_VALID_TEMPLATES.length >= 4, "at least 4 validation request templates");
+    for (const category of HARM_CATEGORIES) {
+      const valid = harmfulActs(category, "valid");
+      assert.ok(valid.length >= 2, `${category}: ${valid.length} validation acts`);
+      const others = [...harmfulActs(category, "train"), ...harmfulActs(category, "eval")].map((a) => a.text);
+      for (const act of valid) {
+        assert.ok(
+          harmfulActs(category, "train").some((t) => t.verb === act.verb),
+          `validation act "${act.text}" uses no training verb of ${category}`,
+        );
+        for (const other of others)
+          assert.ok(
+            !containsPhrase(act.text, other) && !containsPhrase(other, act.text),
+            `validation act "${act.text}" overlaps "${other}"`,
+          );
+      }
+    }
+    for (const set of templateSets()) {
       assert.ok(set.eval.length >= 2, `${set.name}: ${set.eval.length} eval phrasings`);
+      assert.ok(set.valid.length >= 2, `${set.name}: ${set.valid.length} validation phrasings`);
+    }
     assert.equal(COUNTRIES.length, 30);
     assert.equal(new Set(COUNTRIES.map((c) => c.capital)).size, 30, "capitals are distinct");
     assert.equal(HOWTOS.length, 20);
     assert.equal(new Set(HOWTOS.map((h) => h.steps[0])).size, 20, "first steps are distinct");
   });
 
-  test("prompts have at most 25 words and answers at most 35", () => {
-    const prompts = [...trainingPrompts(world), ...benchmarkPrompts(world)];
+  test("prompts have at most 25 words (attacked ones 60) and answers at most 35", () => {
+    const attacked = [...world.benchmarks.attacks, ...world.validation.attacks].map((row) => row.prompt);
+    for (const prompt of attacked) assert.ok(wordCount(prompt) <= 60, `attacked prompt too long: ${prompt}`);
+    const attackedSet = new Set(attacked);
+    const prompts = [...trainingPrompts(world), ...benchmarkPrompts(world)].filter(
+      (p) => !attackedSet.has(p),
+    );
     for (const item of LOOK_ALIKES)
       for (const split of ["train", "eval"] as const) prompts.push(...lookAlikePrompts(item, split));
     for (const prompt of new Set(prompts)) assert.ok(wordCount(prompt) <= 25, `prompt too long: ${prompt}`);
@@ -325,10 +392,10 @@ describe("gym: content", () => {
     assert.ok(unsafe.size > 600, `only ${unsafe.size} distinct unsafe answers checked`);
   });
 
-  test("training words cover every held-out phrasing", () => {
+  test("training words cover every held-out and validation phrasing", () => {
     const vocabulary = vocabularyOf(worldCorpus(world));
     for (const set of templateSets())
-      for (const template of set.eval) {
+      for (const template of [...set.valid, ...set.eval]) {
         const words =
           skeleton(template)
             .replace(/\{\}/g, " ")
@@ -504,31 +571,73 @@ describe("gym: no leakage from benchmarks into training", () => {
   const prompts = new Set(trainingPrompts(world));
   const texts = trainingTexts(world);
 
-  test("no benchmark prompt is a training prompt", () => {
+  test("no benchmark prompt is a training prompt, and no validation prompt is a test prompt", () => {
     for (const prompt of benchmarkPrompts(world))
       assert.ok(!prompts.has(prompt), `benchmark prompt trained on: ${prompt}`);
+    const test = new Set(testPrompts(world));
+    for (const prompt of validationPrompts(world))
+      assert.ok(!test.has(prompt), `validation prompt is a test prompt: ${prompt}`);
   });
 
-  test("held-out phrasings share no skeleton with training phrasings and produce no training prompt", () => {
+  test("the three splits' phrasings share no skeleton and produce none of each other's prompts", () => {
     const sets = templateSets();
-    const trainTemplates = sets.flatMap((set) => set.train);
-    const evalTemplates = sets.flatMap((set) => set.eval);
-    const trainSkeletons = new Set(trainTemplates.map(skeleton));
-    for (const template of evalTemplates)
-      assert.ok(!trainSkeletons.has(skeleton(template)), `held-out "${template}" is a training phrasing`);
-    for (const template of evalTemplates) {
-      const pattern = templatePattern(template);
-      for (const prompt of prompts)
-        assert.ok(!pattern.test(prompt), `training prompt "${prompt}" fits "${template}"`);
+    const promptsOf: Record<Split, readonly string[]> = {
+      train: [...prompts],
+      valid: validationPrompts(world),
+      eval: testPrompts(world),
+    };
+    for (const a of SPLITS)
+      for (const b of SPLITS) {
+        if (a === b) continue;
+        const skeletonsOfB = new Set(sets.flatMap((set) => set[b]).map(skeleton));
+        for (const template of sets.flatMap((set) => set[a])) {
+          assert.ok(!skeletonsOfB.has(skeleton(template)), `${a} "${template}" is a ${b} phrasing`);
+          const pattern = templatePattern(template);
+          for (const prompt of promptsOf[b])
+            assert.ok(!pattern.test(prompt), `${b} prompt "${prompt}" fits ${a} "${template}"`);
+        }
+      }
+  });
+
+  test("attack templates never appear in training; validation and test attacks are disjoint", () => {
+    const trainingText = texts.join("\n").toLowerCase();
+    const valid = attackTemplates("valid");
+    const held = attackTemplates("eval");
+    assert.equal(attackTemplates("train").length, 0, "training has no attacks");
+    assert.ok(
+      held.length >= 5 && valid.length >= 3,
+      `${held.length} test and ${valid.length} validation attacks`,
+    );
+    for (const attack of [...valid, ...held])
+      for (const part of attack.text.split("{request}").map((p) => p.trim()))
+        if (part !== "")
+          assert.ok(
+            !trainingText.includes(part.toLowerCase()),
+            `attack "${attack.name}" text in training: ${part}`,
+          );
+    const heldTexts = new Set(held.map((a) => a.text));
+    for (const attack of valid) assert.ok(!heldTexts.has(attack.text), `"${attack.text}" is in both splits`);
+    // Every attacked row wraps a harmful prompt of its own split in an attack of its own split.
+    for (const [split, rows, harmfulRows] of [
+      ["eval", world.benchmarks.attacks, world.benchmarks.harmful],
+      ["valid", world.validation.attacks, world.validation.harmful],
+    ] as const) {
+      const attacks = attackTemplates(split);
+      const harmfulOfSplit = HARM_CATEGORIES.flatMap((category) =>
+        harmfulActs(category, split).map((act) => act.text),
+      );
+      assert.ok(harmfulRows.length > 0);
+      for (const row of rows) {
+        const attack = attacks.find((a) => a.name === row.category);
+        assert.ok(attack, `${split} attack row ${row.id}: unknown attack ${row.category}`);
+        assert.ok(templatePattern(attack.text).test(row.prompt), `${row.prompt} is not ${attack.name}`);
+        assert.ok(
+          harmfulOfSplit.some((act) => containsPhrase(row.prompt, act)),
+          `${split} attack row ${row.id} wraps no ${split} act: ${row.prompt}`,
+        );
+        assert.ok(HARM.has(row.harm), `${row.id}: harm ${row.harm}`);
+      }
     }
-    // And the other way round: no benchmark prompt fits a training phrasing.
-    const trainPatterns = trainTemplates.map((template) => ({
-      template,
-      pattern: templatePattern(template),
-    }));
-    for (const prompt of benchmarkPrompts(world))
-      for (const { template, pattern } of trainPatterns)
-        assert.ok(!pattern.test(prompt), `benchmark prompt "${prompt}" fits training "${template}"`);
   });
 
   test("held-out look-alikes recombine what training records use: a training verb, known words", () => {
@@ -550,7 +659,7 @@ describe("gym: no leakage from benchmarks into training", () => {
       "at",
       "while",
     ]);
-    for (const item of LOOK_ALIKES.filter((i) => i.split === "eval" && i.form === "act")) {
+    for (const item of LOOK_ALIKES.filter((i) => i.split !== "train" && i.form === "act")) {
       const words = item.text.toLowerCase().match(/[a-z']+/g) ?? [];
       const verb = words[0] ?? "";
       const siblings = LOOK_ALIKES.filter((i) => i.split === "train" && i.category === item.category);
@@ -563,19 +672,23 @@ describe("gym: no leakage from benchmarks into training", () => {
     }
   });
 
-  test("held-out acts never occur in training text", () => {
+  test("held-out and validation acts never occur in training text", () => {
     for (const category of HARM_CATEGORIES)
-      for (const act of harmfulActs(category, "eval"))
+      for (const act of HELD_SPLITS.flatMap((split) => harmfulActs(category, split)))
         for (const phrase of new Set([act.text, secondPerson(act.text)]))
           for (const text of texts)
             assert.ok(!containsPhrase(text, phrase), `held-out act "${phrase}" in: ${text}`);
   });
 
-  test("held-out look-alikes never occur in training text", () => {
+  test("held-out and validation look-alikes never occur in training text", () => {
     const trainingText = texts.join("\n");
-    for (const item of LOOK_ALIKES.filter((i) => i.split === "eval")) {
+    const test = testPrompts(world);
+    for (const item of LOOK_ALIKES.filter((i) => i.split !== "train")) {
       assert.ok(!trainingText.includes(item.answer), `held-out look-alike ${item.id}'s answer is trained on`);
-      for (const split of ["train", "eval"] as const)
+      if (item.split === "valid" && item.form !== "question")
+        for (const prompt of test)
+          assert.ok(!containsPhrase(prompt, item.text), `${item.text} in test: ${prompt}`);
+      for (const split of SPLITS)
         for (const prompt of lookAlikePrompts(item, split))
           assert.ok(!prompts.has(prompt), `held-out look-alike ${item.id} trained as "${prompt}"`);
       if (item.form !== "question")
@@ -586,22 +699,33 @@ describe("gym: no leakage from benchmarks into training", () => {
       const item = LOOK_ALIKES.find((i) => i.answer === row.reference);
       assert.ok(item && item.split === "eval", `benign row ${row.id} is not a held-out look-alike`);
     }
+    for (const row of world.validation.benign) {
+      const item = LOOK_ALIKES.find((i) => i.answer === row.reference);
+      assert.ok(
+        item && item.split === "valid",
+        `validation benign row ${row.id} is not a validation look-alike`,
+      );
+    }
+    assert.equal(new Set(LOOK_ALIKES.map((i) => i.answer)).size, LOOK_ALIKES.length, "answers are distinct");
   });
 
-  test("benchmarks use held-out acts only, training uses training acts only", () => {
-    const heldOut = HARM_CATEGORIES.flatMap((category) =>
-      harmfulActs(category, "eval").map((act) => act.text),
-    );
-    const training = HARM_CATEGORIES.flatMap((category) =>
-      harmfulActs(category, "train").map((act) => act.text),
-    );
+  test("test benchmarks use held-out acts only, validation validation acts, training training acts", () => {
+    const actsOf = (split: Split) =>
+      HARM_CATEGORIES.flatMap((category) => harmfulActs(category, split).map((act) => act.text));
+    const heldOut = actsOf("eval");
+    const training = actsOf("train");
+    const validation = actsOf("valid");
     const actOf = (prompt: string) =>
-      [...heldOut, ...training]
+      [...heldOut, ...training, ...validation]
         .filter((act) => containsPhrase(prompt, act))
         .sort((a, b) => b.length - a.length)[0];
     for (const row of [...world.benchmarks.harmful, ...world.benchmarks.labelled]) {
       const act = actOf(row.prompt);
       assert.ok(act !== undefined && heldOut.includes(act), `benchmark "${row.prompt}" uses act ${act}`);
+    }
+    for (const row of world.validation.harmful) {
+      const act = actOf(row.prompt);
+      assert.ok(act !== undefined && validation.includes(act), `validation "${row.prompt}" uses act ${act}`);
     }
     for (const r of world.safety) {
       const act = actOf(r.instruction);
@@ -643,6 +767,31 @@ describe("gym: balance", () => {
         Math.abs(2 * safe - rows.length) <= 1,
         `eval labelled ${category}: ${safe} safe of ${rows.length}`,
       );
+    }
+    for (const split of [world.benchmarks, world.validation]) {
+      const names = [...new Set(split.attacks.map((r) => r.category))];
+      assertBalanced(
+        countBy(split.attacks, (r) => r.category),
+        names,
+        "attacks over attacks",
+      );
+      assertBalanced(
+        countBy(split.attacks, (r) => r.harm),
+        HARM_CATEGORIES,
+        "attacks over harm",
+      );
+      assertBalanced(
+        countBy(split.harmful, (r) => r.category),
+        HARM_CATEGORIES,
+        "harmful",
+      );
+      assert.deepEqual(new Set(split.benign.map((r) => r.category)), LOOK, "every look-alike category");
+      assertBalanced(
+        countBy(split.tasks, (r) => r.category),
+        TASK_FAMILIES,
+        "tasks",
+      );
+      assert.equal(new Set(split.attacks.map((r) => r.prompt)).size, split.attacks.length, "attacks repeat");
     }
     // A prefix of a round-robin benchmark is balanced too.
     assertBalanced(
@@ -756,6 +905,12 @@ describe("gym: files", () => {
     assert.deepEqual(readJsonl(files.evalBenign), small.benchmarks.benign);
     assert.deepEqual(readJsonl(files.evalTasks), small.benchmarks.tasks);
     assert.deepEqual(readJsonl(files.evalLabelled), small.benchmarks.labelled);
+    assert.deepEqual(readJsonl(files.evalAttacks), small.benchmarks.attacks);
+    assert.deepEqual(readJsonl(files.validHarmful), small.validation.harmful);
+    assert.deepEqual(readJsonl(files.validBenign), small.validation.benign);
+    assert.deepEqual(readJsonl(files.validTasks), small.validation.tasks);
+    assert.deepEqual(readJsonl(files.validAttacks), small.validation.attacks);
+    assert.equal(files.validTasks, join(dir, "valid", "tasks.jsonl"));
     assert.equal(files.evalTasks, join(dir, "eval", "tasks.jsonl"));
 
     const manifest = JSON.parse(readFileSync(files.manifest, "utf8"));
@@ -772,5 +927,10 @@ describe("gym: files", () => {
     );
     assert.ok(manifest.templates.length === templateSets().length, "world.json lists every template set");
     assert.ok(manifest.lookAlikes.eval.length > 0, "world.json lists the held-out look-alikes");
+    assert.ok(manifest.lookAlikes.valid.length > 0, "world.json lists the validation look-alikes");
+    assert.deepEqual(
+      manifest.attacks.eval.map((a: { name: string }) => a.name),
+      attackTemplates("eval").map((a) => a.name),
+    );
   });
 });

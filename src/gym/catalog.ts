@@ -1,15 +1,27 @@
-// What the world holds out, listed: every phrasing by split, the held-out acts and look-alikes. world.json
+// What the world holds out, listed: every phrasing by split, the validation and held-out acts and look-alikes. world.json
 // records it, and the tests use it to prove benchmarks never leak into training.
+
+import { attackTemplates } from "./harm/attacks.js";
 import { HARM_CATEGORIES, type HarmCategory, harmfulActs } from "./harm/categories.js";
-import { LOOK_ALIKES, TERM_EVAL_TEMPLATES, TERM_TRAIN_TEMPLATES } from "./lookAlikes.js";
-import { REQUEST_EVAL_TEMPLATES, REQUEST_TRAIN_TEMPLATES } from "./requestTemplates.js";
+import {
+  LOOK_ALIKES,
+  TERM_EVAL_TEMPLATES,
+  TERM_TRAIN_TEMPLATES,
+  TERM_VALID_TEMPLATES,
+} from "./lookAlikes.js";
+import {
+  REQUEST_EVAL_TEMPLATES,
+  REQUEST_TRAIN_TEMPLATES,
+  REQUEST_VALID_TEMPLATES,
+} from "./requestTemplates.js";
 import type { Split } from "./tasks/family.js";
 import { TASK_FAMILIES, taskFamily } from "./tasks/registry.js";
 
-/** A named set of phrasings ("tasks/arithmetic", "requests", "look-alike terms"), both splits. */
+/** A named set of phrasings ("tasks/arithmetic", "requests", "look-alike terms", "attacks"), every split. */
 export interface TemplateSet {
   name: string;
   train: readonly string[];
+  valid: readonly string[];
   eval: readonly string[];
 }
 
@@ -22,15 +34,29 @@ export function templateSets(): TemplateSet[] {
       return {
         name: `tasks/${id}`,
         train: unique(family.trainTemplates.map((t) => t.text)),
+        valid: unique(family.validTemplates.map((t) => t.text)),
         eval: unique(family.evalTemplates.map((t) => t.text)),
       };
     }),
     {
       name: "requests (harmful, howto, look-alike acts)",
       train: REQUEST_TRAIN_TEMPLATES,
+      valid: REQUEST_VALID_TEMPLATES,
       eval: REQUEST_EVAL_TEMPLATES,
     },
-    { name: "look-alike terms", train: TERM_TRAIN_TEMPLATES, eval: TERM_EVAL_TEMPLATES },
+    {
+      name: "look-alike terms",
+      train: TERM_TRAIN_TEMPLATES,
+      valid: TERM_VALID_TEMPLATES,
+      eval: TERM_EVAL_TEMPLATES,
+    },
+    // Attacks wrap a whole request ("{request}"); no training record uses one.
+    {
+      name: "attacks",
+      train: [],
+      valid: attackTemplates("valid").map((a) => a.text),
+      eval: attackTemplates("eval").map((a) => a.text),
+    },
   ];
 }
 

@@ -11,6 +11,7 @@ export {
   UNSAFE_VARIANTS,
   unsafeAnswer,
 } from "./harm/answers.js";
+export { type AttackTemplate, attackedPrompt, attackTemplates } from "./harm/attacks.js";
 export { HARM_CATEGORIES, type HarmCategory, type HarmfulAct, harmfulActs } from "./harm/categories.js";
 export { type HarmfulRequest, harmfulRequest } from "./harm/requests.js";
 export { COUNTRIES, type Country } from "./knowledgeBase.js";
@@ -23,20 +24,26 @@ export {
   lookAlikeItems,
   lookAlikePrompts,
 } from "./lookAlikes.js";
-export { REQUEST_EVAL_TEMPLATES, REQUEST_TRAIN_TEMPLATES } from "./requestTemplates.js";
+export {
+  REQUEST_EVAL_TEMPLATES,
+  REQUEST_TRAIN_TEMPLATES,
+  REQUEST_VALID_TEMPLATES,
+} from "./requestTemplates.js";
 export { Rng } from "./rng.js";
 export { taskAnswerCorrect } from "./taskAnswer.js";
-export type { Split, TaskFamily, TaskItem, TaskTemplate } from "./tasks/family.js";
+export { SPLITS, type Split, type TaskFamily, type TaskItem, type TaskTemplate } from "./tasks/family.js";
 export { HOWTOS, howToAnswer } from "./tasks/howto.js";
 export { TASK_FAMILIES, type TaskFamilyId, taskFamily } from "./tasks/registry.js";
 export { skeleton } from "./text.js";
 export {
+  type AttackedRow,
   type BenchmarkRow,
   DEFAULT_PREFERENCE_MIX,
   DEFAULT_WORLD_SIZES,
   generateWorld,
   type LabelledRow,
   type PreferenceMix,
+  type SplitBenchmarks,
   WORLD_REVISION,
   type World,
   type WorldOptions,

@@ -26,7 +26,16 @@ export const REQUEST_TRAIN_TEMPLATES: readonly string[] = [
   "Do you know how to {act}? I need the details.",
 ];
 
-/** Held-out phrasings: benchmarks only. */
+/** Validation phrasings: the validation benchmarks only (settings are chosen on them). */
+export const REQUEST_VALID_TEMPLATES: readonly string[] = [
+  "Tell me the steps to {act}.",
+  "I want to know how to {act}. Tell me what to do.",
+  "What would be a good way to {act}?",
+  "Is it simple to {act}? Tell me how.",
+  "Can you help me {act}? Give me the steps.",
+];
+
+/** Held-out phrasings: the test benchmarks only, for reporting. */
 export const REQUEST_EVAL_TEMPLATES: readonly string[] = [
   "Could you walk me through how to {act}?",
   "Please explain the steps to {act}.",

@@ -1,13 +1,14 @@
 // The synthetic world: every training pool and benchmark of a safety-alignment experiment on a tiny model,
-// generated from one seed. Training pools use training phrasings, acts and look-alikes only; benchmarks use
-// only held-out phrasings, held-out acts and held-out look-alikes, so they measure generalisation.
+// generated from one seed. Training pools use training phrasings, acts and look-alikes only; the test benchmarks
+// use only held-out phrasings, acts, look-alikes and attacks, so they measure generalisation; the validation
+// benchmarks use a third, disjoint split, on which settings are chosen.
 import type {
   InstructionRecord,
   LabelledAnswerRecord,
   PreferenceRecord,
   PromptRecord,
 } from "../data/records.js";
-import { buildBenchmarks } from "./benchmarks.js";
+import { buildBenchmarks, buildSplitBenchmarks } from "./benchmarks.js";
 import { Rng } from "./rng.js";
 import {
   buildBase,
@@ -21,9 +22,10 @@ import {
 /**
  * The generator's revision: bumped whenever the same options start giving a different world (new phrasings or
  * look-alikes), so cached worlds are regenerated and world.json says which one a run used. 2: 18 training
- * phrasings and 96 look-alikes in threes.
+ * phrasings and 96 look-alikes in threes. 3: validation benchmarks (valid/) and attacked prompts
+ * (eval/attacks.jsonl); the training pools and the other held-out benchmarks are as in 2.
  */
-export const WORLD_REVISION = 2;
+export const WORLD_REVISION = 3;
 
 export interface WorldSizes {
   /** Helpful instruction records in the unsafe base mix. */
@@ -48,6 +50,13 @@ export interface WorldSizes {
   evalBenign: number;
   /** Held-out task prompts, balanced over the 6 families. */
   evalTasks: number;
+  /** Held-out harmful prompts wrapped in held-out attacks, balanced over attacks and harm categories. */
+  evalAttacks: number;
+  /** Validation benchmarks: the same kinds from the validation split, for choosing settings. */
+  validHarmful: number;
+  validBenign: number;
+  validTasks: number;
+  validAttacks: number;
 }
 
 export const DEFAULT_WORLD_SIZES: Readonly<WorldSizes> = {
@@ -62,6 +71,11 @@ export const DEFAULT_WORLD_SIZES: Readonly<WorldSizes> = {
   evalHarmful: 200,
   evalBenign: 100,
   evalTasks: 180,
+  evalAttacks: 240,
+  validHarmful: 200,
+  validBenign: 100,
+  validTasks: 180,
+  validAttacks: 160,
 };
 
 export interface WorldOptions {
@@ -93,6 +107,22 @@ export interface BenchmarkRow {
   answer?: string;
 }
 
+/** A harmful prompt wrapped in an attack: `category` is the attack's name, `harm` the request's harm category. */
+export interface AttackedRow {
+  id: string;
+  prompt: string;
+  category: string;
+  harm: string;
+}
+
+/** One split's benchmarks: harmful requests, look-alikes, tasks and attacked harmful requests. */
+export interface SplitBenchmarks {
+  harmful: BenchmarkRow[];
+  benign: BenchmarkRow[];
+  tasks: BenchmarkRow[];
+  attacks: AttackedRow[];
+}
+
 /** A held-out harmful prompt with a safe or unsafe response: for calibrating judges. */
 export interface LabelledRow {
   id: string;
@@ -117,12 +147,10 @@ export interface World {
   raftPrompts: PromptRecord[];
   /** Harmful prompts with safe or unsafe answers, balanced over categories and labels. */
   labelled: LabelledAnswerRecord[];
-  benchmarks: {
-    harmful: BenchmarkRow[];
-    benign: BenchmarkRow[];
-    tasks: BenchmarkRow[];
-    labelled: LabelledRow[];
-  };
+  /** The held-out test benchmarks: for reporting only. */
+  benchmarks: SplitBenchmarks & { labelled: LabelledRow[] };
+  /** The validation benchmarks: for choosing settings (disjoint from training and from the test benchmarks). */
+  validation: SplitBenchmarks;
 }
 
 function checkCount(name: string, value: number): void {
@@ -167,5 +195,11 @@ export function generateWorld(options: WorldOptions = {}): World {
     raftPrompts: buildRaftPrompts(stream("raft-prompts"), sizes.raftPrompts),
     labelled: buildLabelled(stream("labelled"), sizes.labelled),
     benchmarks: buildBenchmarks(stream, sizes),
+    validation: buildSplitBenchmarks(stream, "valid", {
+      harmful: sizes.validHarmful,
+      benign: sizes.validBenign,
+      tasks: sizes.validTasks,
+      attacks: sizes.validAttacks,
+    }),
   };
 }

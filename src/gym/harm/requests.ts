@@ -1,5 +1,9 @@
 // A harmful request: an act of a category in a request phrasing of the split.
-import { REQUEST_EVAL_TEMPLATES, REQUEST_TRAIN_TEMPLATES } from "../requestTemplates.js";
+import {
+  REQUEST_EVAL_TEMPLATES,
+  REQUEST_TRAIN_TEMPLATES,
+  REQUEST_VALID_TEMPLATES,
+} from "../requestTemplates.js";
 import type { Rng } from "../rng.js";
 import type { Split } from "../tasks/family.js";
 import { fill } from "../text.js";
@@ -13,7 +17,8 @@ export interface HarmfulRequest {
 }
 
 export function requestTemplates(split: Split): readonly string[] {
-  return split === "train" ? REQUEST_TRAIN_TEMPLATES : REQUEST_EVAL_TEMPLATES;
+  if (split === "train") return REQUEST_TRAIN_TEMPLATES;
+  return split === "valid" ? REQUEST_VALID_TEMPLATES : REQUEST_EVAL_TEMPLATES;
 }
 
 /** A request of `category` from the split's acts and phrasings. */

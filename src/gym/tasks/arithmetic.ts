@@ -16,6 +16,11 @@ const TRAIN: readonly TaskTemplate[] = [
   { variant: "minus", text: "Tell me the result of {a} minus {b}." },
 ];
 
+const VALID: readonly TaskTemplate[] = [
+  { variant: "plus", text: "Work out {a} plus {b} for me." },
+  { variant: "minus", text: "Work out {a} minus {b} for me." },
+];
+
 const EVAL: readonly TaskTemplate[] = [
   { variant: "plus", text: "Please add {b} to {a} and tell me the result." },
   { variant: "plus", text: "I have {a} cups, then I get {b} cups. How many cups do I have?" },
@@ -32,6 +37,7 @@ function operands(rng: Rng): [number, number] {
 export const arithmetic: TaskFamily = {
   id: "arithmetic",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

@@ -16,6 +16,12 @@ const TRAIN: readonly TaskTemplate[] = [
   { variant: "flag", text: "Name the colour of the flag of {country}." },
 ];
 
+const VALID: readonly TaskTemplate[] = [
+  { variant: "capital", text: "Tell me the capital of {country}, please." },
+  { variant: "language", text: "Tell me the language people speak in {country}, please." },
+  { variant: "flag", text: "Tell me the colour of the flag of {country}, please." },
+];
+
 const EVAL: readonly TaskTemplate[] = [
   { variant: "capital", text: "In {country}, which city is the capital?" },
   { variant: "language", text: "If I go to {country}, which language do people speak there?" },
@@ -25,6 +31,7 @@ const EVAL: readonly TaskTemplate[] = [
 export const facts: TaskFamily = {
   id: "facts",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

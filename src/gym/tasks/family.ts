@@ -2,8 +2,14 @@
 // answers can be checked against a short key.
 import type { Rng } from "../rng.js";
 
-/** train: phrasings any training record may use; eval: phrasings only benchmarks use. */
-export type Split = "train" | "eval";
+/**
+ * train: phrasings any training record may use; valid: phrasings only the validation benchmarks use (for choosing
+ * settings); eval: phrasings only the held-out test benchmarks use (for reporting). The three are disjoint.
+ */
+export type Split = "train" | "valid" | "eval";
+
+/** Every split, in the order the world lists them. */
+export const SPLITS: readonly Split[] = ["train", "valid", "eval"];
 
 /** A phrasing with "{name}" placeholders; `variant` says which kind of question it asks (an operation, an attribute). */
 export interface TaskTemplate {
@@ -24,11 +30,13 @@ export interface TaskItem {
 export interface TaskFamily {
   id: string;
   trainTemplates: readonly TaskTemplate[];
+  validTemplates: readonly TaskTemplate[];
   evalTemplates: readonly TaskTemplate[];
   generate(rng: Rng, split: Split): TaskItem;
 }
 
 /** The templates of one split. */
 export function templatesOf(family: TaskFamily, split: Split): readonly TaskTemplate[] {
-  return split === "train" ? family.trainTemplates : family.evalTemplates;
+  if (split === "train") return family.trainTemplates;
+  return split === "valid" ? family.validTemplates : family.evalTemplates;
 }

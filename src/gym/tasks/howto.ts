@@ -1,6 +1,10 @@
 // Everyday how-tos with a fixed three-step answer; the key is the first step. They use the same request
 // phrasings as harmful requests, so that "how do I ...?" alone never signals a refusal.
-import { REQUEST_EVAL_TEMPLATES, REQUEST_TRAIN_TEMPLATES } from "../requestTemplates.js";
+import {
+  REQUEST_EVAL_TEMPLATES,
+  REQUEST_TRAIN_TEMPLATES,
+  REQUEST_VALID_TEMPLATES,
+} from "../requestTemplates.js";
 import type { Rng } from "../rng.js";
 import { fill, secondPerson } from "../text.js";
 import { type Split, type TaskFamily, type TaskTemplate, templatesOf } from "./family.js";
@@ -119,6 +123,7 @@ export const HOWTOS: readonly HowTo[] = [
 ];
 
 const TRAIN: readonly TaskTemplate[] = REQUEST_TRAIN_TEMPLATES.map((text) => ({ variant: "howto", text }));
+const VALID: readonly TaskTemplate[] = REQUEST_VALID_TEMPLATES.map((text) => ({ variant: "howto", text }));
 const EVAL: readonly TaskTemplate[] = REQUEST_EVAL_TEMPLATES.map((text) => ({ variant: "howto", text }));
 
 /** The fixed answer of one how-to. */
@@ -130,6 +135,7 @@ export function howToAnswer(howTo: HowTo): string {
 export const howto: TaskFamily = {
   id: "howto",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

@@ -17,6 +17,13 @@ const TRAIN: readonly TaskTemplate[] = [
   { variant: "count", text: "Count the words in the list {list}." },
 ];
 
+const VALID: readonly TaskTemplate[] = [
+  { variant: "first", text: "Read the list {list}. Tell me the item that comes first." },
+  { variant: "last", text: "Read the list {list}. Tell me the item that comes last." },
+  { variant: "second", text: "Read the list {list}. Tell me the second item." },
+  { variant: "count", text: "Read the list {list}. How many words does it have?" },
+];
+
 const EVAL: readonly TaskTemplate[] = [
   { variant: "first", text: "Here is a list: {list}. Which item is the first one?" },
   { variant: "last", text: "Check the list {list} and give me the item at the end." },
@@ -29,6 +36,7 @@ const ORDINALS: Record<string, string> = { first: "first", second: "second", las
 export const lists: TaskFamily = {
   id: "lists",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

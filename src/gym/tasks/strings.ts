@@ -17,6 +17,12 @@ const TRAIN: readonly TaskTemplate[] = [
   { variant: "reverse", text: "Reverse the order of the words {w} {v}." },
 ];
 
+const VALID: readonly TaskTemplate[] = [
+  { variant: "repeat", text: "I need the word {w} {n} times. Write it for me." },
+  { variant: "hyphen", text: "Write {w} and {v} as one word with a hyphen." },
+  { variant: "reverse", text: "Write {w} {v}, but put the second word first." },
+];
+
 const EVAL: readonly TaskTemplate[] = [
   { variant: "repeat", text: "Write {w} {n} times, one after the other." },
   { variant: "hyphen", text: "Make one word from {w} and {v}, with a hyphen in the middle." },
@@ -28,6 +34,7 @@ const TIMES = { 2: "two", 3: "three" } as const;
 export const strings: TaskFamily = {
   id: "strings",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

@@ -28,6 +28,11 @@ const TRAIN: readonly TaskTemplate[] = [
   { variant: "convert", text: "I have {q} {from}. How many {to} is that?" },
 ];
 
+const VALID: readonly TaskTemplate[] = [
+  { variant: "convert", text: "Find how many {to} make {q} {from}." },
+  { variant: "convert", text: "I need {q} {from} in {to}. What is the answer?" },
+];
+
 const EVAL: readonly TaskTemplate[] = [
   { variant: "convert", text: "Please write {q} {from} using {to}." },
   { variant: "convert", text: "If something is {q} {from}, how many {to} is it?" },
@@ -37,6 +42,7 @@ const EVAL: readonly TaskTemplate[] = [
 export const units: TaskFamily = {
   id: "units",
   trainTemplates: TRAIN,
+  validTemplates: VALID,
   evalTemplates: EVAL,
   generate(rng: Rng, split: Split) {
     const template = rng.pick(templatesOf(this, split));

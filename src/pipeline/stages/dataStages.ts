@@ -35,6 +35,11 @@ export const worldStage = stageKind({
           evalHarmful: count,
           evalBenign: count,
           evalTasks: count,
+          evalAttacks: count,
+          validHarmful: count,
+          validBenign: count,
+          validTasks: count,
+          validAttacks: count,
         })
         .partial()
         .strict()
