@@ -96,10 +96,10 @@ test("a misspelled key fails at every level, naming the path and the nearest nam
     configError(() => resolveConfig(DpoConfigSchema, dpo, [])),
     /dpo\.betta: unknown key; did you mean beta\?$/,
   );
-  const far = yamlFile(`${BASE}gradient_checkpointing: true\n`);
+  const far = yamlFile(`${BASE}push_to_hub: true\n`);
   assert.match(
     configError(() => resolveConfig(SftConfigSchema, far, [])),
-    /gradient_checkpointing: unknown key \(known: model, out, data/,
+    /push_to_hub: unknown key \(known: model, out, data/,
   );
   // --set reaches the same check
   assert.match(

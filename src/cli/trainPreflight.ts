@@ -4,6 +4,7 @@
 
 import { DataError } from "../data/errors.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
+import { DeviceError, resolveDevice } from "../engine/device.js";
 import { ModelError } from "../model/errors.js";
 import { readModelConfig } from "../model/loadModel.js";
 import { tokenizeText } from "../tokenize/textExample.js";
@@ -11,6 +12,8 @@ import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
 import { tokenizePreference, tokenizeRecord } from "../tokenize/trainingExample.js";
 import type { CommonConfig, RaftConfig, RewardConfig } from "../train/runConfig.js";
 import { checkEndpointSampling } from "../train/runRaft.js";
+import { trainingPlacement } from "../train/runTrainer.js";
+import { ConfigError } from "../util/configError.js";
 import {
   checkDataFile,
   checkModelFolder,
@@ -35,6 +38,13 @@ export async function preflightTraining(
 ): Promise<void> {
   // Settings first: they need no file.
   if (command === "raft") checkEndpointSampling((config as RaftConfig).raft);
+  trainingPlacement(config);
+  try {
+    resolveDevice(config.device);
+  } catch (error) {
+    if (error instanceof DeviceError) throw new ConfigError(error.message);
+    throw error;
+  }
   checkRunFolder(config.out, { finished: "model", ...options });
   const kind = KINDS[command];
   if (kind === undefined) return;

@@ -14,6 +14,21 @@ export type DType =
 
 export const FLOAT_DTYPES: readonly DType[] = ["float32", "float16", "bfloat16", "float64"];
 
+/** The dtypes a model's weights may be loaded in for compute (--dtype, config key dtype / torch_dtype). */
+export const COMPUTE_DTYPES = ["float32", "bfloat16", "float16"] as const;
+export type ComputeDtype = (typeof COMPUTE_DTYPES)[number];
+
+/** bfloat16 and float16: 2 bytes a value, too coarse for optimizer state and losses (mixed precision keeps those fp32). */
+export function isHalfDtype(dtype: DType): boolean {
+  return dtype === "bfloat16" || dtype === "float16";
+}
+
+/** A user's dtype name ("bf16", "float16", ...) as a compute dtype; undefined when it is not one. */
+export function parseComputeDtype(name: string): ComputeDtype | undefined {
+  const dtype = parseDtype(name);
+  return (COMPUTE_DTYPES as readonly string[]).includes(dtype ?? "") ? (dtype as ComputeDtype) : undefined;
+}
+
 export function isFloatDtype(dtype: DType): boolean {
   return FLOAT_DTYPES.includes(dtype);
 }

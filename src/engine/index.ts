@@ -3,6 +3,7 @@ export * from "./autograd.js";
 export * from "./chunkedLogProbs.js";
 export * from "./create.js";
 export { DecodePlan, type DecodePlanSpec, hasFusedDecode } from "./decodePlan.js";
+export * from "./device.js";
 export * from "./dtype.js";
 export * from "./functional.js";
 export { EngineUnavailableError, LIBTORCH_HINT, loadNative } from "./native.js";

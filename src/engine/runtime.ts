@@ -21,6 +21,10 @@ export function getNumThreads(): number {
 export function cudaAvailable(): boolean {
   return nt().cudaAvailable();
 }
+/** Whether the addon was compiled against a CUDA libtorch (false: only the CPU is reachable). */
+export function compiledWithCuda(): boolean {
+  return nt().compiledWithCuda();
+}
 export function cudaDeviceCount(): number {
   return nt().cudaDeviceCount();
 }

@@ -1,6 +1,16 @@
 // LoRA (Hu et al. 2021): y = W x + (α / r) · B A x on chosen linear layers, in PEFT's conventions, so adapters
 // trained here load in PEFT and PEFT's load here. Switching the adapter off gives back the base model (DPO's reference).
-import { type DType, keep, linear, noGrad, randn, type Tensor, tidy, zeros } from "../engine/index.js";
+import {
+  type DType,
+  isHalfDtype,
+  keep,
+  linear,
+  noGrad,
+  randn,
+  type Tensor,
+  tidy,
+  zeros,
+} from "../engine/index.js";
 import { ModelError } from "./errors.js";
 import type { LinearAdapter, TransformerModel } from "./transformer.js";
 
@@ -90,8 +100,13 @@ export class LoraAdapter implements LinearAdapter {
     if (!this.enabled) return undefined;
     const pair = this.modules.get(module);
     if (!pair) return undefined;
-    const input = this.training && this.config.dropout > 0 ? x.dropout(this.config.dropout, true) : x;
-    return linear(linear(input, pair.a), pair.b).mul(this.scaleOf(module));
+    // Mixed precision: over a bf16/f16 base the adapter stays fp32; its input is raised to fp32 and the update
+    // lowered to the base's dtype (the casts pass gradients through).
+    const raised = x.dtype === pair.a.dtype ? x : x.to(pair.a.dtype);
+    const input =
+      this.training && this.config.dropout > 0 ? raised.dropout(this.config.dropout, true) : raised;
+    const update = linear(linear(input, pair.a), pair.b).mul(this.scaleOf(module));
+    return update.dtype === x.dtype ? update : update.to(x.dtype);
   }
 
   /** Trainable tensors with PEFT's names (without the "base_model.model." prefix). */
@@ -132,14 +147,18 @@ export function createLora(model: TransformerModel, config: Partial<LoraConfig> 
   const full: LoraConfig = { ...DEFAULT_LORA, ...config };
   for (const r of [full.r, ...Object.values(full.rankPattern ?? {})])
     if (!Number.isInteger(r) || r <= 0) throw new ModelError(`lora: r must be a positive integer, got ${r}`);
-  const dtype: DType = model.dtype;
+  // Over a half-precision base the adapter (and so its gradients and optimizer state) stays fp32, as PEFT does.
+  const dtype: DType = isHalfDtype(model.dtype) ? "float32" : model.dtype;
+  const device = model.device;
   const modules = new Map<string, LoraPair>();
   for (const [name, size] of model.linearModules()) {
     if (!matchesTarget(name, full.targetModules)) continue;
     const { r } = moduleRankAlpha(full, name);
     const bound = 1 / Math.sqrt(size.inFeatures);
-    const a = tidy(() => noGrad(() => randn([r, size.inFeatures]).uniform_(-bound, bound).to(dtype)));
-    const b = noGrad(() => zeros([size.outFeatures, r], { dtype }));
+    const a = tidy(() =>
+      noGrad(() => randn([r, size.inFeatures]).uniform_(-bound, bound).to(dtype).to(device)),
+    );
+    const b = noGrad(() => zeros([size.outFeatures, r], { dtype, device }));
     modules.set(name, { a: keep(a.requiresGrad_()), b: keep(b.requiresGrad_()) });
   }
   if (modules.size === 0) {

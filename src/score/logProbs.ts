@@ -1,5 +1,5 @@
 // Log-probabilities of completions under a causal LM: the quantity DPO, RAFT and reward scoring are built on.
-import { crossEntropy, type Tensor } from "../engine/index.js";
+import { crossEntropy, isHalfDtype, type Tensor } from "../engine/index.js";
 import { IGNORE_INDEX } from "../tokenize/trainingExample.js";
 
 export { IGNORE_INDEX };
@@ -11,7 +11,7 @@ export { IGNORE_INDEX };
  */
 export function sequenceLogProbs(logits: Tensor, labels: Tensor): { sum: Tensor; count: Tensor } {
   const steps = labels.size(1);
-  const predicted = logits.narrow(1, 0, steps - 1);
+  const predicted = inFloat32(logits.narrow(1, 0, steps - 1));
   const targets = labels.narrow(1, 1, steps - 1);
   const keep = targets.ne(IGNORE_INDEX);
   const safeTargets = targets.maskedFill(keep.logicalNot(), 0);
@@ -25,10 +25,15 @@ export function nextTokenLoss(logits: Tensor, labels: Tensor): Tensor {
   const steps = labels.size(1);
   const vocab = logits.size(-1);
   return crossEntropy(
-    logits.narrow(1, 0, steps - 1).reshape(-1, vocab),
+    inFloat32(logits.narrow(1, 0, steps - 1)).reshape(-1, vocab),
     labels.narrow(1, 1, steps - 1).reshape(-1),
     {
       ignoreIndex: IGNORE_INDEX,
     },
   );
+}
+
+/** Losses and log-probs are computed in fp32 over a half-precision model (mixed precision), as autocast does. */
+function inFloat32(logits: Tensor): Tensor {
+  return isHalfDtype(logits.dtype) ? logits.to("float32") : logits;
 }

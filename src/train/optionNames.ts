@@ -37,6 +37,11 @@ export const OPTION_NAMES: Readonly<Record<string, OptionNames>> = {
   "training.keepCheckpoints": { names: ["save_total_limit"] },
   "training.logEvery": { names: ["logging_steps"] },
   "training.reportTo": { names: ["report_to"] },
+  "training.gradientCheckpointing": { names: ["gradient_checkpointing"] },
+  dtype: {
+    names: ["torch_dtype"],
+    values: { bf16: "bfloat16", fp16: "float16", half: "float16", fp32: "float32", float: "float32" },
+  },
   "lora.r": { flag: "lora-r" },
   "lora.alpha": { flag: "lora-alpha" },
   "lora.dropout": { flag: "lora-dropout" },

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { COMPUTE_DTYPES } from "../engine/dtype.js";
 import { ConfigError } from "../util/configError.js";
 import { setPath } from "../util/configValues.js";
 import { closestName } from "../util/suggest.js";
@@ -70,6 +71,11 @@ const TrainingSchema = z
      * and curves.svg, which every run writes.
      */
     reportTo: z.union([REPORT_TARGET, z.array(REPORT_TARGET)]).optional(),
+    /**
+     * Recompute each transformer layer during the backward pass instead of keeping its activations: activation
+     * memory no longer grows with depth, for about one more forward pass of compute (TRL: gradient_checkpointing).
+     */
+    gradientCheckpointing: z.boolean().default(false),
   })
   .strict();
 
@@ -103,6 +109,17 @@ const CommonSchema = z.object({
   /** Train a LoRA adapter instead of all weights (false: full fine-tuning). */
   lora: z.union([LoraSchema, z.literal(false)]).default(false),
   training: TrainingSchema.default(TrainingSchema.parse({})),
+  /**
+   * Dtype the model's weights are loaded in (TRL/transformers: torch_dtype). With LoRA a bfloat16/float16 base
+   * stays frozen in half precision while the adapter, its optimizer state and the loss stay float32 (mixed
+   * precision, as PEFT does); full fine-tuning needs float32 (half-precision master weights are refused).
+   */
+  dtype: z.enum(COMPUTE_DTYPES).default("float32"),
+  /** Where the model trains: cpu, cuda or cuda:N (CUDA needs an addon built against a CUDA libtorch). */
+  device: z
+    .string()
+    .regex(/^(cpu|cuda(:\d+)?)$/, { error: "expected cpu, cuda or cuda:N" })
+    .default("cpu"),
 });
 
 export const SftConfigSchema = CommonSchema.extend({

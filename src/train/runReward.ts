@@ -16,8 +16,9 @@ export async function runReward(
   // adapter would not carry the head.
   const run = await prepareRun(config, "preference", {
     extraTrainable: ["score.weight"],
-    model: (tokenizer) =>
+    model: (tokenizer, placement) =>
       rewardModelFrom(config.model, {
+        ...placement,
         seed: config.training.seed,
         padTokenId: tokenizer.padTokenId ?? tokenizer.eosTokenId,
       }),

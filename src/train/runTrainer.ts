@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { loadRecords } from "../data/loadRecords.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
-import type { Tensor } from "../engine/index.js";
-import { loadModel } from "../model/loadModel.js";
+import { isHalfDtype, keep, noGrad, type Tensor } from "../engine/index.js";
+import { type LoadModelOptions, loadModel } from "../model/loadModel.js";
 import { attachAdapter, createLora, type LoraAdapter, mergeAdapter } from "../model/lora.js";
 import { saveAdapter } from "../model/loraFiles.js";
 import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
+import { ConfigError } from "../util/configError.js";
 import { isMainProcess } from "./dataParallel.js";
 import { modelCard } from "./modelCard.js";
 import { type CommonConfig, configHash } from "./runConfig.js";
@@ -39,7 +40,7 @@ export async function prepareRun(
   kind: RecordKind | readonly RecordKind[],
   options: {
     /** Builds the trained model instead of loading config.model as is (e.g. a reward model from a causal LM). */
-    model?: (tokenizer: Tokenizer) => TransformerModel;
+    model?: (tokenizer: Tokenizer, placement: LoadModelOptions) => TransformerModel;
     /** Weights trained in full beside a LoRA adapter (a new head that no base checkpoint has). */
     extraTrainable?: string[];
   } = {},
@@ -63,7 +64,8 @@ export async function prepareRun(
     : undefined;
   mkdirSync(config.out, { recursive: true });
   writeFileSync(join(config.out, "config.yaml"), toYaml(config));
-  const model = options.model ? options.model(tokenizer) : loadModel(config.model);
+  const placement = trainingPlacement(config);
+  const model = options.model ? options.model(tokenizer, placement) : loadModel(config.model, placement);
   let adapter: LoraAdapter | undefined;
   let trainable: [string, Tensor][];
   if (config.lora) {
@@ -82,7 +84,7 @@ export async function prepareRun(
       ...adapter.namedParameters(),
       ...(options.extraTrainable ?? []).map((name): [string, Tensor] => [
         name,
-        model.param(name).requiresGrad_(),
+        fullPrecisionParam(model, name).requiresGrad_(),
       ]),
     ];
   } else {
@@ -99,6 +101,29 @@ export async function prepareRun(
     skipped: train.skipped.length + (evaluation?.skipped.length ?? 0),
     padTokenId,
   };
+}
+
+/**
+ * The dtype and device a run loads its model in. Half precision is for a frozen base under LoRA (the adapter,
+ * optimizer state and loss stay fp32); full fine-tuning in bf16/f16 would keep half-precision master weights,
+ * whose small updates round away, so it is refused.
+ */
+export function trainingPlacement(config: CommonConfig): LoadModelOptions {
+  if (config.dtype !== "float32" && !config.lora)
+    throw new ConfigError(
+      `dtype: ${config.dtype} needs lora (a frozen half-precision base with an fp32 adapter); full fine-tuning keeps float32 weights`,
+    );
+  return { dtype: config.dtype, device: config.device };
+}
+
+/** A weight trained in full beside LoRA keeps fp32 master weights, also over a half-precision base. */
+function fullPrecisionParam(model: TransformerModel, name: string): Tensor {
+  const weight = model.param(name);
+  if (!isHalfDtype(weight.dtype)) return weight;
+  const raised = keep(noGrad(() => weight.to("float32")));
+  weight.dispose();
+  model.params.set(name, raised);
+  return raised;
 }
 
 /** The loop options of a config. */

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseDtype } from "../../engine/dtype.js";
 import { generate } from "../../generate/generate.js";
 import { loadModel } from "../../model/loadModel.js";
 import { attachAdapter } from "../../model/lora.js";
@@ -8,6 +7,7 @@ import { loadAdapter } from "../../model/loraFiles.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
 import { optionalNumber, parseCommandArgs, parseIdList, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { MODEL_PLACEMENT_FLAGS, MODEL_PLACEMENT_HELP, modelPlacement } from "../modelPlacement.js";
 import { checkLocalModel } from "../preflight.js";
 
 export const generateHelp = `safetune generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [options]
@@ -29,7 +29,7 @@ Generates a continuation (or a chat reply with --chat) with the model in DIR.
   --stop TEXT             stop when TEXT appears (repeatable)
   --ignore-eos            keep going past end-of-sequence tokens
   --seed S                sampling seed
-  --dtype D               compute dtype: float32 (default), bfloat16, float16
+${MODEL_PLACEMENT_HELP}
   --json                  print {"tokens": [...], "text": "..."} instead of streaming text
   --verbose               show stack traces on errors`;
 
@@ -52,7 +52,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
       stop: { type: "string", multiple: true },
       "ignore-eos": { type: "boolean" },
       seed: { type: "string" },
-      dtype: { type: "string" },
+      ...MODEL_PLACEMENT_FLAGS,
       json: { type: "boolean" },
     },
     "generate",
@@ -65,10 +65,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if ((values.prompt === undefined) === (values["prompt-ids"] === undefined)) {
     throw new UsageError("generate: give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
   }
-  const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
-  if (values.dtype !== undefined && (!dtype || !["float32", "bfloat16", "float16"].includes(dtype))) {
-    throw new UsageError(`--dtype: expected float32, bfloat16 or float16, got '${values.dtype}'`);
-  }
+  const placement = modelPlacement(values);
   const options = {
     maxNewTokens: optionalNumber(values["max-new-tokens"], "max-new-tokens", { integer: true, min: 0 }) ?? 64,
     temperature: optionalNumber(values.temperature, "temperature", { min: 0 }) ?? 0,
@@ -94,7 +91,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if (options.chat && hasTokenizer)
     await checkLocalModel({ model: modelDir, template: options.template ?? null });
 
-  const model = loadModel(modelDir, { dtype });
+  const model = loadModel(modelDir, placement);
   if (values.adapter) attachAdapter(model, loadAdapter(values.adapter, model));
   const tokenizer = hasTokenizer ? await loadTokenizer(modelDir) : undefined;
   const stream = !values.json && tokenizer !== undefined;
