@@ -5,6 +5,8 @@ import {
   keep,
   manualSeed,
   noGrad,
+  type PackedWeight,
+  type QuantizeKind,
   randn,
   type Tensor,
   tidy,
@@ -12,6 +14,7 @@ import {
 } from "../engine/index.js";
 import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { parseConfig } from "./config.js";
+import { checkQuantizable, isQuantizedWeight, packWeight } from "./quantizeModel.js";
 import type { TransformerModel } from "./transformer.js";
 
 export interface CreateModelOptions {
@@ -19,6 +22,8 @@ export interface CreateModelOptions {
   dtype?: DType;
   /** Standard deviation of the normal init (GPT-2 and Llama use 0.02). */
   initStd?: number;
+  /** Pack the 2-D weights as each is drawn (a quantised random base without its float copy). */
+  quantize?: QuantizeKind;
 }
 
 /** Builds a model from a Hugging Face-style config object with N(0, std) weights, zero biases, unit norms. */
@@ -31,6 +36,8 @@ export function createModel(
   const std = options.initStd ?? 0.02;
   const dtype = options.dtype ?? "float32";
   const params = new Map<string, Tensor>();
+  const packed = new Map<string, PackedWeight>();
+  if (options.quantize) checkQuantizable(config, options.quantize);
   noGrad(() => {
     for (const spec of paramSpecsOf(config)) {
       const t = tidy(() => {
@@ -42,8 +49,12 @@ export function createModel(
               : zeros(spec.shape);
         return dtype === "float32" ? init : init.to(dtype);
       });
-      params.set(spec.name, keep(t));
+      if (options.quantize && isQuantizedWeight(config, spec.name, spec.shape))
+        packed.set(spec.name, packWeight(keep(t), options.quantize));
+      else params.set(spec.name, keep(t));
     }
   });
-  return buildModel(config, params);
+  const model = buildModel(config, params);
+  for (const [name, w] of packed) model.quantized.set(name, w);
+  return model;
 }

@@ -48,7 +48,7 @@ export class LlamaModel extends TransformerModel {
   }
 
   protected embed(ids: Tensor, _ctx: LayerContext): Tensor {
-    return embedding(this.param("model.embed_tokens.weight"), ids);
+    return this.tokenEmbeddings(ids);
   }
 
   /** x / rms(x) · w, computed in float32 as Hugging Face does, then back to the compute dtype. */

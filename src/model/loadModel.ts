@@ -1,13 +1,24 @@
 // Hugging Face model folder -> model: config.json, then every weight the config implies, checked by name and shape.
 import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type DType, keep, noGrad, readTensorFromFile, type Tensor, tidy, zeros } from "../engine/index.js";
+import {
+  type DType,
+  keep,
+  noGrad,
+  type PackedWeight,
+  type QuantizeKind,
+  readTensorFromFile,
+  type Tensor,
+  tidy,
+  zeros,
+} from "../engine/index.js";
 import { buildModel, paramSpecsOf } from "./buildModel.js";
 import { SAFETENSORS_TO_DTYPE } from "./checkpoint.js";
 import { type ModelConfig, parseConfig } from "./config.js";
 import { ModelError } from "./errors.js";
-import { mergeAdapter } from "./lora.js";
+import { attachAdapter, mergeAdapter } from "./lora.js";
 import { adapterBaseModel, isAdapterFolder, loadAdapter } from "./loraFiles.js";
+import { checkQuantizable, isQuantizedWeight, packWeight } from "./quantizeModel.js";
 import type { TransformerModel } from "./transformer.js";
 import { checkWeightsMatchConfig, readWeightHeaders, type WeightHeader } from "./weightsMatchConfig.js";
 
@@ -16,6 +27,8 @@ export interface LoadModelOptions {
   dtype?: DType;
   /** "cpu" (default) or "cuda[:N]" when libtorch has CUDA. */
   device?: string;
+  /** Pack the 2-D weights as a frozen quantised base (int8 per channel, NF4 blocks), each as soon as it is read. */
+  quantize?: QuantizeKind;
 }
 
 export interface LoadedModelInfo {
@@ -91,26 +104,39 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): Transfor
   const specs = paramSpecsOf(config);
   const entries = new Map(specs.map((spec) => [spec.name, lookup(spec.name)]));
   const loaded = new Map<string, Tensor>();
+  const packed = new Map<string, PackedWeight>();
+  if (options.quantize) checkQuantizable(config, options.quantize);
   try {
     // Shard by shard, each weight read from the file straight into its own storage: one copy in memory.
     for (const file of new Set([...entries.values()].map((e) => e.file))) {
       withOpenFile(file, (fd) => {
         for (const [name, entry] of entries) {
-          if (entry.file === file) loaded.set(name, readWeight(fd, entry, computeDtype, device));
+          if (entry.file !== file) continue;
+          const weight = readWeight(fd, entry, computeDtype, device);
+          if (options.quantize && isQuantizedWeight(config, name, weight.shape))
+            packed.set(name, packWeight(weight, options.quantize));
+          else loaded.set(name, weight);
         }
       });
     }
   } catch (err) {
     for (const t of loaded.values()) t.dispose();
+    for (const w of packed.values()) for (const t of [w.data, w.scales]) t.dispose();
     if (err instanceof ModelError) throw err;
     throw new ModelError(`${dir}: reading the weights failed (${(err as Error).message})`);
   }
-  const params = new Map(specs.map((spec): [string, Tensor] => [spec.name, loaded.get(spec.name) as Tensor]));
+  const params = new Map(
+    specs.flatMap((spec): [string, Tensor][] => {
+      const t = loaded.get(spec.name);
+      return t ? [[spec.name, t]] : [];
+    }),
+  );
   const used = new Set([...entries.values()].map((e) => e.name));
   const unusedKeys = [...headers.keys()].filter((k) => !used.has(k) && !IGNORED.some((re) => re.test(k)));
   const firstEntry = entries.values().next().value;
   const storageDtype = firstEntry ? SAFETENSORS_TO_DTYPE[firstEntry.dtype] : "float32";
   const model = buildModel(config, params);
+  for (const [name, w] of packed) model.quantized.set(name, w);
   modelInfo.set(model, { sourceDir: dir, storageDtype, unusedKeys });
   return model;
 }
@@ -147,11 +173,18 @@ function withOpenFile<T>(path: string, use: (fd: number) => T): T {
   }
 }
 
-/** A PEFT adapter folder stands for its base model (base_model_name_or_path) with the adapter folded in. */
+/**
+ * A PEFT adapter folder stands for its base model (base_model_name_or_path) with the adapter folded in; over a
+ * quantised base the adapter stays attached (a packed weight cannot take the update).
+ */
 function loadAdapterFolder(dir: string, options: LoadModelOptions): TransformerModel {
   const model = loadModel(adapterBaseModel(dir), options);
   try {
     const adapter = loadAdapter(dir, model);
+    if (options.quantize) {
+      attachAdapter(model, adapter);
+      return model;
+    }
     mergeAdapter(model, adapter);
     adapter.dispose();
     return model;
