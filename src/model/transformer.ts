@@ -1,6 +1,15 @@
 // What every decoder-only model here shares: parameters by Hugging Face name, the layer loop, heads, caches,
 // and the hook through which LoRA adapters join every linear layer.
-import { type DType, embedding, linear, type Tensor, tidy } from "../engine/index.js";
+import {
+  type DType,
+  embedding,
+  linear,
+  type PackedWeight,
+  quantizedEmbedding,
+  quantizedLinear,
+  type Tensor,
+  tidy,
+} from "../engine/index.js";
 import { blockedKeys, positionIds } from "./attention.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
@@ -47,6 +56,8 @@ export interface ParamSpec {
 
 export abstract class TransformerModel {
   adapter: LinearAdapter | undefined;
+  /** 2-D weights stored packed (--quantize), by name; a packed weight is not in `params`. */
+  readonly quantized = new Map<string, PackedWeight>();
 
   constructor(
     readonly config: ModelConfig,
@@ -70,26 +81,49 @@ export abstract class TransformerModel {
   }
 
   get dtype(): DType {
-    return this.param(this.embeddingWeightName()).dtype;
+    return this.#floatWeight().dtype;
   }
   get device(): string {
-    return this.param(this.embeddingWeightName()).device;
+    return this.#floatWeight().device;
   }
   get numParameters(): number {
     let n = 0;
     for (const t of this.params.values()) n += t.numel;
+    for (const w of this.quantized.values()) n += w.out * w.in;
     return n;
+  }
+
+  /** A weight in the load dtype: the token embeddings, or the first float weight when they are packed. */
+  #floatWeight(): Tensor {
+    const t = this.params.get(this.embeddingWeightName()) ?? this.params.values().next().value;
+    if (!t) throw new ModelError("model has no float weights");
+    return t;
   }
 
   param(name: string): Tensor {
     const t = this.params.get(name);
+    if (!t && this.quantized.has(name))
+      throw new ModelError(
+        `weight '${name}' is stored quantised (--quantize ${this.quantized.get(name)?.kind}); this needs a model loaded without --quantize`,
+      );
     if (!t) throw new ModelError(`model has no weight '${name}'`);
     return t;
   }
 
   /** y = x Wᵀ + b for the Linear module `module` (weights stored [out, in]), plus any adapter's update. */
   linear(module: string, x: Tensor): Tensor {
+    const packed = this.quantized.get(`${module}.weight`);
+    if (packed) return this.#packedLinear(module, packed, x);
     const y = linear(x, this.param(`${module}.weight`), this.params.get(`${module}.bias`));
+    const delta = this.adapter?.delta(module, x);
+    return delta ? y.add(delta) : y;
+  }
+
+  /** linear() over a packed weight: dequantised tile by tile in native code; the adapter's update in its own dtype. */
+  #packedLinear(module: string, packed: PackedWeight, x: Tensor): Tensor {
+    const product = quantizedLinear(x, packed);
+    const bias = this.params.get(`${module}.bias`);
+    const y = bias ? product.add(bias) : product;
     const delta = this.adapter?.delta(module, x);
     return delta ? y.add(delta) : y;
   }
@@ -136,6 +170,7 @@ export abstract class TransformerModel {
    */
   plainLmHead(): { weight: Tensor; bias: Tensor | undefined } | undefined {
     if (this.config.task === "sequence-classification") return undefined;
+    if (this.quantized.size > 0) return undefined; // packed heads go through head()
     if (this.config.tieWordEmbeddings)
       return { weight: this.param(this.embeddingWeightName()), bias: undefined };
     if (this.adapter && this.adapter.adapts?.("lm_head") !== false) return undefined;
@@ -144,13 +179,19 @@ export abstract class TransformerModel {
 
   head(h: Tensor): Tensor {
     if (this.config.task === "sequence-classification") return this.linear("score", h);
-    if (this.config.tieWordEmbeddings) return linear(h, this.param(this.embeddingWeightName()));
+    if (this.config.tieWordEmbeddings) {
+      const packed = this.quantized.get(this.embeddingWeightName());
+      return packed ? quantizedLinear(h, packed) : linear(h, this.param(this.embeddingWeightName()));
+    }
     return this.linear("lm_head", h);
   }
 
   /** Token embeddings of ids (for models that share them with the head). */
   tokenEmbeddings(ids: Tensor): Tensor {
-    return embedding(this.param(this.embeddingWeightName()), ids);
+    const packed = this.quantized.get(this.embeddingWeightName());
+    if (!packed) return embedding(this.param(this.embeddingWeightName()), ids);
+    const rows = quantizedEmbedding(packed, ids);
+    return rows.dtype === this.dtype ? rows : rows.to(this.dtype);
   }
 
   /** A KV cache sized for `capacity` positions of `batch` sequences. */
@@ -163,6 +204,10 @@ export abstract class TransformerModel {
 
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
+    for (const w of this.quantized.values()) {
+      w.data.dispose();
+      w.scales.dispose();
+    }
   }
 }
 

@@ -93,6 +93,8 @@ export function computeReferenceLogProbs(
 export function referenceCacheKey(model: TransformerModel, pairs: TokenizedPair[]): string {
   const hash = createHash("sha256");
   for (const [name, t] of model.params) hash.update(name).update(t.toBytes());
+  for (const [name, w] of model.quantized)
+    hash.update(name).update(w.data.toBytes()).update(w.scales.toBytes());
   hash.update(JSON.stringify(pairs));
   return hash.digest("hex").slice(0, 32);
 }
