@@ -2,18 +2,21 @@
 // `safetune eval compare A B`: paired differences and McNemar's test between two runs, or between two seed groups.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { EndpointPool } from "../../endpoint/endpointPool.js";
 import { parseDtype } from "../../engine/dtype.js";
-import type { Answerer } from "../../eval/answer/answerer.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
-import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
-import { applyAttacks } from "../../eval/attacks/applyAttacks.js";
-import type { PairBudget } from "../../eval/attacks/pairAttack.js";
-import { ATTACK_NAMES, findAttack, parseAttackList } from "../../eval/attacks/registry.js";
+import { ATTACK_NAMES, findAttack } from "../../eval/attacks/registry.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
 import { jailbreakBenchNames } from "../../eval/benchmarks/jailbreakBenchmarks.js";
-import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { BUILTIN_SUITES, loadSuite, type Suite } from "../../eval/benchmarks/suite.js";
+import {
+  type AnswererSpec,
+  apiKeyFromEnv,
+  buildEvaluation,
+  type Evaluation,
+  type EvaluationSpec,
+  GENERATION_DEFAULTS,
+  type GenerationChoices,
+} from "../../eval/buildEvaluation.js";
 import {
   compareGroups,
   compareRuns,
@@ -21,12 +24,10 @@ import {
   groupComparisonMarkdown,
 } from "../../eval/compare.js";
 import { EvalInterrupted, EvaluationError } from "../../eval/errors.js";
-import { createJudges } from "../../eval/judges/createJudge.js";
-import { JUDGE_SPEC_HELP, type JudgeSpec, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
+import { JUDGE_SPEC_HELP, parseJudgeFlag } from "../../eval/judges/judgeSpec.js";
 import { groupBySeed } from "../../eval/metrics/seedGroups.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { formatEstimate, headlineMetric } from "../../eval/report/headline.js";
-import type { GenerationSettings } from "../../eval/results.js";
 import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
 import { readSeedRun } from "../../eval/seedRuns.js";
@@ -160,112 +161,33 @@ export async function evalCommand(argv: string[]): Promise<void> {
     );
   if (values.endpoint !== undefined && values["api-model"] === undefined)
     throw new UsageError("eval: --endpoint needs --api-model NAME (the model's name at the endpoint)");
-
-  // Benchmarks and judges first: a typo should fail before a model loads.
-  const suite: Suite = values.benchmark
-    ? {
-        source: "command line",
-        baseDir: process.cwd(),
-        benchmarks: values.benchmark.map((b) => ({ builtin: b })),
-      }
-    : loadSuite(values.benchmarks ?? "paper");
-  const dataDir = resolve(values.data ?? suite.dataDir ?? process.env.SAFETUNE_DATA ?? "data");
-  const limit = optionalNumber(values.limit, "limit", { integer: true, min: 1 });
-  const benchmarks = [];
-  for (const spec of suite.benchmarks) {
-    const resolved = resolveBenchmarkSpec(
-      limit === undefined || spec.limit !== undefined ? spec : { ...spec, limit },
-      {
-        dataDir,
-        baseDir: suite.baseDir,
-      },
-    );
-    benchmarks.push(await loadBenchmark(resolved));
-  }
   if (values["attacker-endpoint"] !== undefined && values["attacker-model"] === undefined)
     throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
-  const attackList = values.attacks ?? suite.attacks;
-  if (attackList !== undefined) {
-    const attacked = applyAttacks(benchmarks, parseAttackList(attackList));
-    benchmarks.splice(0, benchmarks.length, ...attacked);
-  }
-  const judgeSpecs: JudgeSpec[] = values.judge?.map(parseJudgeFlag) ??
-    suite.judges ?? [{ kind: "refusal", rules: "safetune" }];
+  checkDtype(values.dtype, ["float32", "bfloat16"]);
 
-  const local = values.model !== undefined;
-  const settings: GenerationSettings = {
-    maxNewTokens:
-      optionalNumber(values["max-new-tokens"], "max-new-tokens", { integer: true, min: 1 }) ?? 256,
-    temperature: optionalNumber(values.temperature, "temperature", { min: 0 }) ?? 0,
-    seed: optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0,
-    template: values.template ?? (local ? "model" : "server"),
-    batchSize: local
-      ? (optionalNumber(values["batch-size"], "batch-size", { integer: true, min: 1 }) ?? 8)
-      : 1,
-  };
-  const topP = optionalNumber(values["top-p"], "top-p", { min: 0, max: 1 });
-  if (topP !== undefined) settings.topP = topP;
-  if (values.system !== undefined) settings.system = values.system;
-  // The model's folder, adapter and template, the output folders and --compare-with runs before the judges or
-  // the model load (tens of seconds at real sizes).
-  await preflightEval(values, settings.template);
-
-  const judges = await createJudges(judgeSpecs);
-  const primaryJudge = values["primary-judge"];
-  if (primaryJudge !== undefined && !judges.some((j) => j.identity.name === primaryJudge))
-    throw new UsageError(
-      `--primary-judge: no judge is named "${primaryJudge}" (judges: ${judges.map((j) => j.identity.name).join(", ")})`,
-    );
-  let answerer: Answerer | undefined;
-  let attacker: Answerer | undefined;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
   process.once("SIGINT", onSigint);
+  let evaluation: Evaluation | undefined;
   try {
-    // The attacker first: a flag mistake should fail before a model loads.
-    const adaptive = adaptiveAttack(values, process.env[values["api-key-env"] ?? "OPENAI_API_KEY"]);
-    if (adaptive) attacker = adaptive.attacker;
-    if (local) {
-      const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
-      if (values.dtype !== undefined && dtype !== "float32" && dtype !== "bfloat16")
-        throw new UsageError(`--dtype: expected float32 or bfloat16, got '${values.dtype}'`);
-      answerer = await LocalAnswerer.load({
-        model: values.model as string,
-        ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
-        ...(dtype === undefined ? {} : { dtype }),
-        settings,
-      });
-    } else {
-      const keyEnv = values["api-key-env"] ?? "OPENAI_API_KEY";
-      const apiKey = process.env[keyEnv];
-      if (values["api-key-env"] !== undefined && apiKey === undefined)
-        throw new UsageError(`--api-key-env: environment variable ${keyEnv} is not set`);
-      const pool = EndpointPool.create({
-        urls: values.endpoint as string[],
-        model: values["api-model"] as string,
-        ...(apiKey === undefined ? {} : { apiKey }),
-        concurrency: optionalNumber(values.concurrency, "concurrency", { integer: true, min: 1 }) ?? 8,
-        timeoutMs: 1000 * (optionalNumber(values.timeout, "timeout", { min: 0.001 }) ?? 120),
-        retries: optionalNumber(values.retries, "retries", { integer: true, min: 0 }) ?? 4,
-      });
-      answerer = new EndpointAnswerer(pool, settings);
-      await pool.checkServedModel(controller.signal);
-    }
+    evaluation = await buildEvaluation({
+      ...evaluationSpec(values),
+      // The model's folder, adapter and template, the output folders and --compare-with runs before the judges
+      // or the model load (tens of seconds at real sizes).
+      beforeLoading: (settings) => preflightEval(values, settings.template),
+      signal: controller.signal,
+    });
     const compareWith = (values["compare-with"] ?? []).map((run) => readResults(run));
+    const { dispose: _, ...built } = evaluation;
     const run = await runEval({
+      ...built,
       out,
       ...(values.name === undefined ? {} : { name: values.name }),
-      answerer,
-      judges,
-      benchmarks,
-      settings,
-      ...(primaryJudge === undefined ? {} : { primaryJudge }),
       ...(values.cache === undefined ? {} : { cacheDir: values.cache }),
       ...(values["no-perplexity"] ? { perplexity: false } : {}),
       compareWith,
       onProgress: evalProgressBars(),
       signal: controller.signal,
-      ...(adaptive ? { adaptive } : {}),
     });
     for (const b of run.results.benchmarks) {
       const m = headlineMetric(b, run.results.primaryJudge);
@@ -278,6 +200,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       `${t.generated} answers generated (${t.cached} from cache) in ${t.generationSeconds.toFixed(1)} s; judged in ${t.judgeSeconds.toFixed(1)} s`,
     );
     console.log(`wrote ${run.files.results}, ${run.files.samples}, ${run.files.markdown}, ${run.files.html}`);
+    const { answerer } = evaluation;
     if (answerer instanceof EndpointAnswerer && answerer.pool.urls.length > 1)
       console.error(`endpoints: ${answerer.pool.summary()}`);
   } catch (err) {
@@ -288,46 +211,84 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw err;
   } finally {
     process.removeListener("SIGINT", onSigint);
-    answerer?.dispose();
-    attacker?.dispose();
-    for (const j of judges) j.dispose();
+    evaluation?.dispose();
   }
 }
 
-/** The adaptive attack's attacker and budget from the --attacker-* flags, or undefined without an endpoint. */
-function adaptiveAttack(
-  values: Record<string, unknown>,
-  apiKey: string | undefined,
-): (PairBudget & { attacker: Answerer }) | undefined {
-  const url = values["attacker-endpoint"] as string | undefined;
-  if (url === undefined) return undefined;
-  const model = values["attacker-model"] as string | undefined;
-  if (model === undefined) throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
-  const num = (flag: string, opts: { integer?: boolean; min?: number }) =>
+/** The evaluation the flags describe (flag syntax checked here; files and models are read by buildEvaluation). */
+function evaluationSpec(values: ParsedFlags<typeof FLAGS>): Omit<EvaluationSpec, "beforeLoading" | "signal"> {
+  const num = (flag: keyof typeof FLAGS, opts: { integer?: boolean; min?: number; max?: number }) =>
     optionalNumber(values[flag] as string | undefined, flag, opts);
-  const rounds = num("attack-rounds", { integer: true, min: 1 }) ?? 5;
+  const suite: Suite = values.benchmark
+    ? {
+        source: "command line",
+        baseDir: process.cwd(),
+        benchmarks: values.benchmark.map((b) => ({ builtin: b })),
+      }
+    : loadSuite(values.benchmarks ?? "paper");
+  const limit = num("limit", { integer: true, min: 1 });
+  const generation: GenerationChoices = {
+    maxNewTokens: num("max-new-tokens", { integer: true, min: 1 }),
+    temperature: num("temperature", { min: 0 }),
+    topP: num("top-p", { min: 0, max: 1 }),
+    seed: num("seed", { integer: true, min: 0 }),
+    template: values.template,
+    system: values.system,
+    batchSize: num("batch-size", { integer: true, min: 1 }),
+  };
+  const remote = values.endpoint !== undefined || values["attacker-endpoint"] !== undefined;
+  const apiKey = remote ? apiKeyFromEnv(values["api-key-env"]) : undefined;
+  const timeout = num("timeout", { min: 0.001 });
+  // Unset values take the endpoint pool's defaults (8 requests in flight, 120 s, 4 retries).
+  const connection = {
+    apiKey,
+    concurrency: num("concurrency", { integer: true, min: 1 }),
+    timeoutMs: timeout === undefined ? undefined : 1000 * timeout,
+    retries: num("retries", { integer: true, min: 0 }),
+  };
+  const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
+  const answerer: AnswererSpec =
+    values.model !== undefined
+      ? {
+          kind: "local",
+          model: values.model,
+          ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
+          ...(dtype === undefined ? {} : { dtype }),
+        }
+      : {
+          kind: "endpoint",
+          urls: values.endpoint ?? [],
+          model: values["api-model"] as string,
+          ...connection,
+        };
+  const attackerUrl = values["attacker-endpoint"];
   const maxQueries = num("attack-max-queries", { integer: true, min: 1 });
   const maxTokens = num("attack-max-tokens", { integer: true, min: 1 });
-  const settings: GenerationSettings = {
-    maxNewTokens: num("attacker-max-new-tokens", { integer: true, min: 1 }) ?? 512,
-    temperature: num("attacker-temperature", { min: 0 }) ?? 1,
-    seed: num("seed", { integer: true, min: 0 }) ?? 0,
-    template: "server",
-    batchSize: 1,
-  };
-  const pool = EndpointPool.create({
-    urls: [url],
-    model,
-    ...(apiKey === undefined ? {} : { apiKey }),
-    concurrency: num("concurrency", { integer: true, min: 1 }) ?? 8,
-    timeoutMs: 1000 * (num("timeout", { min: 0.001 }) ?? 120),
-    retries: num("retries", { integer: true, min: 0 }) ?? 4,
-  });
   return {
-    attacker: new EndpointAnswerer(pool, settings),
-    rounds,
-    ...(maxQueries === undefined ? {} : { maxQueries }),
-    ...(maxTokens === undefined ? {} : { maxTokens }),
+    suite,
+    dataDir: values.data,
+    limit,
+    attacks: values.attacks,
+    judges: values.judge?.map(parseJudgeFlag),
+    primaryJudge: values["primary-judge"],
+    answerer,
+    generation,
+    adaptive:
+      attackerUrl === undefined
+        ? undefined
+        : {
+            endpoint: {
+              urls: [attackerUrl],
+              model: values["attacker-model"] as string,
+              ...connection,
+            },
+            rounds: num("attack-rounds", { integer: true, min: 1 }) ?? 5,
+            ...(maxQueries === undefined ? {} : { maxQueries }),
+            ...(maxTokens === undefined ? {} : { maxTokens }),
+            maxNewTokens: num("attacker-max-new-tokens", { integer: true, min: 1 }) ?? 512,
+            temperature: num("attacker-temperature", { min: 0 }) ?? 1,
+            seed: generation.seed ?? GENERATION_DEFAULTS.seed,
+          },
   };
 }
 
@@ -336,7 +297,6 @@ async function preflightEval(values: ParsedFlags<typeof FLAGS>, template: string
   if (values.cache !== undefined) checkWritableFolder(values.cache, "--cache");
   for (const run of values["compare-with"] ?? []) readResults(run);
   if (values.model === undefined) return;
-  checkDtype(values.dtype, ["float32", "bfloat16"]);
   await checkLocalModel({
     model: values.model,
     adapter: values.adapter,

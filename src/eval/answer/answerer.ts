@@ -1,6 +1,7 @@
 // Who answers the prompts: the local engine or an OpenAI-compatible endpoint, behind one interface.
 import type { ChatMessage } from "../../data/records.js";
 import type { AnswererIdentity } from "../results.js";
+import type { AnswerLogProb } from "../scoring/answerLogProbs.js";
 
 export interface Answer {
   text: string;
@@ -32,7 +33,19 @@ export interface Answerer {
     onAnswer: (index: number, answer: Answer) => void,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * The log-probability of each given answer to its prompt under this answerer's model, the prompt rendered as
+   * the answerer renders it (template, system message): perplexity of reference answers, a policy's preference
+   * between two answers. Absent where the answerer cannot score text (an endpoint).
+   */
+  scoreAnswers?(items: readonly ScoredAnswer[], onProgress?: (done: number) => void): AnswerLogProb[];
   dispose(): void;
+}
+
+/** An answer to score, given its prompt. */
+export interface ScoredAnswer {
+  prompt: readonly ChatMessage[];
+  answer: string;
 }
 
 /** The messages to send: an optional system message, then the benchmark's conversation. */

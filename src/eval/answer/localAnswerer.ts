@@ -12,7 +12,8 @@ import { loadTokenizer, type Tokenizer } from "../../tokenize/tokenizer.js";
 import { cacheKey } from "../cache.js";
 import { folderFingerprint } from "../folderFingerprint.js";
 import type { AnswererIdentity, GenerationSettings } from "../results.js";
-import { type Answer, type Answerer, type AnswerRequest, withSystem } from "./answerer.js";
+import { type AnswerLogProb, answerLogProbs } from "../scoring/answerLogProbs.js";
+import { type Answer, type Answerer, type AnswerRequest, type ScoredAnswer, withSystem } from "./answerer.js";
 
 export interface LocalAnswererOptions {
   model: string;
@@ -102,6 +103,15 @@ export class LocalAnswerer implements Answerer {
       // Let signals (Ctrl-C) and progress output through between batches.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  scoreAnswers(items: readonly ScoredAnswer[], onProgress?: (done: number) => void): AnswerLogProb[] {
+    const s = this.#settings;
+    return answerLogProbs(this.model, this.tokenizer, items, {
+      ...templateOption(s.template),
+      ...(s.system === undefined ? {} : { system: s.system }),
+      ...(onProgress === undefined ? {} : { onProgress }),
+    });
   }
 
   dispose(): void {

@@ -2,22 +2,16 @@
 // (docs/evaluation.md), `report`
 // puts several eval stages side by side: the comparison table, and an HTML report with the cross-run chart.
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
-import { EndpointPool } from "../../endpoint/endpointPool.js";
-import type { Answerer } from "../../eval/answer/answerer.js";
-import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
-import { LocalAnswerer } from "../../eval/answer/localAnswerer.js";
-import { loadBenchmark, resolveBenchmarkSpec } from "../../eval/benchmarks/loadBenchmark.js";
 import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
-import { createJudges } from "../../eval/judges/createJudge.js";
+import { type AnswererSpec, apiKeyFromEnv, buildEvaluation } from "../../eval/buildEvaluation.js";
 import { validateJudgeSpec } from "../../eval/judges/judgeSpec.js";
 import { ComparisonSpecSchema } from "../../eval/metrics/conclusions.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
 import { htmlReport } from "../../eval/report/html.js";
 import { seedGroupTable, seedReport, seedReportMarkdown } from "../../eval/report/seedReport.js";
-import type { GenerationSettings } from "../../eval/results.js";
 import { runEval } from "../../eval/runEval.js";
 import { readResults, readSamples } from "../../eval/runFiles.js";
 import { readSeedRun } from "../../eval/seedRuns.js";
@@ -25,17 +19,19 @@ import { writeFileAtomically } from "../../util/atomicFolder.js";
 import { PipelineError } from "../errors.js";
 import { stageKind } from "../stageKind.js";
 
+/** Unset settings take buildEvaluation's GENERATION_DEFAULTS, as on the command line. */
 const GenerationSchema = z
   .object({
-    maxNewTokens: z.number().int().positive().default(256),
+    maxNewTokens: z.number().int().positive().optional(),
     /** 0: greedy. */
-    temperature: z.number().min(0).default(0),
+    temperature: z.number().min(0).optional(),
     topP: z.number().gt(0).max(1).optional(),
-    seed: z.number().int().nonnegative().default(0),
-    /** "model" (the model's own chat template) or a template name. */
-    template: z.string().default("model"),
+    seed: z.number().int().nonnegative().optional(),
+    /** "model" (the model's own chat template, the default) or a template name. */
+    template: z.string().optional(),
     system: z.string().optional(),
-    batchSize: z.number().int().positive().default(8),
+    /** Prompts decoded together by the local engine. */
+    batchSize: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -49,9 +45,15 @@ const EvalStageSchema = z
     apiModel: z.string().min(1).optional(),
     /** Environment variable holding the endpoints' API key (default OPENAI_API_KEY when set). */
     apiKeyEnv: z.string().min(1).optional(),
-    /** Requests in flight per endpoint. */
-    concurrency: z.number().int().positive().default(8),
+    /** Requests in flight per endpoint (default 8). */
+    concurrency: z.number().int().positive().optional(),
+    /** Per-request timeout in seconds with an endpoint (default 120). */
+    timeout: z.number().positive().optional(),
+    /** Retries of a failed request (default 4; with several endpoints, attempts on other replicas). */
+    retries: z.number().int().nonnegative().optional(),
     adapter: z.string().min(1).optional(),
+    /** The local model's weights in memory: float32 (default) or bfloat16. */
+    dtype: z.enum(["float32", "bfloat16"]).optional(),
     /** The run's name in tables and charts (default: the stage's name as written, without `@seed`). */
     name: z.string().min(1).optional(),
     /**
@@ -69,7 +71,12 @@ const EvalStageSchema = z
     primaryJudge: z.string().optional(),
     /** At most this many prompts per benchmark. */
     limit: z.number().int().positive().optional(),
-    generation: GenerationSchema.default(GenerationSchema.parse({})),
+    /**
+     * Attacks on every harmful benchmark: names or "all" (docs/evaluation.md), replacing the suite's; each adds a
+     * benchmark NAME+ATTACK and results.json gets attack success rates; [] turns the suite's attacks off.
+     */
+    attacks: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+    generation: GenerationSchema.default({}),
     /** Perplexity of reference answers (default true). */
     perplexity: z.boolean().default(true),
   })
@@ -103,62 +110,30 @@ export const evalStage = stageKind({
   inputs: (c) => [c.model, c.adapter, c.dataDir, c.suite?.endsWith(".yaml") ? c.suite : undefined],
   seedField: "seed",
   run: async ({ name, group, config, dir, label, signal }) => {
-    const suite = suiteOf(config, `stages.${name}`);
-    const dataDir = resolve(config.dataDir ?? suite.dataDir ?? process.env.SAFETUNE_DATA ?? "data");
-    const benchmarks = [];
-    for (const spec of suite.benchmarks) {
-      const limited =
-        config.limit === undefined || spec.limit !== undefined ? spec : { ...spec, limit: config.limit };
-      benchmarks.push(
-        await loadBenchmark(resolveBenchmarkSpec(limited, { dataDir, baseDir: suite.baseDir })),
-      );
-    }
     const where = `stages.${name}`;
     if ((config.model === undefined) === (config.endpoint === undefined))
       throw new PipelineError(`${where}: give exactly one of model or endpoint`);
     if (config.endpoint !== undefined && config.apiModel === undefined)
       throw new PipelineError(`${where}: endpoint needs apiModel (the model's name at the endpoint)`);
-    const judges = await createJudges(suite.judges ?? [{ kind: "refusal", rules: "safetune" }]);
-    const { topP, system, ...generation } = config.generation;
-    const settings: GenerationSettings = {
-      ...generation,
-      ...(config.seed === undefined ? {} : { seed: config.seed }),
-      // A server renders its own model's template: record it as the CLI does.
-      ...(config.endpoint !== undefined && generation.template === "model" ? { template: "server" } : {}),
-      ...(topP === undefined ? {} : { topP }),
-      ...(system === undefined ? {} : { system }),
-    };
-    let answerer: Answerer | undefined;
+    const evaluation = await buildEvaluation({
+      suite: suiteOf(config, where),
+      dataDir: config.dataDir,
+      limit: config.limit,
+      attacks: typeof config.attacks === "string" ? [config.attacks] : config.attacks,
+      attacksField: `${where}: attacks`,
+      primaryJudge: config.primaryJudge,
+      answerer: answererSpec(config, where),
+      // The experiment seed replaces the sampling seed.
+      generation: { ...config.generation, ...(config.seed === undefined ? {} : { seed: config.seed }) },
+      signal,
+    });
     try {
-      if (config.endpoint !== undefined) {
-        const keyEnv = config.apiKeyEnv ?? "OPENAI_API_KEY";
-        const apiKey = process.env[keyEnv];
-        if (config.apiKeyEnv !== undefined && apiKey === undefined)
-          throw new PipelineError(`${where}: apiKeyEnv: environment variable ${keyEnv} is not set`);
-        const pool = EndpointPool.create({
-          urls: typeof config.endpoint === "string" ? [config.endpoint] : config.endpoint,
-          model: config.apiModel as string,
-          concurrency: config.concurrency,
-          ...(apiKey === undefined ? {} : { apiKey }),
-        });
-        answerer = new EndpointAnswerer(pool, settings);
-        await pool.checkServedModel(signal);
-      } else {
-        answerer = await LocalAnswerer.load({
-          model: config.model as string,
-          ...(config.adapter === undefined ? {} : { adapter: config.adapter }),
-          settings,
-        });
-      }
+      const { dispose: _, ...built } = evaluation;
       const run = await runEval({
+        ...built,
         out: dir,
         name: config.name ?? group ?? name,
-        answerer,
-        judges,
-        benchmarks,
-        settings,
         perplexity: config.perplexity,
-        ...(config.primaryJudge === undefined ? {} : { primaryJudge: config.primaryJudge }),
         onProgress: evalProgressBars(`${label} `),
         signal,
       });
@@ -180,11 +155,25 @@ export const evalStage = stageKind({
       }
       return { summary: parts.join(", "), figures };
     } finally {
-      answerer?.dispose();
-      for (const j of judges) j.dispose();
+      evaluation.dispose();
     }
   },
 });
+
+/** Who answers, from the stage's model or endpoint fields. */
+function answererSpec(config: z.infer<typeof EvalStageSchema>, where: string): AnswererSpec {
+  if (config.model !== undefined)
+    return { kind: "local", model: config.model, adapter: config.adapter, dtype: config.dtype };
+  return {
+    kind: "endpoint",
+    urls: typeof config.endpoint === "string" ? [config.endpoint] : (config.endpoint ?? []),
+    model: config.apiModel as string,
+    apiKey: apiKeyFromEnv(config.apiKeyEnv, `${where}: apiKeyEnv`),
+    concurrency: config.concurrency,
+    timeoutMs: config.timeout === undefined ? undefined : 1000 * config.timeout,
+    retries: config.retries,
+  };
+}
 
 export const reportStage = stageKind({
   kind: "report",
