@@ -1,5 +1,5 @@
 // One run's report: what produced it, the headline numbers with intervals, the charts, per-category tables,
-// judge agreement (pooled, and per benchmark with the answers the judges disagree on), and the samples with every
+// attack success rates (when the run attacked its prompts), judge agreement (pooled, and per benchmark with the answers the judges disagree on), and the samples with every
 // judge's verdict.
 import { agreementPanel } from "./agreementPanel.js";
 import { getJson, runApiUrl } from "./api.js";
@@ -100,6 +100,76 @@ function categoryTable(b) {
   );
 }
 
+function attackTable(rows, caption, withCategory) {
+  return h(
+    "table",
+    { class: "attacks" },
+    h("caption", {}, caption),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        [
+          ...(withCategory ? ["category"] : []),
+          "attack",
+          "success rate",
+          "95% interval",
+          "n",
+          "unparsed",
+        ].map((c, i) => h("th", { scope: "col", class: i >= (withCategory ? 2 : 1) ? "num" : null }, c)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      rows.map((x) =>
+        h(
+          "tr",
+          { "data-attack": x.attack },
+          withCategory ? h("td", {}, x.category) : null,
+          h("th", { scope: "row" }, x.attackLabel),
+          h("td", { class: "num" }, x.text, rateBar(x.value, x.low, x.high)),
+          h("td", { class: "num" }, x.interval),
+          h("td", { class: "num" }, String(x.n)),
+          h("td", { class: "num" }, x.unparsed === null ? "–" : String(x.unparsed)),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Attack success rate per attack: the report's chart, the rows, the rows per category, queries per success. */
+function attacksSection(id, a) {
+  return [
+    h(
+      "p",
+      { class: "muted" },
+      `Attack success rate: the share of attacked prompts whose answer judge ${a.judge} read as unsafe ` +
+        '(encoded answers decoded first; "any attack" counts a prompt once, as broken when any attack on it succeeded).',
+    ),
+    chartFigure(runApiUrl(id, "/charts/attacks.svg"), "Attack success rate by attack with its 95% interval"),
+    h("div", { class: "scroll" }, attackTable(a.rows, "Attack success rate by attack", false)),
+    a.queriesPerSuccess.length > 0
+      ? h(
+          "ul",
+          { class: "muted" },
+          a.queriesPerSuccess.map((q) =>
+            h(
+              "li",
+              {},
+              `${q.attack}: ${q.view.text} target queries per success ${q.view.interval}, n=${q.view.n}`,
+            ),
+          ),
+        )
+      : null,
+    a.byCategory.length > 0
+      ? h("div", { class: "scroll" }, attackTable(a.byCategory, "Attack success rate by category", true))
+      : null,
+  ];
+}
+
 function section(id, title, ...content) {
   return h(
     "section",
@@ -132,6 +202,7 @@ export async function runView(main, { id, query }) {
     ["headlines", "Headlines"],
     ["benchmarks", "Benchmarks"],
     ...(withCategories.length > 0 ? [["categories", "Categories"]] : []),
+    ...(r.attacks ? [["attacks", "Attacks"]] : []),
     ["agreement", "Judge agreement"],
     ["samples", "Samples"],
   ];
@@ -186,6 +257,7 @@ export async function runView(main, { id, query }) {
           ),
         )
       : null,
+    r.attacks ? section("attacks", "Attacks", ...attacksSection(id, r.attacks)) : null,
     section("agreement", "Judge agreement", agreementPanel(id)),
     section("samples", "Samples", samplesPanel(id, query)),
   );

@@ -2,7 +2,7 @@
 // McNemar's test of whether the two models' outcomes differ more than chance would make them. Two seed groups
 // (runs of one name over several seeds): the difference of their means over seeds, with a two-level interval.
 import { type AttackComparison, compareAttacks } from "./attacks/attackComparison.js";
-import { ANY_ATTACK, DIRECT } from "./attacks/attackMetrics.js";
+import { attackLabel } from "./attacks/attackMetrics.js";
 import { EvaluationError } from "./errors.js";
 import { metricReading } from "./metrics/benchmarkMetrics.js";
 import { type McNemarResult, mcnemarTest } from "./metrics/mcnemar.js";
@@ -173,13 +173,6 @@ export function comparisonMarkdown(c: RunComparison): string {
   }
   if (c.attacks) lines.push("", ...attackComparisonMarkdown(c.attacks, c.a, c.b));
   return `${lines.join("\n")}\n`;
-}
-
-/** An attack row's name as the reports write it. */
-function attackLabel(attack: string): string {
-  if (attack === DIRECT) return "direct request (no attack)";
-  if (attack === ANY_ATTACK) return "any attack (worst case per prompt)";
-  return attack;
 }
 
 /** The robustness section: ASR per attack of both runs and B − A (lower is more robust). */

@@ -10,6 +10,13 @@ export const DIRECT = "direct";
 /** The worst-case row: a prompt counts as broken when any attack on it succeeded. */
 export const ANY_ATTACK = "any attack";
 
+/** How reports, comparisons and the dashboard name a row. */
+export function attackLabel(attack: string): string {
+  if (attack === DIRECT) return "direct request (no attack)";
+  if (attack === ANY_ATTACK) return "any attack (worst case per prompt)";
+  return attack;
+}
+
 export interface AttackRate {
   /** An attack's name, DIRECT or ANY_ATTACK. */
   attack: string;

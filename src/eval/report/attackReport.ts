@@ -1,24 +1,21 @@
 // The attacks part of a run's reports: attack success rate per attack (with the direct requests and the worst
 // case per prompt beside them), per category, as Markdown tables, an HTML section and a bar chart.
-import { ANY_ATTACK, type AttackRate, type AttackSummary, DIRECT } from "../attacks/attackMetrics.js";
+
+import type { TopLevelSpec } from "vega-lite";
+import { type AttackRate, type AttackSummary, attackLabel } from "../attacks/attackMetrics.js";
 import type { EvalResults, MetricResult } from "../results.js";
-import { type BarRow, barRow, barSpec, renderVegaLite } from "./charts.js";
+import { type BarRow, barRow, barSpec, CHART_MARKS, renderVegaLite } from "./charts.js";
 import { formatEstimate, formatInterval, formatValue } from "./headline.js";
 
 const METRIC = "attack_success_rate";
 
-function asMetric(r: AttackRate): MetricResult {
+/** An attack row as a metric, to format it the way every report does. */
+export function asAttackMetric(r: AttackRate): MetricResult {
   return {
     metric: METRIC,
     estimate: r.estimate,
     ...(r.unparsed === undefined ? {} : { unparsed: r.unparsed }),
   };
-}
-
-function label(attack: string): string {
-  if (attack === DIRECT) return "direct request (no attack)";
-  if (attack === ANY_ATTACK) return "any attack (worst case per prompt)";
-  return attack;
 }
 
 /** The whole-run rows: attacks in order, then the direct requests and the worst case. */
@@ -29,9 +26,9 @@ export function attackRows(summary: AttackSummary): AttackRate[] {
 /** Rows: one per attack; cells: [label, value, interval, n, unparsed]. */
 function overviewCells(summary: AttackSummary): string[][] {
   return attackRows(summary).map((r) => {
-    const m = asMetric(r);
+    const m = asAttackMetric(r);
     return [
-      label(r.attack),
+      attackLabel(r.attack),
       formatValue(m),
       formatInterval(m),
       String(r.estimate.n),
@@ -58,7 +55,7 @@ function categoryCells(summary: AttackSummary): { header: string[]; rows: string
     c,
     ...attacks.map((a) => {
       const r = perCategory.find((x) => x.category === c && x.attack === a);
-      return r ? formatEstimate(asMetric(r)) : "–";
+      return r ? formatEstimate(asAttackMetric(r)) : "–";
     }),
   ]);
   return { header: ["category", ...attacks], rows };
@@ -93,7 +90,7 @@ export function attackMarkdown(results: EvalResults, inert: (s: string) => strin
 export async function attackChart(results: EvalResults): Promise<string | undefined> {
   const summary = results.attacks;
   if (!summary) return undefined;
-  const rows: BarRow[] = attackRows(summary).map((r) => barRow(label(r.attack), asMetric(r)));
+  const rows: BarRow[] = attackRows(summary).map((r) => barRow(attackLabel(r.attack), asAttackMetric(r)));
   if (rows.length === 0) return undefined;
   return renderVegaLite(
     barSpec(rows, { rate: true, xTitle: `attack success rate, judge ${summary.judge} (bars: 95% interval)` }),
@@ -131,4 +128,56 @@ ${queriesLines(summary)
   .map((l) => `<p class="status">${inert(l)}</p>`)
   .join("\n")}
 ${cats ? `<h3>By category</h3>\n${table(cats.header, cats.rows)}` : ""}</section>`;
+}
+
+/**
+ * Attack success rate by attack for each run that attacked its prompts: grouped bars (one colour per run, in
+ * the order given) with their 95% intervals. Undefined when no run has attacks.
+ */
+export async function attackRunsChart(runs: readonly EvalResults[]): Promise<string | undefined> {
+  const rows: (BarRow & { attack: string; run: string })[] = [];
+  const names: string[] = [];
+  runs.forEach((run, i) => {
+    if (!run.attacks) return;
+    // Two runs of one name (seeds of a group) stay apart.
+    const name = names.includes(run.name) ? `${run.name} (${i + 1})` : run.name;
+    names.push(name);
+    for (const r of attackRows(run.attacks))
+      rows.push({
+        ...barRow(attackLabel(r.attack), asAttackMetric(r)),
+        attack: attackLabel(r.attack),
+        run: name,
+      });
+  });
+  if (rows.length === 0) return undefined;
+  const judges = [...new Set(runs.flatMap((r) => (r.attacks ? [r.attacks.judge] : [])))];
+  const x = {
+    type: "quantitative" as const,
+    title: `attack success rate, judge ${judges.join(" / ")} (rules: 95% interval)`,
+    scale: { domain: [0, 1] },
+    axis: { format: ".0%" },
+  };
+  const y = { field: "attack", type: "nominal" as const, sort: null, title: null, axis: { labelLimit: 320 } };
+  const yOffset = { field: "run", type: "nominal" as const, sort: names };
+  const color = { field: "run", type: "nominal" as const, title: "run", sort: names };
+  return renderVegaLite({
+    background: "white",
+    config: { font: "sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 11 } },
+    width: 360,
+    height: { step: 14 * Math.max(1, names.length) + 8 },
+    layer: [
+      {
+        name: CHART_MARKS.bars,
+        data: { values: rows },
+        mark: { type: "bar" },
+        encoding: { y, yOffset, x: { ...x, field: "value" }, color },
+      },
+      {
+        name: CHART_MARKS.intervals,
+        data: { values: rows.filter((r) => r.low !== null && r.high !== null) },
+        mark: { type: "rule", color: "#222", strokeWidth: 1.5 },
+        encoding: { y, yOffset, x: { ...x, field: "low" }, x2: { field: "high" } },
+      },
+    ],
+  } as TopLevelSpec);
 }

@@ -3,6 +3,7 @@
 // goes through resolveRun before any file is read.
 import { type Context, Hono } from "hono";
 import { DEFAULT_DISAGREEMENT_LIMIT } from "../../eval/metrics/judgeDisagreements.js";
+import { attackChart, attackRunsChart } from "../../eval/report/attackReport.js";
 import { benchmarkChart, categoryChart, safetyHelpfulnessChart } from "../../eval/report/charts.js";
 import { agreementView } from "./agreementView.js";
 import { compareManyRuns, type LoadedRun } from "./runComparison.js";
@@ -175,6 +176,15 @@ export function runApi(options: RunApiOptions): Hono {
   );
 
   app.get(
+    "/api/runs/:id/charts/attacks.svg",
+    handle(async (c) => {
+      const { dir } = locate(runId(c));
+      const results = store.results(dir);
+      return svg(c, await store.chart(dir, "attacks", () => attackChart(results)), "attack chart");
+    }),
+  );
+
+  app.get(
     "/api/compare",
     handle((c) => c.json(compareManyRuns(comparedIds(c).map(load)))),
   );
@@ -184,6 +194,14 @@ export function runApi(options: RunApiOptions): Hono {
     handle(async (c) => {
       const runs = comparedIds(c).map((id) => store.results(locate(id).dir));
       return svg(c, await safetyHelpfulnessChart(runs), "safety-vs-helpfulness chart");
+    }),
+  );
+
+  app.get(
+    "/api/compare/attacks.svg",
+    handle(async (c) => {
+      const runs = comparedIds(c).map((id) => store.results(locate(id).dir));
+      return svg(c, await attackRunsChart(runs), "attack chart of the compared runs");
     }),
   );
 

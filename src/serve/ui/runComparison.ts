@@ -1,10 +1,19 @@
 // Several runs side by side: each benchmark's headline number per run (one column unit per benchmark), and
 // every later run paired prompt by prompt with the first (the baseline) through eval compare's statistics.
+
+import { attackLabel } from "../../eval/attacks/attackMetrics.js";
 import { compareRuns } from "../../eval/compare.js";
 import { headlineMetric, metricLabel, pickMetric } from "../../eval/report/headline.js";
 import type { EvalResults, SampleRecord } from "../../eval/results.js";
 import type { BenchmarkKind } from "../../eval/types.js";
-import { type MetricView, metricView, type RunSummary, runSummary } from "./runViews.js";
+import {
+  type AttackRowView,
+  attackRowView,
+  type MetricView,
+  metricView,
+  type RunSummary,
+  runSummary,
+} from "./runViews.js";
 
 export interface LoadedRun {
   id: string;
@@ -34,11 +43,38 @@ export interface PairedRowView {
   test: string;
 }
 
+/** Robustness of B against A on one attack row (see eval/attacks/attackComparison). */
+export interface AttackDifferenceView {
+  attack: string;
+  attackLabel: string;
+  paired: boolean;
+  nA: number;
+  nB: number;
+  rateA: number;
+  rateB: number;
+  difference: { value: number; low: number | null; high: number | null };
+  onlyA: number | null;
+  onlyB: number | null;
+  pValue: number | null;
+  test: string | null;
+}
+
 export interface PairedView {
   a: string;
   b: string;
   settingDifferences: string[];
   rows: PairedRowView[];
+  /** Attack success rate per attack, B − A (null when either run attacked nothing). */
+  attacks: { judge: string; rows: AttackDifferenceView[] } | null;
+}
+
+/** Attack success rate per attack (rows) and run (columns): the dashboard's robustness matrix. */
+export interface AttackMatrixView {
+  /** Row keys (attack names, then "direct" and "any attack") in first-seen order, with their labels. */
+  attacks: { attack: string; label: string }[];
+  /** Per run (in order), per attack: the run's rate, or null where it did not make that attack. */
+  cells: (AttackRowView | null)[][];
+  judges: (string | null)[];
 }
 
 export interface ComparisonView {
@@ -48,6 +84,28 @@ export interface ComparisonView {
   cells: (MetricView | null)[][];
   /** The first run against each other one. */
   paired: PairedView[];
+  /** Null when no run attacked its prompts. */
+  attacks: AttackMatrixView | null;
+}
+
+function attackMatrix(runs: readonly EvalResults[]): AttackMatrixView | null {
+  if (!runs.some((r) => r.attacks)) return null;
+  const whole = runs.map((r) => (r.attacks?.rates ?? []).filter((x) => x.category === undefined));
+  const attacks: { attack: string; label: string }[] = [];
+  for (const rates of whole)
+    for (const x of rates)
+      if (!attacks.some((a) => a.attack === x.attack))
+        attacks.push({ attack: x.attack, label: attackLabel(x.attack) });
+  return {
+    attacks,
+    cells: whole.map((rates) =>
+      attacks.map((a) => {
+        const x = rates.find((r) => r.attack === a.attack);
+        return x ? attackRowView(x) : null;
+      }),
+    ),
+    judges: runs.map((r) => r.attacks?.judge ?? null),
+  };
 }
 
 /** Columns in order of first appearance; a benchmark's unit is the headline metric of the first run having it. */
@@ -100,8 +158,37 @@ export function compareManyRuns(runs: readonly LoadedRun[]): ComparisonView {
             pValue: x.mcnemar.pValue,
             test: x.mcnemar.method,
           })),
+          attacks: c.attacks
+            ? {
+                judge: c.attacks.judge,
+                rows: c.attacks.rows.map((x) => ({
+                  attack: x.attack,
+                  attackLabel: attackLabel(x.attack),
+                  paired: x.paired,
+                  nA: x.nA,
+                  nB: x.nB,
+                  rateA: x.rateA,
+                  rateB: x.rateB,
+                  difference: {
+                    value: x.difference.value,
+                    low: finiteOrNull(x.difference.low),
+                    high: finiteOrNull(x.difference.high),
+                  },
+                  onlyA: x.mcnemar?.onlyA ?? null,
+                  onlyB: x.mcnemar?.onlyB ?? null,
+                  pValue: x.mcnemar?.pValue ?? null,
+                  test: x.mcnemar?.method ?? null,
+                })),
+              }
+            : null,
         };
       })
     : [];
-  return { runs: runs.map((r) => runSummary(r.id, r.results)), columns, cells, paired };
+  return {
+    runs: runs.map((r) => runSummary(r.id, r.results)),
+    columns,
+    cells,
+    paired,
+    attacks: attackMatrix(runs.map((r) => r.results)),
+  };
 }

@@ -1,5 +1,7 @@
 // What the dashboard shows of a run, as JSON: numbers already formatted the way the reports write them (so the
 // browser never re-implements rounding or units), next to the raw values for sorting and bars.
+import { type AttackRate, attackLabel } from "../../eval/attacks/attackMetrics.js";
+import { asAttackMetric } from "../../eval/report/attackReport.js";
 import { helpfulnessScore, type RunScore, safetyScore } from "../../eval/report/charts.js";
 import {
   formatInterval,
@@ -68,6 +70,48 @@ export interface BenchmarkView {
   categories: CategoryTableView | null;
 }
 
+/** One attack row: its attack success rate as numbers and as report text. */
+export interface AttackRowView extends MetricView {
+  attack: string;
+  /** As the reports name it ("direct request (no attack)", ...). */
+  attackLabel: string;
+  category: string | null;
+}
+
+export interface AttacksView {
+  /** The judge whose safe/unsafe reading decides success. */
+  judge: string;
+  /** Each attack, then the direct requests and the worst case per prompt. */
+  rows: AttackRowView[];
+  /** The same per category. */
+  byCategory: AttackRowView[];
+  /** Adaptive attacks: mean target queries per success. */
+  queriesPerSuccess: { attack: string; view: MetricView }[];
+}
+
+export function attackRowView(r: AttackRate): AttackRowView {
+  return {
+    ...metricView(asAttackMetric(r)),
+    attack: r.attack,
+    attackLabel: attackLabel(r.attack),
+    category: r.category ?? null,
+  };
+}
+
+export function attacksView(r: EvalResults): AttacksView | null {
+  const a = r.attacks;
+  if (!a) return null;
+  return {
+    judge: a.judge,
+    rows: a.rates.filter((x) => x.category === undefined).map(attackRowView),
+    byCategory: a.rates.filter((x) => x.category !== undefined).map(attackRowView),
+    queriesPerSuccess: (a.queriesPerSuccess ?? []).map((q) => ({
+      attack: q.attack,
+      view: metricView({ metric: "queries_per_success", estimate: q.estimate }),
+    })),
+  };
+}
+
 export interface RunReport extends RunSummary {
   settings: [string, string][];
   judgeDetails: string[];
@@ -75,6 +119,8 @@ export interface RunReport extends RunSummary {
   safetuneVersion: string;
   benchmarks: BenchmarkView[];
   agreements: EvalResults["agreements"];
+  /** Attack success rates, when the run attacked its prompts. */
+  attacks: AttacksView | null;
 }
 
 /** results.json stores NaN as null; the page shows a dash for both. */
@@ -176,5 +222,6 @@ export function runReport(id: string, r: EvalResults): RunReport {
     safetuneVersion: r.safetuneVersion,
     benchmarks: r.benchmarks.map((b) => benchmarkView(b, r.primaryJudge)),
     agreements: r.agreements,
+    attacks: attacksView(r),
   };
 }
