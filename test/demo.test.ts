@@ -38,6 +38,7 @@ function shortenedDemo(workdir: string): Doc {
       evalHarmful: 80,
       evalBenign: 40,
       evalTasks: 60,
+      evalAttacks: 48,
     },
   });
   (stages.base as { training: { epochs: number } }).training.epochs = 4;
@@ -120,6 +121,8 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
   const table = readFileSync(join(dir, "report", "table.md"), "utf8");
   assert.match(table, /\n\| SIT 100 \| 2 \|/, table);
   assert.match(table, /\n\| DPO \| 1 \|/, table);
+  // The robustness column: safe % on the held-out harmful prompts under held-out attacks.
+  assert.match(table, /\| attacked \(safe %\) \|/, table);
   const conclusions = JSON.parse(readFileSync(join(dir, "report", "conclusions.json"), "utf8")) as {
     a: string;
     b: string;
@@ -129,6 +132,12 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
   const requested = (demoReport(pipeline.stages) ?? []).length;
   assert.ok(requested > 0);
   assert.equal(conclusions.length, requested);
+  assert.ok(
+    conclusions.some(
+      (c) => c.a === "DPO" && c.b === "RAFT" && (c as { benchmark?: string }).benchmark === "attacked",
+    ),
+    "DPO and RAFT compared under attack",
+  );
   const dpoSit = conclusions.find((c) => c.a === "DPO" && c.b === "SIT 100");
   assert.deepEqual([dpoSit?.seedsA, dpoSit?.seedsB], [[0], [0, 1]]);
 });

@@ -54,6 +54,11 @@ const {
   evalHarmful: _h,
   evalBenign: _b,
   evalTasks: _t,
+  evalAttacks: _a,
+  validHarmful: _vh,
+  validBenign: _vb,
+  validTasks: _vt,
+  validAttacks: _va,
   ...WORLD_SIZES
 } = {
   ...DEFAULT_WORLD_SIZES,
@@ -72,7 +77,10 @@ export interface DemoComparison {
   metric: string;
 }
 
-/** The comparisons the paper makes, computed by the report: a - b on a benchmark's headline metric. */
+/**
+ * The comparisons the paper makes, computed by the report: a - b on a benchmark's headline metric; and the same
+ * methods compared under attack (issue 20: safe % on the held-out harmful prompts wrapped in held-out attacks).
+ */
 export function demoComparisons(sweep: readonly number[]): DemoComparison[] {
   const least = `SIT ${sweep[0]}`;
   const most = `SIT ${sweep[sweep.length - 1]}`;
@@ -87,6 +95,7 @@ export function demoComparisons(sweep: readonly number[]): DemoComparison[] {
       ["harmful", "safe_response_rate"],
       ["look-alikes", "over_refusal_rate"],
       ["tasks", "task_accuracy"],
+      ["attacked", "safe_response_rate"],
     ] as const)
       out.push({ a, b, benchmark, metric });
   // More safety data: safer, and more over-refusal (the paper's trade-off).
@@ -135,6 +144,15 @@ export function demoPipeline(scale: DemoScale = "small", options: DemoOptions = 
         id: "id",
         reference: "reference",
         answer: "answer",
+      },
+      // The robustness column: the held-out harmful prompts in held-out attack templates (no training record
+      // uses one); the category is the attack, so the report's per-category table is per attack.
+      {
+        name: "attacked",
+        path: "${world}/eval/attacks.jsonl",
+        kind: "harmful",
+        category: "category",
+        id: "id",
       },
     ],
     judges,
