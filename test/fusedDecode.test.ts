@@ -15,9 +15,13 @@ import type { TransformerModel } from "../src/model/transformer.js";
 import { fixtureDir } from "./helpers/fixtures.js";
 
 const STEPS = 24;
-/** Same ops in the same order: float32 logits agree to rounding (measured: identical). */
-const F32_TOL = 1e-5;
-/** bf16 rounds each op's result to 8 bits of mantissa; the two paths run the same ops, so they still agree closely. */
+/**
+ * float32: the same ops in the same order, except that one row (batch 1) multiplies by matrix-vector products
+ * where the TypeScript path runs a GEMM, summing in another order (measured up to 1.4e-5; batches: identical).
+ * The fixtures' own tolerance for logits, as a row alone against the same row in a batch (test/models.test.ts).
+ */
+const F32_TOL = 1e-4;
+/** bfloat16: the same ops in the same order (measured: identical); one bf16 rounding step of the logits at most. */
 const BF16_TOL = 5e-2;
 
 const SINGLE = [[5, 17, 42, 99, 7]];

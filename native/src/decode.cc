@@ -26,9 +26,24 @@ struct Linear {
   double loraScale = 0;
 
   at::Tensor operator()(const at::Tensor& x) const {
-    auto y = at::linear(x, weight, bias);
+    auto y = oneRow(x) ? matrixVector(x) : at::linear(x, weight, bias);
     if (!loraA.defined()) return y;
     return y.add(at::linear(at::linear(x, loraA), loraB).mul(loraScale));
+  }
+
+  // float32 only: libtorch's bf16/f16 gemv on the CPU accumulates in the low precision (measured on llama-bf16:
+  // logits 1.0 off), where its GEMM accumulates in float32.
+  static bool oneRow(const at::Tensor& x) { return x.numel() == x.size(-1) && x.scalar_type() == at::kFloat; }
+
+  // One input row (batch-1 decode): a matrix-vector product. at::linear would call a GEMM with M = 1, which packs
+  // (copies) the whole weight matrix on every call; gemv streams it once. The sums run in another order, so the
+  // result may differ from at::linear's in the last bits.
+  at::Tensor matrixVector(const at::Tensor& x) const {
+    auto shape = x.sizes().vec();
+    shape.back() = weight.size(0);
+    auto row = x.reshape({x.size(-1)});
+    auto y = bias.defined() ? at::addmv(bias, weight, row) : at::mv(weight, row);
+    return y.view(shape);
   }
 };
 

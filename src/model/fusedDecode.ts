@@ -23,6 +23,9 @@ export function fusedDecodeObstacle(model: TransformerModel): string | undefined
     return "the LoRA adapter is in training mode with dropout";
   const dtype = model.dtype;
   if (!FLOAT_TYPES.has(dtype)) return `weights of dtype ${dtype} (quantised or not floating point)`;
+  for (const spec of model.paramSpecs()) {
+    if (!model.params.has(spec.name)) return `weight ${spec.name} is not a plain tensor (a quantised base?)`;
+  }
   for (const [name, t] of model.params) {
     if (t.dtype !== dtype) return `weight ${name} is ${t.dtype}, the model computes in ${dtype}`;
   }
