@@ -1,20 +1,6 @@
 #!/usr/bin/env node
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
-import { DataError } from "../data/errors.js";
-import { DistributedError } from "../distributed/errors.js";
-import { EndpointError } from "../endpoint/openaiEndpoint.js";
-import { EngineUnavailableError } from "../engine/native.js";
-import { EvalInterrupted, EvaluationError } from "../eval/errors.js";
-import { ExportError } from "../export/errors.js";
-import { ModelError } from "../model/errors.js";
-import { SafetensorsError } from "../model/safetensors.js";
-import { PipelineError } from "../pipeline/errors.js";
-import { ServerStartError } from "../serve/serverStartError.js";
-import { ChatTemplateError } from "../tokenize/chatTemplate.js";
-import { TokenizerFileError } from "../tokenize/files.js";
-import { TrainingExampleError } from "../tokenize/trainingExample.js";
-import { TrainingError, TrainingInterrupted } from "../train/trainingLoop.js";
-import { ConfigError } from "../util/configError.js";
+import { SafetuneError } from "../util/safetuneError.js";
 import { SAFETUNE_VERSION } from "../version.js";
 import { createModelCommand, createModelHelp } from "./commands/createModel.js";
 import { dataCommand, dataHelp } from "./commands/data.js";
@@ -31,7 +17,6 @@ import { rewardCommand, rewardHelp } from "./commands/reward.js";
 import { serveCommand, serveHelp } from "./commands/serve.js";
 import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
 import { uiCommand, uiHelp } from "./commands/ui.js";
-import { UsageError } from "./errors.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
   generate: { run: generateCommand, help: generateHelp, summary: "generate text or tokens with a model" },
@@ -110,28 +95,14 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`)
   .join("\n")}`;
 
-/** Errors whose message is already the one line a user needs. */
-const EXPECTED = [
-  UsageError,
-  ModelError,
-  ExportError,
-  SafetensorsError,
-  TokenizerFileError,
-  ChatTemplateError,
-  EngineUnavailableError,
-  DataError,
-  ConfigError,
-  TrainingError,
-  TrainingInterrupted,
-  TrainingExampleError,
-  EvaluationError,
-  EvalInterrupted,
-  EndpointError,
-  PipelineError,
-  ServerStartError,
-  DistributedError,
-  RangeError,
-];
+/**
+ * Whether an error's message is already the one line a user needs: safetune's own errors (SafetuneError: a bad file,
+ * flag or field, a stopped run), a RangeError (an option out of range, from a library function) and Node's
+ * SystemError (a file or socket call that failed, naming the path). Anything else is a bug: it gets the --verbose hint.
+ */
+function isExpected(error: Error): boolean {
+  return error instanceof SafetuneError || error instanceof RangeError || error.name === "SystemError";
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -155,11 +126,10 @@ export async function main(argv: string[]): Promise<number> {
     const verbose = rest.includes("--verbose");
     const error = err instanceof Error ? err : new Error(String(err));
     if (verbose) console.error(error.stack);
-    else if (EXPECTED.some((E) => error instanceof E) || error.name === "SystemError")
-      console.error(oneLine(error.message));
+    else if (isExpected(error)) console.error(oneLine(error.message));
     else console.error(`${oneLine(error.message)} (run with --verbose for details)`);
-    // 130: stopped by Ctrl-C, as shells report it.
-    return error instanceof TrainingInterrupted || error instanceof EvalInterrupted ? 130 : 1;
+    // The error says how the command ends (130 for a run stopped by Ctrl-C, as shells report it); 1 otherwise.
+    return error instanceof SafetuneError ? error.exitCode : 1;
   }
 }
 

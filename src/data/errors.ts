@@ -1,7 +1,8 @@
 // Data errors: one line, naming the file (and line or row) and the problem.
+import { SafetuneError } from "../util/safetuneError.js";
 
 /** A data file or row is unreadable or invalid. The message is one line, "file:line: problem". */
-export class DataError extends Error {
+export class DataError extends SafetuneError {
   override readonly name = "DataError";
   /** True when the error is about one row, which loadRecords' skipInvalid would skip and count. */
   readonly rowProblem: boolean;

@@ -1,6 +1,8 @@
 // The one error type of src/distributed/: a failed rendezvous, a collective that timed out or lost a peer, a
 // build without c10d. Its message is one line, with c10d's own message at the end where there is one.
-export class DistributedError extends Error {
+import { SafetuneError } from "../util/safetuneError.js";
+
+export class DistributedError extends SafetuneError {
   override readonly name = "DistributedError";
 }
 

@@ -4,6 +4,7 @@
  * transient failures, one-line errors that name the URL and never the API key.
  */
 import type { ChatMessage } from "../data/records.js";
+import { SafetuneError } from "../util/safetuneError.js";
 
 export interface EndpointOptions {
   /** Base URL including the version prefix, e.g. http://localhost:8000/v1 (a trailing slash is fine). */
@@ -49,7 +50,7 @@ export interface EndpointReply {
 }
 
 /** A request that failed for good. The message is one line: URL, then what went wrong; never the API key. */
-export class EndpointError extends Error {
+export class EndpointError extends SafetuneError {
   /** The HTTP status of the last attempt, when there was a reply. */
   readonly status?: number;
   /** The full URL requested, e.g. http://127.0.0.1:8000/v1/chat/completions. */

@@ -1,9 +1,11 @@
 // Where tensors live: "cpu", "cuda" or "cuda:N", checked once up front so that a command fails in one line before
 // it loads anything, rather than deep inside libtorch.
+
+import { SafetuneError } from "../util/safetuneError.js";
 import { compiledWithCuda, cudaAvailable, cudaDeviceCount } from "./runtime.js";
 
 /** A device name that is not usable here (bad spelling, no CUDA build, no such GPU). */
-export class DeviceError extends Error {
+export class DeviceError extends SafetuneError {
   override readonly name = "DeviceError";
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SafetuneError } from "../util/safetuneError.js";
 
 /** An opaque reference to a native at::Tensor. */
 export type Handle = { readonly __brand: "TensorHandle" };
@@ -71,6 +72,9 @@ export interface DecodePlanSpec<T> {
 export interface NativeTorch {
   fromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): H;
   readFile(fd: number, position: number, shape: number[], dtype: string): H;
+  setCheckpointRunner(runner: (id: number, inputs: H[]) => H): void;
+  checkpoint(id: number, inputs: H[], params: H[]): H;
+  deadCheckpointIds(): number[];
   toBytes(t: H): ArrayBuffer;
   scalarTensor(value: number | boolean, dtype: string, device?: string): H;
   zeros(shape: number[], dtype: string, device?: string): H;
@@ -224,7 +228,15 @@ export interface NativeTorch {
   quantizeWeight(weight: H, kind: string, block: number): H[];
   dequantizeWeight(data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
   quantizedLinear(x: H, data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
-  quantizedEmbedding(ids: H, data: H, scales: H, kind: string, out: number, inFeatures: number, block: number): H;
+  quantizedEmbedding(
+    ids: H,
+    data: H,
+    scales: H,
+    kind: string,
+    out: number,
+    inFeatures: number,
+    block: number,
+  ): H;
   nf4CodeTable(): number[];
 
   manualSeed(seed: number): void;
@@ -239,7 +251,7 @@ export interface NativeTorch {
 }
 
 /** Thrown when the addon is not built or libtorch cannot be loaded; its message is one line with the fix. */
-export class EngineUnavailableError extends Error {
+export class EngineUnavailableError extends SafetuneError {
   override readonly name = "EngineUnavailableError";
 }
 

@@ -18,6 +18,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import { SafetuneError } from "../util/safetuneError.js";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -81,7 +82,7 @@ export interface SafetensorsTensorInput {
   data: Uint8Array;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends SafetuneError {
   override readonly name = "SafetensorsError";
   /** File path or buffer label the error refers to. */
   readonly label: string;

@@ -2,6 +2,7 @@
 // calls block the event loop, so parallel stages need processes of their own. The child's output arrives as
 // lines; its outcome, or the error that stopped it, over IPC.
 import { spawn } from "node:child_process";
+import { INTERRUPTED_EXIT_CODE, SafetuneError } from "../util/safetuneError.js";
 import { PipelineError } from "./errors.js";
 import type { StageOutcome } from "./stageKind.js";
 
@@ -24,8 +25,9 @@ export type WorkerReply =
   | { type: "error" | "interrupted"; name: string; message: string };
 
 /** A stage stopped by Ctrl-C (or the pipeline's signal) in its process: what it finished is kept. */
-export class StageInterrupted extends Error {
+export class StageInterrupted extends SafetuneError {
   override readonly name = "StageInterrupted";
+  override readonly exitCode = INTERRUPTED_EXIT_CODE;
 }
 
 /** The worker module next to this file; from TypeScript sources it is loaded through tsx, as the CLI is. */

@@ -5,9 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { SafetuneError } from "../util/safetuneError.js";
 
 /** A tokenizer file is missing, unreadable, not valid JSON, or not shaped as expected. Message is one line. */
-export class TokenizerFileError extends Error {
+export class TokenizerFileError extends SafetuneError {
   constructor(
     readonly path: string,
     detail: string,

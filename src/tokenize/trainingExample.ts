@@ -41,6 +41,7 @@ import type {
   LabelledAnswerRecord,
   PreferenceRecord,
 } from "../data/records.js";
+import { SafetuneError } from "../util/safetuneError.js";
 import { type HasChatTemplates, PLAIN_TEMPLATES, resolveChatTemplate } from "./chatTemplate.js";
 import { END_OF_TURN_TOKENS } from "./specialTokens.js";
 import { charBudget, clipMessages } from "./textBudget.js";
@@ -67,7 +68,7 @@ export interface TrainingExample {
 }
 
 /** A record could not be made into a training example; the message is one line naming its source. */
-export class TrainingExampleError extends Error {
+export class TrainingExampleError extends SafetuneError {
   constructor(source: string | undefined, problem: string) {
     super(`${source ?? "conversation"}: ${problem}`.replace(/\s+/g, " ").trim());
     this.name = "TrainingExampleError";

@@ -8,6 +8,7 @@ import type { AdamW } from "../engine/optim/adamw.js";
 import { dtypeToSafetensors, SAFETENSORS_TO_DTYPE } from "../model/checkpoint.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../model/safetensors.js";
 import { writeFolderAtomically } from "../util/atomicFolder.js";
+import { SafetuneError } from "../util/safetuneError.js";
 
 /** Where the loop is: enough to continue with the same data order, schedule and randomness. */
 export interface LoopPosition {
@@ -32,7 +33,7 @@ const PREFIX = "step-";
 const CHECKSUMS = "checksums.json";
 
 /** A checkpoint is unusable (damaged, or not from this run); the message names the file and what is wrong. */
-export class CheckpointError extends Error {
+export class CheckpointError extends SafetuneError {
   override readonly name = "CheckpointError";
 }
 

@@ -1,4 +1,6 @@
 // A configuration problem: one line naming the file or flag and the field.
-export class ConfigError extends Error {
+import { SafetuneError } from "./safetuneError.js";
+
+export class ConfigError extends SafetuneError {
   override readonly name = "ConfigError";
 }
