@@ -72,9 +72,6 @@ export interface DecodePlanSpec<T> {
 export interface NativeTorch {
   fromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): H;
   readFile(fd: number, position: number, shape: number[], dtype: string): H;
-  setCheckpointRunner(runner: (id: number, inputs: H[]) => H): void;
-  checkpoint(id: number, inputs: H[], params: H[]): H;
-  deadCheckpointIds(): number[];
   toBytes(t: H): ArrayBuffer;
   scalarTensor(value: number | boolean, dtype: string, device?: string): H;
   zeros(shape: number[], dtype: string, device?: string): H;
