@@ -3,11 +3,14 @@
 // load dtype, and a classifier's score head stays float (reward training trains it in full).
 import {
   packedBytes as bytesOf,
+  dequantizeWeight,
   keep,
+  noGrad,
   type PackedWeight,
   type QuantizeKind,
   quantizeWeight,
   type Tensor,
+  tidy,
 } from "../engine/index.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
@@ -68,4 +71,18 @@ export function quantizedFootprint(model: TransformerModel): {
     floatBytes += t.numel * (t.dtype === "float32" ? 4 : 2);
   }
   return { packedBytes, packedParameters, floatBytes, floatParameters };
+}
+
+/**
+ * Replaces every packed weight by its dequantised float weight (in the model's dtype), one at a time: what merging
+ * an adapter into a quantised base and saving it as a plain folder need (as QLoRA merges: into the dequantised base).
+ */
+export function dequantizeModel(model: TransformerModel): void {
+  const dtype = model.dtype;
+  for (const [name, w] of [...model.quantized]) {
+    const float = noGrad(() => tidy(() => dequantizeWeight(w).to(dtype)));
+    model.params.set(name, keep(float));
+    model.quantized.delete(name);
+    for (const t of [w.data, w.scales]) t.dispose();
+  }
 }

@@ -60,5 +60,11 @@ export function rewardModelFrom(dir: string, options: RewardModelOptions = {}): 
     ),
   );
   params.set("score.weight", score);
-  return buildModel(classifier, params);
+  const model = buildModel(classifier, params);
+  // A quantised base keeps its packed weights (the new score head stays float: it trains in full).
+  for (const [name, w] of lm.quantized) {
+    if (name !== "lm_head.weight") model.quantized.set(name, w);
+    else for (const t of [w.data, w.scales]) t.dispose();
+  }
+  return model;
 }
