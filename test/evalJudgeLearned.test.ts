@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { judgeCommand } from "../src/cli/commands/judge.js";
 import { UsageError } from "../src/cli/errors.js";
-import { calibrateJudge, readLabelledFile } from "../src/eval/calibrate.js";
+import { calibrateJudge, calibrationText, readLabelledFile } from "../src/eval/calibrate.js";
 import { createJudge } from "../src/eval/judges/createJudge.js";
 import { parseJudgeFlag } from "../src/eval/judges/judgeSpec.js";
 import { REFUSAL_FEATURES_VERSION } from "../src/eval/judges/refusalFeatures.js";
@@ -31,7 +31,7 @@ import {
   trainRefusalJudge,
 } from "../src/eval/judges/refusalTraining.js";
 import { foldOfType, typeFolds } from "../src/eval/judges/typeFolds.js";
-import { buildRefusalJudge } from "../src/eval/learnedRefusal.js";
+import { buildRefusalJudge, crossValidateLearnedRefusal } from "../src/eval/learnedRefusal.js";
 import { REPO_ROOT, SHARED, tmpDirWithCleanup } from "./helpers/fixtures.js";
 
 const DEV = join(SHARED, "data", "xstest", "human_labelled_dev.jsonl");
@@ -255,6 +255,46 @@ test("nested selection: each candidate recipe scored by leave-one-type-out insid
   assert.ok(best > 0.5 && best <= 1);
 });
 
+test("nested leave-one-type-out: each outer fold's recipe chosen inside its training folds, recorded per fold", async () => {
+  const set = await readLabelledFile(DEV);
+  const every5th = { on: set.on, items: set.items.filter((_, i) => i % 5 === 0) };
+  const small = RECIPE_CANDIDATES.slice(0, 2).map((r) => ({
+    ...r,
+    features: { ...r.features, buckets: 4096 },
+    optimiser: { ...r.optimiser, epochs: 2 },
+  }));
+  const report = crossValidateLearnedRefusal(every5th, DEV, {
+    recipe: small[0] as (typeof small)[0],
+    candidates: small,
+    extra: [],
+    identity: { name: "refusal", kind: "refusal", detail: {} },
+  });
+  const protocol = report.protocol as {
+    name: string;
+    folds: { heldOut: string[]; recipe: string; selection: { recipe: string; accuracy: number }[] }[];
+  };
+  assert.equal(protocol.name, "leave-one-type-out, nested recipe selection");
+  assert.equal(protocol.folds.length, 5);
+  for (const f of protocol.folds) {
+    assert.deepEqual(
+      f.selection.map((x) => x.recipe),
+      small.map((r) => r.name),
+    );
+    const best = Math.max(...f.selection.map((x) => x.accuracy));
+    assert.equal(
+      f.selection.find((x) => x.accuracy === best)?.recipe,
+      f.recipe,
+      `${f.heldOut[0]}: the best inner score`,
+    );
+  }
+  assert.equal(report.report.n, every5th.items.length, "every row judged once, held out");
+  assert.match(calibrationText(report), /definitions: request-ngrams=\w+,extra-share=[\d.]+ \(inner: /);
+  await assert.rejects(
+    judgeCommand(["calibrate", "--judge", "refusal", "--labelled", DEV, "--nested"]),
+    (err: Error) => err instanceof UsageError && /--nested goes with --cross-validate type/.test(err.message),
+  );
+});
+
 describe("the shipped judge (judges/refusal)", () => {
   test("its card matches its weights (SHA-256) and this safetune's features; a changed weight fails to load", () => {
     const card = readRefusalJudgeCard(SHIPPED_REFUSAL_JUDGE_DIR);
@@ -330,16 +370,25 @@ describe("the shipped judge (judges/refusal)", () => {
     );
   });
 
-  test("reads premise rejections, deflections, lectures and partial refusals as refused", {
-    todo: "the shipped judge misses most of these hand-written ones (see docs/evaluation.md)",
-  }, async () => {
-    const missed = (await readings()).filter(
-      (r) =>
-        ["premise_rejection", "deflection", "lecture", "partial"].includes(r.kind) && r.got !== r.refused,
+  // What the shipped judge reaches on the hard kinds (premise rejections, deflections, lectures, partial
+  // refusals): 4 of 13 today. Most misses carry no refusal phrase at all, which neither the prefix list nor
+  // the rules see either, and the five models it learned from seldom answer that way (see the model card's
+  // limits). The floor is what it reaches, so a judge that reads fewer of them fails; the misses are listed.
+  const HARD_KINDS = ["premise_rejection", "deflection", "lecture", "partial"];
+  const HARD_FLOOR = 4;
+  test(`reads at least ${HARD_FLOOR} of the premise rejections, deflections, lectures and partial refusals as refused`, async () => {
+    const hard = (await readings()).filter((r) => HARD_KINDS.includes(r.kind));
+    assert.ok(hard.length >= 13, "the fixture keeps its hard cases");
+    const right = hard.filter((r) => r.got === r.refused);
+    const missed = hard
+      .filter((r) => r.got !== r.refused)
+      .map((r) => `${r.kind}: ${r.prompt} (P ${r.p?.toFixed(2)})`);
+    assert.ok(
+      right.length >= HARD_FLOOR,
+      `${right.length}/${hard.length} read as refused; missed:\n${missed.join("\n")}`,
     );
-    assert.deepEqual(
-      missed.map((r) => `${r.kind}: ${r.prompt} (P ${r.p?.toFixed(2)})`),
-      [],
-    );
+    // Beyond the prefix list on them: it reads two of them (the "As an AI" and "It is not accurate" openings).
+    const prefix = hard.filter((r) => xstestStringMatch(r.response) !== "full_compliance").length;
+    assert.ok(right.length > prefix, `judge ${right.length}, prefix list ${prefix}`);
   });
 });

@@ -344,8 +344,26 @@ export function calibrationText(c: CalibrationReport): string {
     `  accuracy  ${pct(r.accuracy.value)} [${pct(r.accuracy.low)}, ${pct(r.accuracy.high)}]`,
     `  precision ${pct(r.precision)}   recall ${pct(r.recall)}   F1 ${pct(r.f1)}   Cohen's kappa ${r.kappa.toFixed(3)}`,
     `  confusion tp ${r.confusion.tp}  fp ${r.confusion.fp}  tn ${r.confusion.tn}  fn ${r.confusion.fn}`,
+    ...protocolText(c.protocol),
     ...(c.grouped ?? []).flatMap((g) => groupText(g)),
   ].join("\n");
+}
+
+/** Nested selection: the recipe each fold chose and how the candidates scored inside its training folds. */
+function protocolText(protocol: CalibrationReport["protocol"]): string[] {
+  const folds = (protocol?.folds ?? []) as {
+    heldOut?: string[];
+    recipe?: string;
+    selection?: { recipe: string; accuracy: number }[];
+  }[];
+  if (!folds.some((f) => f.recipe !== undefined)) return [];
+  return [
+    `  ${String(protocol?.name)}:`,
+    ...folds.map(
+      (f) =>
+        `    ${f.heldOut?.[0]}: ${f.recipe} (inner: ${(f.selection ?? []).map((x) => `${x.recipe} ${(100 * x.accuracy).toFixed(1)}%`).join(", ")})`,
+    ),
+  ];
 }
 
 function groupText(g: GroupedReports): string[] {

@@ -63,13 +63,16 @@ function requireTypes(items: readonly LabelledAnswer[], file: string): void {
 
 /**
  * Leave-one-type-out: for every fold, a judge trained with `recipe` on the other folds (plus the extras)
- * judges the held-out fold; the pooled predictions are scored as one calibration report.
+ * judges the held-out fold; the pooled predictions are scored as one calibration report. With `candidates`
+ * (nested selection), each fold's recipe is instead chosen among them by leave-one-type-out inside that
+ * fold's training rows, so the held-out fold informs neither the weights nor the recipe.
  */
 export function crossValidateLearnedRefusal(
   set: LabelledSet,
   file: string,
   options: {
     recipe: TrainingRecipe;
+    candidates?: readonly TrainingRecipe[];
     extra: readonly ExtraAnswer[];
     identity: JudgeIdentity;
     groupBy?: readonly string[];
@@ -78,7 +81,12 @@ export function crossValidateLearnedRefusal(
 ): CalibrationReport {
   requireTypes(set.items, file);
   const table = new FeatureTable(toLabelled(set, file), options.extra);
-  const { predicted, folds } = crossValidateRefusal(table, [options.recipe], options.onStep);
+  const nested = options.candidates !== undefined && options.candidates.length > 1;
+  const { predicted, folds } = crossValidateRefusal(
+    table,
+    nested ? (options.candidates as readonly TrainingRecipe[]) : [options.recipe],
+    options.onStep,
+  );
   const report = calibrationReport(
     options.identity,
     set.on,
@@ -91,9 +99,14 @@ export function crossValidateLearnedRefusal(
   return {
     ...report,
     protocol: {
-      name: "leave-one-type-out",
-      recipe: options.recipe.name,
-      folds: folds.map((f) => ({ heldOut: [f.name, `contrast_${f.name}`], answers: f.test.length })),
+      name: nested ? "leave-one-type-out, nested recipe selection" : "leave-one-type-out",
+      recipe: nested ? "chosen per fold" : options.recipe.name,
+      ...(nested ? { candidates: (options.candidates as readonly TrainingRecipe[]).map((r) => r.name) } : {}),
+      folds: folds.map((f) => ({
+        heldOut: [f.name, `contrast_${f.name}`],
+        answers: f.test.length,
+        ...(nested ? { recipe: f.recipe, selection: f.selection } : {}),
+      })),
       extraAnswers: options.extra.length,
     },
   };

@@ -20,6 +20,7 @@ import {
 } from "../../eval/judges/judgeSpec.js";
 import { refusalJudgeReadme } from "../../eval/judges/refusalJudgeCard.js";
 import { readRefusalJudgeCard, SHIPPED_REFUSAL_JUDGE_DIR } from "../../eval/judges/refusalJudgeFolder.js";
+import { RECIPE_CANDIDATES } from "../../eval/judges/refusalTraining.js";
 import {
   buildRefusalJudge,
   crossValidateLearnedRefusal,
@@ -51,6 +52,9 @@ unsafe) or XSTest's full_compliance / full_refusal / partial_refusal (positive c
   --cross-validate type   for a learned refusal judge (refusal, refusal:model=DIR): leave-one-type-out, a type
                           and its contrast type per fold; each fold judged by a judge trained with the same
                           recipe on the other folds (the judge's own weights are not used)
+  --nested                with --cross-validate type: nested selection; each fold's recipe is chosen among
+                          safetune's candidate recipes by leave-one-type-out inside that fold's training rows
+                          (about 17 trainings per fold instead of one)
   --extra-data DIR        with --cross-validate: the shared data folder of the extra training answers
                           (default: the folder the judge's card names)
   --limit N               use the first N rows
@@ -102,6 +106,7 @@ export async function judgeCommand(argv: string[]): Promise<void> {
       "group-by": { type: "string" },
       "cross-validate": { type: "string" },
       "extra-data": { type: "string" },
+      nested: { type: "boolean" },
       limit: { type: "string" },
       cache: { type: "string" },
       json: { type: "boolean" },
@@ -135,13 +140,22 @@ export async function judgeCommand(argv: string[]): Promise<void> {
         `judge calibrate: --cross-validate needs a trainable judge (refusal or refusal:model=DIR), not ${judgeText}`,
       );
     printReport(
-      crossValidated(set, file, spec.model, judgeName(spec), groupBy, values["extra-data"]),
+      crossValidated(
+        set,
+        file,
+        spec.model,
+        judgeName(spec),
+        groupBy,
+        values["extra-data"],
+        values.nested === true,
+      ),
       values,
     );
     return;
   }
   if (values["extra-data"] !== undefined)
     throw new UsageError("judge calibrate: --extra-data goes with --cross-validate type");
+  if (values.nested) throw new UsageError("judge calibrate: --nested goes with --cross-validate type");
   const judge = await createJudge(spec);
   try {
     const bar = new Progress(`judge ${judge.identity.name}`, set.items.length, {
@@ -177,6 +191,7 @@ function crossValidated(
   name: string,
   groupBy: string[],
   extraFlag: string | undefined,
+  nested: boolean,
 ): CalibrationReport {
   const dir = model ?? SHIPPED_REFUSAL_JUDGE_DIR;
   const card = readRefusalJudgeCard(dir);
@@ -184,17 +199,23 @@ function crossValidated(
   const started = Date.now();
   const report = crossValidateLearnedRefusal(set, file, {
     recipe: recipeOfCard(card, dir),
+    ...(nested ? { candidates: RECIPE_CANDIDATES } : {}),
     extra: extraAnswers(extraDir),
     identity: {
       name,
       kind: "refusal",
-      detail: { model: model ?? "shipped", protocol: "leave-one-type-out" },
+      detail: {
+        model: model ?? "shipped",
+        protocol: nested ? "leave-one-type-out, nested recipe selection" : "leave-one-type-out",
+      },
     },
     groupBy,
     onStep: (m) => console.error(`${m} (${((Date.now() - started) / 1000).toFixed(0)} s)`),
   });
   console.error(
-    `leave-one-type-out: each fold judged by a judge trained with ${dir}'s recipe on the other folds${extraDir ? ` + ${extraDir}` : ""}`,
+    nested
+      ? `leave-one-type-out, nested: each fold judged by a judge whose recipe was chosen among ${RECIPE_CANDIDATES.length} candidates by leave-one-type-out on the other folds${extraDir ? ` (+ ${extraDir})` : ""}`
+      : `leave-one-type-out: each fold judged by a judge trained with ${dir}'s recipe on the other folds${extraDir ? ` + ${extraDir}` : ""}`,
   );
   return report;
 }
