@@ -9,8 +9,9 @@
         "src/autograd.cc",
         "src/runtime.cc",
         "src/distributed.cc",
-        "src/chunkedLogProbs.cc",
+        "src/checkpoint.cc",
         "src/quantized.cc",
+        "src/chunkedLogProbs.cc",
         "src/decode.cc",
         "src/addon.cc"
       ],

@@ -4,9 +4,10 @@
 namespace safetune {
 
 void registerDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+void registerCheckpoint(Napi::Env env, Napi::Object exports);   // checkpoint.cc
 void registerDecode(Napi::Env env, Napi::Object exports);  // decode.cc
-void registerChunkedLogProbs(Napi::Env env, Napi::Object exports);  // chunkedLogProbs.cc
 void registerQuantized(Napi::Env env, Napi::Object exports);    // quantized.cc
+void registerChunkedLogProbs(Napi::Env env, Napi::Object exports);  // chunkedLogProbs.cc
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerCreation(env, exports);
@@ -14,9 +15,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerRuntime(env, exports);
   registerDistributed(env, exports);
+  registerCheckpoint(env, exports);
   registerDecode(env, exports);
-  registerChunkedLogProbs(env, exports);
   registerQuantized(env, exports);
+  registerChunkedLogProbs(env, exports);
   return exports;
 }
 

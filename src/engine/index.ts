@@ -1,5 +1,6 @@
 // The engine's public surface.
 export * from "./autograd.js";
+export { checkpoint, liveCheckpoints } from "./checkpoint.js";
 export * from "./chunkedLogProbs.js";
 export * from "./create.js";
 export { DecodePlan, type DecodePlanSpec, hasFusedDecode } from "./decodePlan.js";

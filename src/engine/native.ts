@@ -72,6 +72,9 @@ export interface DecodePlanSpec<T> {
 export interface NativeTorch {
   fromBytes(bytes: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): H;
   readFile(fd: number, position: number, shape: number[], dtype: string): H;
+  setCheckpointRunner(runner: (id: number, inputs: H[]) => H): void;
+  checkpoint(id: number, inputs: H[], params: H[]): H;
+  deadCheckpointIds(): number[];
   toBytes(t: H): ArrayBuffer;
   scalarTensor(value: number | boolean, dtype: string, device?: string): H;
   zeros(shape: number[], dtype: string, device?: string): H;
@@ -187,6 +190,7 @@ export interface NativeTorch {
   embedding(weight: H, ids: H): H;
   crossEntropy(logits: H, target: H, ignoreIndex: number, reduction: number, labelSmoothing?: number): H;
   chunkedTokenLogProbs(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
+  chunkedTokenLoss(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
 
   /** The fused decode step (native/src/decode.cc): a plan per decode session, one call per token. */
   decodePlan(spec: DecodePlanSpec<H>): DecodePlanHandle;

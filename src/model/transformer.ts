@@ -3,6 +3,7 @@
 import {
   type DType,
   embedding,
+  isGradEnabled,
   linear,
   type PackedWeight,
   quantizedEmbedding,
@@ -11,6 +12,7 @@ import {
   tidy,
 } from "../engine/index.js";
 import { blockedKeys, positionIds } from "./attention.js";
+import { checkpointedLayer, trainablesByLayer } from "./checkpointedLayer.js";
 import type { ModelConfig } from "./config.js";
 import { ModelError } from "./errors.js";
 import { KVCache } from "./kvCache.js";
@@ -45,6 +47,8 @@ export interface LinearAdapter {
   delta(module: string, x: Tensor): Tensor | undefined;
   /** Whether `delta(module, …)` would add anything now (undefined: unknown, treated as yes). */
   adapts?(module: string): boolean;
+  /** Its trainable tensors by name (under the adapted modules' names), for gradient checkpointing. */
+  namedParameters?(): [string, Tensor][];
 }
 
 export interface ParamSpec {
@@ -56,6 +60,11 @@ export interface ParamSpec {
 
 export abstract class TransformerModel {
   adapter: LinearAdapter | undefined;
+  /**
+   * Recompute each block in the backward pass instead of keeping its activations (training without a KV cache):
+   * activation memory no longer grows with depth, for about one more forward pass of compute.
+   */
+  gradientCheckpointing = false;
   /** 2-D weights stored packed (--quantize), by name; a packed weight is not in `params`. */
   readonly quantized = new Map<string, PackedWeight>();
 
@@ -114,8 +123,11 @@ export abstract class TransformerModel {
   linear(module: string, x: Tensor): Tensor {
     const packed = this.quantized.get(`${module}.weight`);
     if (packed) return this.#packedLinear(module, packed, x);
-    const y = linear(x, this.param(`${module}.weight`), this.params.get(`${module}.bias`));
-    const delta = this.adapter?.delta(module, x);
+    const weight = this.param(`${module}.weight`);
+    // A layer kept in fp32 over a half-precision model (a reward head trained in full beside LoRA) reads fp32 input.
+    const input = x.dtype === weight.dtype ? x : x.to(weight.dtype);
+    const y = linear(input, weight, this.params.get(`${module}.bias`));
+    const delta = this.adapter?.delta(module, input);
     return delta ? y.add(delta) : y;
   }
 
@@ -145,13 +157,24 @@ export abstract class TransformerModel {
     };
     this.prepareContext(ctx);
     let h = this.embed(ids, ctx);
+    const recompute = this.gradientCheckpointing && !options.cache && isGradEnabled();
+    const trainables = recompute ? this.#trainablesByLayer() : [];
     // One scope per layer: its intermediates are freed as soon as it is done (autograd keeps what it saved).
     for (let layer = 0; layer < this.config.numLayers; layer++) {
       const input = h;
-      h = tidy(() => this.block(layer, input, ctx));
+      const block = (x: Tensor, c: LayerContext) => this.block(layer, x, c);
+      h = tidy(() =>
+        recompute ? checkpointedLayer(block, input, ctx, trainables[layer] ?? []) : block(input, ctx),
+      );
     }
     options.cache?.advance(steps);
     return this.finalNorm(h);
+  }
+
+  /** Trainable weights (the model's and the adapter's) of each block. */
+  #trainablesByLayer(): Tensor[][] {
+    const named: [string, Tensor][] = [...this.params, ...(this.adapter?.namedParameters?.() ?? [])];
+    return trainablesByLayer(named, this.config.numLayers);
   }
 
   /** Per-pass values shared by all layers (e.g. rotary tables at the positions). */

@@ -9,11 +9,12 @@ import { isHalfDtype, keep, noGrad, type Tensor } from "../engine/index.js";
 import { type LoadModelOptions, loadModel } from "../model/loadModel.js";
 import { attachAdapter, createLora, type LoraAdapter, mergeAdapter } from "../model/lora.js";
 import { saveAdapter } from "../model/loraFiles.js";
+import { dequantizeModel } from "../model/quantizeModel.js";
 import { saveModel, TOKENIZER_FILES } from "../model/saveModel.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { loadTokenizer, type Tokenizer } from "../tokenize/tokenizer.js";
 import { ConfigError } from "../util/configError.js";
-import { isMainProcess } from "./dataParallel.js";
+import { type DataParallel, isMainRank } from "./dataParallel.js";
 import { modelCard } from "./modelCard.js";
 import { type CommonConfig, configHash } from "./runConfig.js";
 import {
@@ -22,6 +23,17 @@ import {
   type TrainingSummary,
   type TrainingTask,
 } from "./trainingLoop.js";
+
+/** How any trainer is driven: resume, where notes go, the progress label, and the data-parallel rank. */
+export interface TrainerOptions {
+  /** Continue the run in config.out from its last checkpoint. */
+  resume?: boolean;
+  log?: (line: string) => void;
+  /** The progress display's label (default: the method). */
+  label?: string;
+  /** This process's rank in a data-parallel job (absent: the only process). */
+  dataParallel?: DataParallel;
+}
 
 export interface PreparedRun {
   model: TransformerModel;
@@ -32,6 +44,8 @@ export interface PreparedRun {
   evalRecords: DataRecord[];
   skipped: number;
   padTokenId: number;
+  /** This process's rank in a data-parallel job (absent: the only process). */
+  dataParallel?: DataParallel;
 }
 
 /** Loads everything a run needs and marks what it trains. */
@@ -43,6 +57,7 @@ export async function prepareRun(
     model?: (tokenizer: Tokenizer, placement: LoadModelOptions) => TransformerModel;
     /** Weights trained in full beside a LoRA adapter (a new head that no base checkpoint has). */
     extraTrainable?: string[];
+    dataParallel?: DataParallel;
   } = {},
 ): Promise<PreparedRun> {
   // The data first: a bad file or row fails before the model loads (tens of seconds at real sizes).
@@ -66,6 +81,7 @@ export async function prepareRun(
   writeFileSync(join(config.out, "config.yaml"), toYaml(config));
   const placement = trainingPlacement(config);
   const model = options.model ? options.model(tokenizer, placement) : loadModel(config.model, placement);
+  model.gradientCheckpointing = config.training.gradientCheckpointing;
   let adapter: LoraAdapter | undefined;
   let trainable: [string, Tensor][];
   if (config.lora) {
@@ -100,6 +116,7 @@ export async function prepareRun(
     evalRecords: evaluation?.records ?? [],
     skipped: train.skipped.length + (evaluation?.skipped.length ?? 0),
     padTokenId,
+    ...(options.dataParallel === undefined ? {} : { dataParallel: options.dataParallel }),
   };
 }
 
@@ -113,7 +130,20 @@ export function trainingPlacement(config: CommonConfig): LoadModelOptions {
     throw new ConfigError(
       `dtype: ${config.dtype} needs lora (a frozen half-precision base with an fp32 adapter); full fine-tuning keeps float32 weights`,
     );
-  return { dtype: config.dtype, device: config.device };
+  // The recomputation calls back into JS from the backward pass, which libtorch runs on device threads for CUDA.
+  if (config.training.gradientCheckpointing && config.device !== "cpu")
+    throw new ConfigError(
+      `training.gradientCheckpointing: works on the cpu device only in this version (device is ${config.device})`,
+    );
+  if (config.quantize && !config.lora)
+    throw new ConfigError(
+      `quantize: ${config.quantize} needs lora (a quantised base is frozen; full fine-tuning updates every weight)`,
+    );
+  return {
+    dtype: config.dtype,
+    device: config.device,
+    ...(config.quantize ? { quantize: config.quantize } : {}),
+  };
 }
 
 /** A weight trained in full beside LoRA keeps fp32 master weights, also over a half-precision base. */
@@ -168,10 +198,12 @@ export async function trainAndSave(
     configHash: configHash(computeRelevant(config)),
     resume: options.resume,
     label: options.label ?? method,
+    ...(run.dataParallel === undefined ? {} : { dataParallel: run.dataParallel }),
   });
   // In a data-parallel job every rank ends with the same weights; rank 0 writes them.
-  if (!isMainProcess()) return { summary, modelDir: join(config.out, "model") };
+  if (!isMainRank(run.dataParallel)) return { summary, modelDir: join(config.out, "model") };
   if (options.merge && run.adapter) {
+    dequantizeModel(run.model); // a quantised base merges into its dequantised weights, as QLoRA's merges do
     mergeAdapter(run.model, run.adapter);
     run.adapter = undefined;
   }
