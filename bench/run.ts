@@ -1,10 +1,14 @@
 // `npm run bench`: safetune against PyTorch eager in the same run, on a GPT-2-style and a Llama-style model
-// (vocab 4096, d 256, 4 layers, 4 heads; batch 8 x 128): training step, forward, batch-1 KV-cache generation and
-// peak RSS. Each side runs each model in its own fresh process, one after the other (never concurrently):
-// bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch).
+// (vocab 4096, d 256, 4 layers, 4 heads; batch 8 x 128): training step, forward, batch-1 and batch-8 KV-cache
+// decoding and peak RSS, and llama.cpp as the inference peer (batch-1 greedy decode of safetune's own f32 GGUF).
+// Each side runs each model in its own fresh process, one after the other (never concurrently):
+// bench/safetunePeer.ts for safetune, bench/torch_peer.py for PyTorch (when some python3 can import torch),
+// bench/llamaCppPeer.ts for llama.cpp (node-llama-cpp, a devDependency). With --threads N every peer gets N
+// intra-op threads and OPENBLAS_NUM_THREADS=N (OpenBLAS keeps its own pool otherwise).
 //
 // Usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--threads N]
-//                         [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve] [--distributed]
+//                         [--rounds N] [--no-torch] [--no-llama-cpp] [--write-docs] [--trainers] [--eval] [--serve]
+//                         [--distributed]
 // --rounds N runs both sides N times per model (alternating which goes first) and keeps each figure's best
 // round: on a shared machine, other processes only ever make a run slower.
 // --trainers also runs bench/trainerBench.ts (DPO pairs/s and SFT tokens/s on llama-bench) in its own process with
@@ -19,10 +23,12 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { EngineUnavailableError, getNumThreads, torchVersion } from "../src/index.js";
+import { EngineUnavailableError, getNumThreads, torchVersion } from "../src/engine/index.js";
+import type { LlamaCppResult } from "./llamaCppPeer.js";
 import { intFlag, runJsonProcess } from "./measure.js";
 import {
   BATCH,
+  DECODE_BATCH,
   MAX_GEN_TOKENS,
   type ModelFigures,
   type ModelName,
@@ -37,7 +43,8 @@ const root = join(here, "..");
 const DOCS = join(root, "docs", "benchmarks.md");
 const START = "<!-- bench:figures:start -->";
 const END = "<!-- bench:figures:end -->";
-const TARGETS = { training: 0.9, generation: 1.0 };
+/** safetune / peer ratios to reach: training against PyTorch; decoding as issue 16 sets them. */
+const TARGETS = { training: 0.9, generation: 1.5, generationBatch8: 2.0, llamaCpp: 0.8 };
 const TITLES: Record<ModelName, string> = { gpt: "GPT-2 style", llama: "Llama style" };
 
 interface Options {
@@ -49,6 +56,7 @@ interface Options {
   /** Runs of each side per model; the report keeps each figure's best round. */
   rounds: number;
   noTorch: boolean;
+  noLlamaCpp: boolean;
   writeDocs: boolean;
   trainers: boolean;
   eval: boolean;
@@ -70,6 +78,8 @@ interface ModelRun {
   name: ModelName;
   safetune: ModelFigures;
   torch: ModelFigures | undefined;
+  /** llama.cpp's batch-1 decode beside safetune's in the same process (undefined when it did not run). */
+  llamaCpp: LlamaCppResult | undefined;
 }
 
 interface Report {
@@ -81,6 +91,8 @@ interface Report {
   /** Why PyTorch figures are missing, when they are. */
   torchMissing: string | undefined;
   torchFailed?: boolean;
+  /** Why llama.cpp figures are missing, when they are. */
+  llamaCppMissing: string | undefined;
   /** 1-minute load average before and after the run (other processes skew the timings). */
   loadBefore: number;
   loadAfter: number;
@@ -101,6 +113,7 @@ function parseOptions(): Options {
       threads: { type: "string" },
       rounds: { type: "string", default: "1" },
       "no-torch": { type: "boolean", default: false },
+      "no-llama-cpp": { type: "boolean", default: false },
       "write-docs": { type: "boolean", default: false },
       trainers: { type: "boolean", default: false },
       eval: { type: "boolean", default: false },
@@ -113,7 +126,8 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(
       "usage: npm run bench -- [--steps N] [--warmup N] [--gen-tokens N] [--model gpt|llama|both]\n" +
-        "                        [--threads N] [--rounds N] [--no-torch] [--write-docs] [--trainers] [--eval] [--serve] [--distributed]\n",
+        "                        [--threads N] [--rounds N] [--no-torch] [--no-llama-cpp] [--write-docs] [--trainers] [--eval]\n" +
+        "                        [--serve] [--distributed]\n",
     );
     process.exit(0);
   }
@@ -129,6 +143,7 @@ function parseOptions(): Options {
     threads: values.threads === undefined ? undefined : intFlag("threads", values.threads, 1),
     rounds: intFlag("rounds", values.rounds, 1),
     noTorch: values["no-torch"],
+    noLlamaCpp: values["no-llama-cpp"],
     writeDocs: values["write-docs"],
     trainers: values.trainers,
     eval: values.eval,
@@ -236,6 +251,45 @@ function runTorch(python: string, options: Options, model: ModelName): PeerResul
   return runJsonProcess<PeerResult>(python, [join(here, "torch_peer.py"), ...peerArgs(options, model)]);
 }
 
+function runLlamaCpp(options: Options, model: ModelName): LlamaCppResult {
+  const args = ["--json", "--model", model, "--gen-tokens", String(options.genTokens)];
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
+  return runJsonProcess<LlamaCppResult>(process.execPath, [
+    "--import",
+    import.meta.resolve("tsx"),
+    join(here, "llamaCppPeer.ts"),
+    ...args,
+  ]);
+}
+
+/** Best of the llama.cpp rounds: each side's best decode rate; tokens identical only if every round said so. */
+function bestLlamaCpp(rounds: LlamaCppResult[]): LlamaCppResult | undefined {
+  const [first, ...rest] = rounds;
+  if (!first) return undefined;
+  const out = { ...first };
+  for (const r of rest) {
+    out.llamacpp_decode_tokens_per_s = Math.max(
+      out.llamacpp_decode_tokens_per_s,
+      r.llamacpp_decode_tokens_per_s,
+    );
+    out.safetune_decode_tokens_per_s = Math.max(
+      out.safetune_decode_tokens_per_s,
+      r.safetune_decode_tokens_per_s,
+    );
+    if (!r.tokens_identical) {
+      out.tokens_identical = false;
+      out.first_difference = Math.min(
+        out.first_difference ?? Number.POSITIVE_INFINITY,
+        r.first_difference ?? 0,
+      );
+    }
+  }
+  return out;
+}
+
+const maxOptional = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.max(a, b);
+
 /** Best figure of each kind over rounds: least time, most tokens/s, largest peak RSS. */
 function best(rounds: ModelFigures[]): ModelFigures {
   const [first, ...rest] = rounds;
@@ -248,6 +302,15 @@ function best(rounds: ModelFigures[]): ModelFigures {
     out.forward_tokens_per_s = Math.max(out.forward_tokens_per_s, f.forward_tokens_per_s);
     out.generate_tokens_per_s = Math.max(out.generate_tokens_per_s, f.generate_tokens_per_s);
     out.generate_with_prefill_s = Math.min(out.generate_with_prefill_s, f.generate_with_prefill_s);
+    out.generate_b8_tokens_per_s = Math.max(out.generate_b8_tokens_per_s, f.generate_b8_tokens_per_s);
+    out.generate_unfused_tokens_per_s = maxOptional(
+      out.generate_unfused_tokens_per_s,
+      f.generate_unfused_tokens_per_s,
+    );
+    out.generate_b8_unfused_tokens_per_s = maxOptional(
+      out.generate_b8_unfused_tokens_per_s,
+      f.generate_b8_unfused_tokens_per_s,
+    );
     out.peak_rss_mib = Math.max(out.peak_rss_mib, f.peak_rss_mib);
   }
   return out;
@@ -268,6 +331,7 @@ function benchmark(options: Options, machine: Machine): Report {
     torchThreads: undefined,
     torchVersion: undefined,
     torchMissing: undefined,
+    llamaCppMissing: options.noLlamaCpp ? "skipped (--no-llama-cpp)" : undefined,
     loadBefore: os.loadavg()[0] ?? 0,
     loadAfter: 0,
     runs: [],
@@ -284,6 +348,7 @@ function benchmark(options: Options, machine: Machine): Report {
   for (const name of options.models) {
     const safetuneRounds: ModelFigures[] = [];
     const torchRounds: ModelFigures[] = [];
+    const llamaCppRounds: LlamaCppResult[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       const tag = options.rounds > 1 ? ` (round ${round}/${options.rounds})` : "";
       const runSafetuneSide = () => {
@@ -312,11 +377,28 @@ function benchmark(options: Options, machine: Machine): Report {
           log(report.torchMissing);
         }
       };
+      const runLlamaCppSide = () => {
+        if (options.noLlamaCpp) return;
+        log(`${name}: llama.cpp and safetune decode (f32 GGUF) in a fresh process${tag}...`);
+        try {
+          const r = runLlamaCpp(options, name);
+          llamaCppRounds.push(r);
+          log(
+            `  llama.cpp ${r.llamacpp_decode_tokens_per_s.toFixed(1)} tokens/s, safetune ` +
+              `${r.safetune_decode_tokens_per_s.toFixed(1)} tokens/s, tokens identical: ${r.tokens_identical}`,
+          );
+        } catch (err) {
+          report.llamaCppMissing = `the llama.cpp peer failed on ${name}: ${(err as Error).message}`;
+          log(report.llamaCppMissing);
+        }
+      };
       // Alternate which side goes first, so neither always runs on a warmer (or busier) machine.
       if (round % 2 === 1) {
         runSafetuneSide();
         runTorchSide();
+        runLlamaCppSide();
       } else {
+        runLlamaCppSide();
         runTorchSide();
         runSafetuneSide();
       }
@@ -325,6 +407,7 @@ function benchmark(options: Options, machine: Machine): Report {
       name,
       safetune: best(safetuneRounds),
       torch: torchRounds.length > 0 ? best(torchRounds) : undefined,
+      llamaCpp: bestLlamaCpp(llamaCppRounds),
     });
   }
   report.loadAfter = os.loadavg()[0] ?? 0;
@@ -335,7 +418,8 @@ function benchmark(options: Options, machine: Machine): Report {
 
 interface Row {
   label: string;
-  value: (f: ModelFigures) => number;
+  /** undefined: the side does not measure it (printed as —). */
+  value: (f: ModelFigures) => number | undefined;
   format: (v: number) => string;
   /** true when a larger value is better (tokens/s): ratio = safetune / torch; else torch / safetune. */
   higherIsBetter: boolean;
@@ -352,8 +436,26 @@ function rows(genTokens: number): Row[] {
     { label: "forward, no grad (ms)", value: (f) => f.forward_s, format: ms, higherIsBetter: false },
     { label: "forward tokens/s", value: (f) => f.forward_tokens_per_s, format: int, higherIsBetter: true },
     {
-      label: "generation decode tokens/s (batch 1, KV cache)",
+      label: "decode tokens/s, batch 1 (KV cache)",
       value: (f) => f.generate_tokens_per_s,
+      format: (v) => v.toFixed(1),
+      higherIsBetter: true,
+    },
+    {
+      label: "decode tokens/s, batch 8 (all rows)",
+      value: (f) => f.generate_b8_tokens_per_s,
+      format: (v) => v.toFixed(1),
+      higherIsBetter: true,
+    },
+    {
+      label: "decode tokens/s, batch 1, fused step off",
+      value: (f) => f.generate_unfused_tokens_per_s,
+      format: (v) => v.toFixed(1),
+      higherIsBetter: true,
+    },
+    {
+      label: "decode tokens/s, batch 8, fused step off",
+      value: (f) => f.generate_b8_unfused_tokens_per_s,
       format: (v) => v.toFixed(1),
       higherIsBetter: true,
     },
@@ -371,8 +473,14 @@ function ratio(row: Row, run: ModelRun): number | undefined {
   if (!run.torch) return undefined;
   const s = row.value(run.safetune);
   const t = row.value(run.torch);
+  if (s === undefined || t === undefined) return undefined;
   return row.higherIsBetter ? s / t : t / s;
 }
+
+const cell = (row: Row, f: ModelFigures | undefined) => {
+  const v = f ? row.value(f) : undefined;
+  return v === undefined ? "—" : row.format(v);
+};
 
 const fmtRatio = (r: number | undefined) => (r === undefined ? "—" : `${r.toFixed(2)}x`);
 
@@ -382,18 +490,44 @@ function trainingRatio(run: ModelRun): number | undefined {
 function generationRatio(run: ModelRun): number | undefined {
   return run.torch ? run.safetune.generate_tokens_per_s / run.torch.generate_tokens_per_s : undefined;
 }
+function generationBatch8Ratio(run: ModelRun): number | undefined {
+  return run.torch ? run.safetune.generate_b8_tokens_per_s / run.torch.generate_b8_tokens_per_s : undefined;
+}
+/** safetune / llama.cpp batch-1 decode, both measured in the llama.cpp peer's process on the same weights. */
+function llamaCppRatio(run: ModelRun): number | undefined {
+  const r = run.llamaCpp;
+  return r ? r.safetune_decode_tokens_per_s / r.llamacpp_decode_tokens_per_s : undefined;
+}
+
+/** One line per model on llama.cpp: both decode rates, the ratio, and whether the greedy tokens agree. */
+function llamaCppLines(report: Report): string[] {
+  return report.runs.map((run) => {
+    const r = run.llamaCpp;
+    if (!r) return `${TITLES[run.name]}: llama.cpp not measured (${report.llamaCppMissing ?? "no result"})`;
+    const tokens = r.tokens_identical
+      ? "greedy tokens identical"
+      : `greedy tokens DIFFER from position ${r.first_difference ?? "?"}`;
+    return (
+      `${TITLES[run.name]}: batch-1 decode llama.cpp ${r.llamacpp_decode_tokens_per_s.toFixed(1)} tokens/s, ` +
+      `safetune ${r.safetune_decode_tokens_per_s.toFixed(1)} tokens/s (same process, weights and prompt; ` +
+      `${r.threads} thread(s)): ${fmtRatio(llamaCppRatio(run))}; ${tokens}`
+    );
+  });
+}
 
 function targetLines(report: Report): string[] {
   const lines: string[] = [];
   for (const run of report.runs) {
-    const checks: [string, number | undefined, number][] = [
-      ["training", trainingRatio(run), TARGETS.training],
-      ["generation", generationRatio(run), TARGETS.generation],
+    const checks: [string, number | undefined, number, string][] = [
+      ["training", trainingRatio(run), TARGETS.training, "PyTorch"],
+      ["batch-1 decode", generationRatio(run), TARGETS.generation, "PyTorch"],
+      ["batch-8 decode", generationBatch8Ratio(run), TARGETS.generationBatch8, "PyTorch"],
+      ["batch-1 decode", llamaCppRatio(run), TARGETS.llamaCpp, "llama.cpp f32"],
     ];
-    for (const [what, r, target] of checks) {
+    for (const [what, r, target, peer] of checks) {
       const verdict = r === undefined ? "not measured" : r >= target ? "met" : "MISSED";
       lines.push(
-        `${TITLES[run.name]}: ${what} ${fmtRatio(r)} of PyTorch (target >= ${target.toFixed(1)}x): ${verdict}`,
+        `${TITLES[run.name]}: ${what} ${fmtRatio(r)} of ${peer} (target >= ${target.toFixed(1)}x): ${verdict}`,
       );
     }
   }
@@ -427,7 +561,8 @@ function protocolLine(o: Options): string {
   const rounds = o.rounds > 1 ? `; best of ${o.rounds} rounds (fresh processes) per figure` : "";
   return (
     `batch ${BATCH} x ${SEQ}; ${o.warmup} warmup + ${o.steps} timed steps (median); generation: ` +
-    `${PROMPT_LEN}-token prompt, ${o.genTokens} new tokens, greedy, median of 3 runs${rounds}`
+    `${PROMPT_LEN}-token prompts, ${o.genTokens} new tokens, greedy, batch 1 and ${DECODE_BATCH} rows, median of 3 ` +
+    `runs; decode tokens/s count the tokens after the first (prefill excluded)${rounds}`
   );
 }
 
@@ -452,19 +587,16 @@ function printReport(report: Report): void {
       `  ${"".padEnd(width)}${"safetune".padStart(12)}${"PyTorch".padStart(12)}${"ratio".padStart(9)}`,
     );
     for (const row of table) {
-      const s = row.format(row.value(run.safetune));
-      const t = run.torch ? row.format(row.value(run.torch)) : "—";
+      const s = cell(row, run.safetune);
+      const t = cell(row, run.torch);
       out.push(
         `  ${row.label.padEnd(width)}${s.padStart(12)}${t.padStart(12)}${fmtRatio(ratio(row, run)).padStart(9)}`,
       );
     }
   }
-  out.push(
-    "",
-    "Targets (safetune / PyTorch eager, tokens/s):",
-    ...targetLines(report).map((l) => `  ${l}`),
-    "",
-  );
+  out.push("", "llama.cpp (f32 GGUF written by `safetune export gguf`, f32 KV cache, node-llama-cpp):");
+  out.push(...llamaCppLines(report).map((l) => `  ${l}`));
+  out.push("", "Targets (safetune / peer, tokens/s):", ...targetLines(report).map((l) => `  ${l}`), "");
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
@@ -488,6 +620,8 @@ function markdownSection(report: Report): string {
   const flags = [`--steps ${o.steps}`, `--warmup ${o.warmup}`, `--gen-tokens ${o.genTokens}`];
   if (o.threads !== undefined) flags.push(`--threads ${o.threads}`);
   if (o.rounds > 1) flags.push(`--rounds ${o.rounds}`);
+  if (o.noTorch) flags.push("--no-torch");
+  if (o.noLlamaCpp) flags.push("--no-llama-cpp");
   const out: string[] = [
     START,
     `<!-- written by \`npm run bench -- --write-docs\`; edit bench/run.ts, not this block -->`,
@@ -512,15 +646,26 @@ function markdownSection(report: Report): string {
     );
     const cells = table.map((row) => [
       row.label,
-      row.format(row.value(run.safetune)),
-      run.torch ? row.format(row.value(run.torch)) : "—",
+      cell(row, run.safetune),
+      cell(row, run.torch),
       fmtRatio(ratio(row, run)),
     ]);
     out.push(
       ...markdownTable(["", "safetune", "PyTorch", "ratio"], ["left", "right", "right", "right"], cells),
     );
   }
-  out.push("", "Targets: training >= 0.9x PyTorch eager, generation >= 1.0x.", "");
+  out.push(
+    "",
+    "llama.cpp (f32 GGUF written by `safetune export gguf`, f32 KV cache, node-llama-cpp 3.21.1):",
+    "",
+    ...llamaCppLines(report).map((l) => `- ${l}`),
+  );
+  out.push(
+    "",
+    "Targets: training >= 0.9x PyTorch eager; batch-1 decode >= 1.5x PyTorch eager and >= 0.8x llama.cpp f32;",
+    "batch-8 decode >= 2.0x PyTorch eager.",
+    "",
+  );
   out.push(...targetLines(report).map((l) => `- ${l}`), "", END);
   return out.join("\n");
 }
@@ -569,6 +714,8 @@ function main(): void {
     log(`bench: ${(err as Error).message}`);
     process.exit(2);
   }
+  // OpenBLAS sizes its own thread pool (libtorch's intra-op setting does not reach it): every peer gets N.
+  if (options.threads !== undefined) process.env.OPENBLAS_NUM_THREADS = String(options.threads);
   let machine: Machine;
   try {
     machine = describeMachine();

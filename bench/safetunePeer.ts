@@ -3,33 +3,35 @@
 // so that peak RSS is per model.
 //
 // Per model: a training step and a no-grad forward on batch 8 x 128 (median seconds), greedy KV-cache
-// generation at batch 1 from a 16-token prompt (prefill yields the first new token, the decode loop the other
-// gen_tokens - 1; decode tokens/s counts only the loop), and the process-wide peak RSS after the model's run.
+// generation at batch 1 and batch 8 from 16-token prompts (prefill yields the first new token, the decode loop the
+// other gen_tokens - 1; decode tokens/s counts only the loop, over all rows), and the process-wide peak RSS after
+// the model's run. Decoding runs the fused native step (DecodeSession's default); the unfused rows are the same
+// decode with `fused: false` (the TypeScript path), for the before/after comparison.
 //
 // Usage: tsx bench/safetunePeer.ts --json [--threads N] [--steps N] [--warmup N] [--gen-tokens N]
 //        [--model gpt|llama|both] [--seed N]
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+// Imported from the modules themselves rather than src/index.ts, so the benchmark does not load the trainers.
 import {
   AdamW,
   clipGradNorm,
-  createModel,
   crossEntropy,
-  DecodeSession,
   getNumThreads,
   manualSeed,
   noGrad,
-  type PresetName,
-  presetConfig,
   randint,
   setNumThreads,
   type Tensor,
-  type TransformerModel,
   tidy,
   torchVersion,
   weightDecayGroups,
-} from "../src/index.js";
+} from "../src/engine/index.js";
+import { DecodeSession } from "../src/generate/decodeSession.js";
+import { createModel } from "../src/model/createModel.js";
+import { type PresetName, presetConfig } from "../src/model/presets.js";
+import type { TransformerModel } from "../src/model/transformer.js";
 import { intFlag, median, medianTime } from "./measure.js";
 
 export const VOCAB = 4096;
@@ -37,6 +39,8 @@ export const BATCH = 8;
 export const SEQ = 128;
 export const PROMPT_LEN = 16;
 export const GEN_REPEATS = 3;
+/** Rows of the batched decode figure. */
+export const DECODE_BATCH = 8;
 /** The presets' n_positions is 512 and safetune's decoder keeps prompt + new tokens within it. */
 export const MAX_GEN_TOKENS = 512 - PROMPT_LEN;
 
@@ -52,6 +56,11 @@ export interface ModelFigures {
   forward_tokens_per_s: number;
   generate_tokens_per_s: number;
   generate_with_prefill_s: number;
+  /** Decode tokens/s of DECODE_BATCH rows together (all rows counted). */
+  generate_b8_tokens_per_s: number;
+  /** safetune only: the same decodes with the fused step off (the TypeScript path). */
+  generate_unfused_tokens_per_s?: number;
+  generate_b8_unfused_tokens_per_s?: number;
   peak_rss_mib: number;
 }
 
@@ -77,31 +86,52 @@ function progress(message: string): void {
  * Greedy decode with the KV cache under no-grad, as the peer's @torch.no_grad() generate: the first step()
  * is the prefill (and yields the first token), the others are the decode loop.
  */
-function generate(
+export function generate(
   model: TransformerModel,
-  prompt: number[],
+  prompts: number[][],
   newTokens: number,
-): { decodeS: number; totalS: number } {
+  fused = true,
+): { decodeS: number; totalS: number; tokens: number[][] } {
   return noGrad(() => {
     const start = performance.now();
-    const session = new DecodeSession(model, [prompt], {
+    const session = new DecodeSession(model, prompts, {
       maxNewTokens: newTokens,
       temperature: 0,
       stopTokenIds: [],
+      fused,
     });
     try {
       session.step();
       const decodeStart = performance.now();
       while (!session.done) session.step();
       const end = performance.now();
-      const produced = session.results()[0]?.tokens.length ?? 0;
-      if (produced !== newTokens)
-        throw new Error(`generation produced ${produced} tokens, expected ${newTokens}`);
-      return { decodeS: (end - decodeStart) / 1000, totalS: (end - start) / 1000 };
+      if (fused && session.fusedFallback)
+        throw new Error(`the fused decode step fell back: ${session.fusedFallback}`);
+      const tokens = session.results().map((r) => r.tokens);
+      for (const row of tokens)
+        if (row.length !== newTokens)
+          throw new Error(`generation produced ${row.length} tokens, expected ${newTokens}`);
+      return { decodeS: (end - decodeStart) / 1000, totalS: (end - start) / 1000, tokens };
     } finally {
       session.dispose();
     }
   });
+}
+
+/** Median decode tokens/s (all rows) of GEN_REPEATS greedy generations, after one warmup when asked. */
+function decodeRate(
+  model: TransformerModel,
+  prompts: number[][],
+  newTokens: number,
+  warmup: boolean,
+  fused: boolean,
+) {
+  if (warmup) generate(model, prompts, newTokens, fused);
+  const runs = Array.from({ length: GEN_REPEATS }, () => generate(model, prompts, newTokens, fused));
+  return {
+    tokensPerS: (prompts.length * (newTokens - 1)) / median(runs.map((r) => r.decodeS)),
+    totalS: median(runs.map((r) => r.totalS)),
+  };
 }
 
 export function benchModel(name: ModelName, options: PeerOptions): ModelFigures {
@@ -141,10 +171,18 @@ export function benchModel(name: ModelName, options: PeerOptions): ModelFigures 
     ),
   );
 
-  progress(`${name}: generation (batch 1, ${genTokens} new tokens, ${GEN_REPEATS} runs)`);
+  progress(
+    `${name}: generation (batch 1 and ${DECODE_BATCH}, fused and not, ${genTokens} new tokens, ${GEN_REPEATS} runs)`,
+  );
   const prompt = tidy(() => randint(0, VOCAB, [1, PROMPT_LEN]).toArray());
-  if (warmup > 0) generate(model, prompt, genTokens);
-  const runs = Array.from({ length: GEN_REPEATS }, () => generate(model, prompt, genTokens));
+  const batchIds = tidy(() => randint(0, VOCAB, [DECODE_BATCH, PROMPT_LEN]).toArray());
+  const batchPrompts = Array.from({ length: DECODE_BATCH }, (_, r) =>
+    batchIds.slice(r * PROMPT_LEN, (r + 1) * PROMPT_LEN),
+  );
+  const single = decodeRate(model, [prompt], genTokens, warmup > 0, true);
+  const batched = decodeRate(model, batchPrompts, genTokens, warmup > 0, true);
+  const singleUnfused = decodeRate(model, [prompt], genTokens, warmup > 0, false);
+  const batchedUnfused = decodeRate(model, batchPrompts, genTokens, warmup > 0, false);
 
   const result: ModelFigures = {
     params: model.numParameters,
@@ -152,8 +190,11 @@ export function benchModel(name: ModelName, options: PeerOptions): ModelFigures 
     train_tokens_per_s: (BATCH * SEQ) / trainS,
     forward_s: forwardS,
     forward_tokens_per_s: (BATCH * SEQ) / forwardS,
-    generate_tokens_per_s: (genTokens - 1) / median(runs.map((r) => r.decodeS)),
-    generate_with_prefill_s: median(runs.map((r) => r.totalS)),
+    generate_tokens_per_s: single.tokensPerS,
+    generate_with_prefill_s: single.totalS,
+    generate_b8_tokens_per_s: batched.tokensPerS,
+    generate_unfused_tokens_per_s: singleUnfused.tokensPerS,
+    generate_b8_unfused_tokens_per_s: batchedUnfused.tokensPerS,
     peak_rss_mib: process.resourceUsage().maxRSS / 1024,
   };
   opt.dispose();

@@ -6,9 +6,10 @@ safetune's src/model implementations: GPT-2-style and Llama-style (RMSNorm,
 RoPE, grouped-query attention, SwiGLU) models of the same size.
 
 Per model: a training step and a no_grad forward on batch 8 x 128 (median s),
-greedy KV-cache generation at batch 1 from a 16-token prompt (prefill yields
-the first new token, the decode loop the other gen_tokens - 1; decode tokens/s
-counts only the loop), and the process-wide peak RSS after the model's run.
+greedy KV-cache generation at batch 1 and batch 8 from 16-token prompts
+(prefill yields the first new token, the decode loop the other gen_tokens - 1;
+decode tokens/s counts only the loop, over all rows), and the process-wide peak
+RSS after the model's run.
 
 Usage: /usr/bin/python3 bench/torch_peer.py --json [--threads N] [--steps N]
        [--warmup N] [--gen-tokens N] [--model gpt|llama|both] [--seed N]
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 # position table has CONTEXT rows, so both sides have the same parameter count.
 VOCAB, D_MODEL, N_LAYERS, N_HEADS, CONTEXT = 4096, 256, 4, 4, 512
 BATCH, SEQ, PROMPT_LEN, GEN_REPEATS = 8, 128, 16, 3
+DECODE_BATCH = 8  # rows of the batched greedy decode figure
 
 
 def attention(q, k, v, mask):
@@ -234,6 +236,13 @@ def bench_model(name, args):
     decode_s = statistics.median(r[0] for r in runs)
     total_s = statistics.median(r[1] for r in runs)
 
+    batch_prompt = torch.randint(0, VOCAB, (DECODE_BATCH, PROMPT_LEN))
+    if args.warmup > 0:
+        generate(model, batch_prompt, args.gen_tokens)
+    batch_decode_s = statistics.median(
+        generate(model, batch_prompt, args.gen_tokens)[1] for _ in range(GEN_REPEATS)
+    )
+
     return {
         "params": params,
         "train_step_s": train_s,
@@ -242,6 +251,7 @@ def bench_model(name, args):
         "forward_tokens_per_s": BATCH * SEQ / forward_s,
         "generate_tokens_per_s": (args.gen_tokens - 1) / decode_s,
         "generate_with_prefill_s": total_s,
+        "generate_b8_tokens_per_s": DECODE_BATCH * (args.gen_tokens - 1) / batch_decode_s,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
