@@ -138,6 +138,13 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
     ),
     "DPO and RAFT compared under attack",
   );
+  // The targets section: every aligned run's means against the demo's targets, and the verdict.
+  assert.match(table, /\n## Targets\n/, table);
+  assert.match(
+    table,
+    /\n(No run meets every target\.|Meeting every target \(means over seeds\): .+\.)\n$/,
+    table,
+  );
   const dpoSit = conclusions.find((c) => c.a === "DPO" && c.b === "SIT 100");
   assert.deepEqual([dpoSit?.seedsA, dpoSit?.seedsB], [[0], [0, 1]]);
 });

@@ -9,26 +9,35 @@ import {
   type SeedRun,
   summarizeGroup,
 } from "../metrics/seedGroups.js";
+import { checkTargets, type TargetCheck, type TargetSpec } from "../metrics/targets.js";
 import { conclusionSentence, conclusionsNote } from "./conclusionText.js";
 import { headlineMetric, isRateMetric, metricLabel } from "./headline.js";
 import { escapeMarkdown } from "./markdown.js";
 import { comparisonTable } from "./table.js";
+import { targetLines } from "./targetText.js";
 
 export interface SeedReport {
   summaries: GroupSummary[];
   conclusions: Conclusion[];
+  /** Each run's means against the requested targets (empty when none were requested). */
+  targets: TargetCheck[];
 }
 
-/** Groups the runs by name over seeds, summarizes each group, and computes the requested comparisons. */
+/**
+ * Groups the runs by name over seeds, summarizes each group, computes the requested comparisons and checks the
+ * requested targets.
+ */
 export function seedReport(
   runs: readonly SeedRun[],
   comparisons: readonly ComparisonSpec[] = [],
   options: Omit<BootstrapOptions, "confidence"> = {},
+  targets: readonly TargetSpec[] = [],
 ): SeedReport {
   const groups = groupBySeed(runs);
   return {
     summaries: groups.map((g) => summarizeGroup(g, options)),
     conclusions: computeConclusions(groups, comparisons),
+    targets: checkTargets(groups, targets),
   };
 }
 
@@ -99,7 +108,16 @@ export function seedReportMarkdown(report: SeedReport, options: { withIntervals?
     );
   }
   if (report.conclusions.length > 0) out.push("", conclusionsMarkdown(report.conclusions).trimEnd());
+  if (report.targets.length > 0) out.push("", targetsMarkdown(report.targets).trimEnd());
   return `${out.join("\n")}\n`;
+}
+
+/** "## Targets": each run's means against the targets, and which runs meet them all. */
+export function targetsMarkdown(targets: readonly TargetCheck[]): string {
+  if (targets.length === 0) return "";
+  const lines = targetLines(targets).map(escapeMarkdown);
+  const verdict = lines.pop() ?? "";
+  return `${["## Targets", "", ...lines.map((l) => `- ${l}`), "", verdict].join("\n")}\n`;
 }
 
 /** The seed counts and p-value after a sentence: "(3 and 3 seeds, p = 0.004)". */
@@ -147,6 +165,13 @@ export function seedReportHtml(report: SeedReport, escapeHtml: (s: string) => st
       .join("\n");
     parts.push(
       `<h3>Conclusions</h3>\n<ul class="conclusions">\n${items}\n</ul>\n<p>${escapeHtml(conclusionsNote(report.conclusions))}</p>`,
+    );
+  }
+  if (report.targets.length > 0) {
+    const lines = targetLines(report.targets);
+    const verdict = lines.pop() ?? "";
+    parts.push(
+      `<h3>Targets</h3>\n<ul class="targets">\n${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("\n")}\n</ul>\n<p>${escapeHtml(verdict)}</p>`,
     );
   }
   if (parts.length === 0) return "";

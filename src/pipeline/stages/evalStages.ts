@@ -8,6 +8,7 @@ import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.j
 import { type AnswererSpec, apiKeyFromEnv, buildEvaluation } from "../../eval/buildEvaluation.js";
 import { validateJudgeSpec } from "../../eval/judges/judgeSpec.js";
 import { ComparisonSpecSchema } from "../../eval/metrics/conclusions.js";
+import { TargetSpecSchema } from "../../eval/metrics/targets.js";
 import { evalProgressBars } from "../../eval/progressBars.js";
 import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
 import { htmlReport } from "../../eval/report/html.js";
@@ -189,6 +190,12 @@ export const reportStage = stageKind({
        * judge?}` states a − b over seeds with its interval and significance (docs/evaluation.md).
        */
       comparisons: z.array(ComparisonSpecSchema).default([]),
+      /**
+       * Quality targets on each run's mean over seeds: `{benchmark: "harmful", metric: "safe_response_rate",
+       * atLeast: 0.97}`, or relative to a run (`relativeTo: "base", atLeast: -0.02`); the report says which runs
+       * meet them all.
+       */
+      targets: z.array(TargetSpecSchema).default([]),
     })
     .strict(),
   output: ".",
@@ -196,11 +203,13 @@ export const reportStage = stageKind({
   inputs: (c) => c.runs,
   run: async ({ config, dir, log }) => {
     // Runs of one name with different seeds are one row: means over seeds with two-level intervals.
-    const seeds = seedReport(config.runs.map(readSeedRun), config.comparisons);
+    const seeds = seedReport(config.runs.map(readSeedRun), config.comparisons, {}, config.targets);
     const table = seedReportMarkdown(seeds);
     writeFileAtomically(join(dir, "table.md"), table);
     writeFileAtomically(join(dir, "table.csv"), seedGroupTable(seeds, { format: "csv" }));
     writeFileAtomically(join(dir, "conclusions.json"), `${JSON.stringify(seeds.conclusions, null, 2)}\n`);
+    if (seeds.targets.length > 0)
+      writeFileAtomically(join(dir, "targets.json"), `${JSON.stringify(seeds.targets, null, 2)}\n`);
     const focus = config.focus ?? (config.runs[config.runs.length - 1] as string);
     const focusResults = readResults(focus);
     const html = await htmlReport({
