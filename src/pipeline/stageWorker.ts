@@ -3,6 +3,7 @@
 // on stderr, and answers with the outcome, or with the error that stopped it. Ctrl-C reaches it as SIGINT:
 // trainers checkpoint, evaluations keep their caches, and it answers "interrupted".
 import { setNumThreads } from "../engine/runtime.js";
+import { INTERRUPTED_EXIT_CODE, SafetuneError } from "../util/safetuneError.js";
 import { STAGE_KINDS } from "./stageKinds.js";
 import type { StageJob, WorkerReply } from "./stageProcess.js";
 
@@ -37,10 +38,13 @@ async function main(job: StageJob): Promise<void> {
     process.exit(0);
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
+    // A trainer or evaluation stopped by the signal says so with the interrupted exit code (TrainingInterrupted,
+    // EvalInterrupted).
     const interrupted =
-      controller.signal.aborted || error.name === "TrainingInterrupted" || error.name === "EvalInterrupted";
+      controller.signal.aborted ||
+      (error instanceof SafetuneError && error.exitCode === INTERRUPTED_EXIT_CODE);
     await reply({ type: interrupted ? "interrupted" : "error", name: error.name, message: error.message });
-    process.exit(interrupted ? 130 : 1);
+    process.exit(interrupted ? INTERRUPTED_EXIT_CODE : 1);
   }
 }
 
