@@ -21,6 +21,7 @@ import {
   referenceQuantizeInt8,
   referenceQuantizeNf4,
 } from "../src/engine/quantizeReference.js";
+import { encodeQ8_0 } from "../src/export/ggufTensors.js";
 
 test("NF4 code table: the native table is the reference's, 16 sorted values from -1 to 1 with an exact zero", () => {
   assert.deepEqual(nativeNf4Table(), NF4_VALUES);
@@ -159,5 +160,25 @@ test("storage: NF4 uses at most 0.6 bytes per weight and int8 about 1, measured 
     assert.ok(nf4 <= 0.6, `nf4: ${nf4} bytes per weight`);
     assert.equal(nf4, 0.5 + 4 / 64);
     assert.ok(int8 > 1 && int8 < 1.01, `int8: ${int8} bytes per weight`);
+  });
+});
+
+test("GGUF Q8_0 blocks: f16 scale absmax/127 then 32 codes rounded half away from zero; a zero block is all zero", () => {
+  tidy(() => {
+    const values = new Float32Array(64);
+    values[0] = 1.27;
+    values[1] = -0.635; // -0.635 / 0.01 = -63.5 -> -64
+    values[2] = 0.004; // 0.4 -> 0
+    const bytes = encodeQ8_0(tensor(values, [2, 32]));
+    assert.equal(bytes.length, 2 * 34);
+    const scale = tensor(new Float32Array([Math.fround(1.27) / 127]), [1])
+      .to("float16")
+      .toBytes();
+    assert.deepEqual([...bytes.subarray(0, 2)], [...scale]);
+    assert.deepEqual([...new Int8Array(bytes.buffer, 2, 3)], [127, -64, 0]);
+    assert.ok(
+      bytes.subarray(34).every((b) => b === 0),
+      "zero block",
+    );
   });
 });

@@ -15,6 +15,8 @@ export interface ExportGgufOptions {
   dtype?: GgufWeightType;
   /** general.name (default: the model folder's name). */
   name?: string;
+  /** Where the weights are loaded and the adapter merged: cpu (default), cuda or cuda:N. */
+  device?: string;
 }
 
 export interface ExportGgufResult {
@@ -27,8 +29,8 @@ export interface ExportGgufResult {
   warnings: string[];
 }
 
-/** llama.cpp's general.file_type (llama_ftype): all F32, or mostly F16. */
-const FILE_TYPE: Record<GgufWeightType, number> = { f32: 0, f16: 1 };
+/** llama.cpp's general.file_type (llama_ftype): all F32, mostly F16, or mostly Q8_0. */
+const FILE_TYPE: Record<GgufWeightType, number> = { f32: 0, f16: 1, q8_0: 7 };
 /** ggml's quantization format version, which llama.cpp's converter always records. */
 const QUANTIZATION_VERSION = 2;
 
@@ -44,7 +46,7 @@ export function exportGguf(
   const arch = ggufArchitectureOf(config, join(modelDir, "config.json"));
   const tokenizer = tokenizerMetadata(modelDir, config);
 
-  const model = loadModel(modelDir);
+  const model = loadModel(modelDir, options.device === undefined ? {} : { device: options.device });
   try {
     if (options.adapter) {
       const adapter = loadAdapter(options.adapter, model);

@@ -1,12 +1,12 @@
 // Hugging Face weight names -> llama.cpp tensor names, with the layout changes llama.cpp's own converter
 // (convert_hf_to_gguf.py) makes: Llama q/k rows reordered for its rotary kernel, GPT-2's Conv1D transposed.
-import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
+import { noGrad, type Tensor, tensor, tidy, where } from "../engine/index.js";
 import type { LlamaConfig, ModelConfig } from "../model/config.js";
 import type { TransformerModel } from "../model/transformer.js";
 import type { GgufArchitecture } from "./ggufArchitecture.js";
 import type { GgmlType, GgufTensor } from "./ggufWriter.js";
 
-export type GgufWeightType = "f32" | "f16";
+export type GgufWeightType = "f32" | "f16" | "q8_0";
 
 /** One tensor to write: its GGUF name and how to compute it (float32) from the model's weights. */
 interface TensorPlan {
@@ -23,7 +23,10 @@ function storageType(plan: TensorPlan, weights: GgufWeightType): GgmlType {
   if (weights === "f32") return "F32";
   const matrix = plan.shape.length >= 2 && plan.name.endsWith(".weight");
   const keptF32 = plan.name.endsWith("_norm.weight") || plan.name.startsWith("position_embd.");
-  return matrix && !keptF32 ? "F16" : "F32";
+  if (!matrix || keptF32) return "F32";
+  // Q8_0 blocks run along rows of 32: a row length that is not a multiple keeps F16, as llama.cpp's converter does.
+  if (weights === "q8_0" && (plan.shape.at(-1) ?? 0) % 32 === 0) return "Q8_0";
+  return "F16";
 }
 
 /**
@@ -135,6 +138,27 @@ function gpt2Plans(model: TransformerModel, config: ModelConfig): TensorPlan[] {
   return plans;
 }
 
+/**
+ * ggml's Q8_0 bytes of a float tensor whose rows are multiples of 32: per block of 32, d = absmax / 127 as f16,
+ * then the 32 codes round(w / d) as int8 (a zero block has d = 0 and zero codes).
+ */
+export function encodeQ8_0(values: Tensor): Uint8Array {
+  const blocks = values.float().contiguous().view(-1, 32);
+  const scale = blocks.abs().amax(1, true).div(127);
+  const inverse = where(scale.gt(0), scale.reciprocal(), 0);
+  const scaled = blocks.mul(inverse);
+  // Half away from zero, as llama.cpp's roundf.
+  const codes = scaled.abs().add(0.5).floor().mul(scaled.sign()).clamp(-127, 127).to("int8").toBytes();
+  const halves = scale.to("float16").toBytes();
+  const count = blocks.size(0);
+  const out = new Uint8Array(count * 34);
+  for (let b = 0; b < count; b++) {
+    out.set(halves.subarray(b * 2, b * 2 + 2), b * 34);
+    out.set(codes.subarray(b * 32, b * 32 + 32), b * 34 + 2);
+  }
+  return out;
+}
+
 /** Every tensor of `model` under llama.cpp's names, computed lazily (one at a time) when written. */
 export function ggufTensorsOf(
   model: TransformerModel,
@@ -151,13 +175,14 @@ export function ggufTensorsOf(
       type,
       data: () =>
         noGrad(() =>
-          tidy(() =>
-            plan
-              .compute()
+          tidy(() => {
+            const values = plan.compute();
+            if (type === "Q8_0") return encodeQ8_0(values);
+            return values
               .to(type === "F16" ? "float16" : "float32")
               .contiguous()
-              .toBytes(),
-          ),
+              .toBytes();
+          }),
         ),
     };
   });

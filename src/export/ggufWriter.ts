@@ -52,11 +52,15 @@ export const gguf = {
   i32s: (value: readonly number[]): GgufValue => ({ type: "array", itemType: "int32", value }),
 };
 
-/** The element types this writer stores (ggml type codes 0 and 1). */
-export type GgmlType = "F32" | "F16";
-const GGML_TYPE: Record<GgmlType, { code: number; bytes: number }> = {
-  F32: { code: 0, bytes: 4 },
-  F16: { code: 1, bytes: 2 },
+/**
+ * The element types this writer stores (ggml type codes 0, 1 and 8). Q8_0 is ggml's block format: each run of 32
+ * weights along a row as an f16 scale d = absmax / 127 and 32 int8 codes round(w / d), 34 bytes a block.
+ */
+export type GgmlType = "F32" | "F16" | "Q8_0";
+const GGML_TYPE: Record<GgmlType, { code: number; blockSize: number; blockBytes: number }> = {
+  F32: { code: 0, blockSize: 1, blockBytes: 4 },
+  F16: { code: 1, blockSize: 1, blockBytes: 2 },
+  Q8_0: { code: 8, blockSize: 32, blockBytes: 34 },
 };
 
 export interface GgufTensor {
@@ -153,7 +157,8 @@ function writeValue(out: ByteWriter, v: GgufValue): void {
 const padding = (offset: number): number => (GGUF_ALIGNMENT - (offset % GGUF_ALIGNMENT)) % GGUF_ALIGNMENT;
 
 export function tensorByteSize(t: Pick<GgufTensor, "shape" | "type">): number {
-  return t.shape.reduce((a, b) => a * b, 1) * GGML_TYPE[t.type].bytes;
+  const { blockSize, blockBytes } = GGML_TYPE[t.type];
+  return (t.shape.reduce((a, b) => a * b, 1) / blockSize) * blockBytes;
 }
 
 /** The header: magic, counts, metadata, tensor infos with aligned offsets, and the padding before the data. */

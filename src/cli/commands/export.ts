@@ -3,6 +3,7 @@ import { exportGguf } from "../../export/exportGguf.js";
 import type { GgufWeightType } from "../../export/ggufTensors.js";
 import { parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { modelPlacement } from "../modelPlacement.js";
 import { checkAdapterFolder, checkWritableFile } from "../preflight.js";
 
 export const exportHelp = `safetune export gguf --model DIR --out FILE.gguf [options]
@@ -14,8 +15,10 @@ hyperparameters, the tokenizer and the chat template.
   --model DIR      Hugging Face model folder (config.json, model.safetensors, tokenizer.json)
   --adapter DIR    PEFT LoRA adapter to merge into the weights before writing
   --out FILE       the .gguf file to write (replaced atomically)
-  --dtype T        f32 (default, exact) or f16 (2-D weight matrices in half precision; norms and biases stay f32)
+  --dtype T        f32 (default, exact), f16 (2-D weight matrices in half precision; norms and biases stay f32)
+                   or q8_0 (llama.cpp's 8-bit blocks of 32 with an f16 scale, rows not a multiple of 32 stay f16)
   --name NAME      general.name in the file (default: the model folder's name)
+  --device D       where the weights are loaded and an adapter merged: cpu (default), cuda or cuda:N
   --verbose        show stack traces on errors
 
 Ollama: a Modelfile with the line "FROM ./FILE.gguf", then "ollama create NAME -f Modelfile".`;
@@ -31,6 +34,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       out: { type: "string" },
       dtype: { type: "string" },
       name: { type: "string" },
+      device: { type: "string" },
     },
     "export",
     { positionals: true },
@@ -47,8 +51,9 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const model = requireString(values.model, "model", "export");
   const out = requireString(values.out, "out", "export");
   const dtype = values.dtype ?? "f32";
-  if (dtype !== "f32" && dtype !== "f16")
-    throw new UsageError(`--dtype: expected f32 or f16, got '${dtype}' (see safetune export --help)`);
+  if (dtype !== "f32" && dtype !== "f16" && dtype !== "q8_0")
+    throw new UsageError(`--dtype: expected f32, f16 or q8_0, got '${dtype}' (see safetune export --help)`);
+  const { device } = modelPlacement({ device: values.device });
   // The output path and the adapter before the weights are read (exportGguf checks the model folder first too).
   checkWritableFile(out);
   if (values.adapter !== undefined) checkAdapterFolder(values.adapter);
@@ -56,6 +61,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     adapter: values.adapter,
     dtype: dtype as GgufWeightType,
     name: values.name,
+    ...(device === undefined ? {} : { device }),
   });
   for (const warning of result.warnings) console.error(`safetune: warning: ${warning}`);
   const megabytes = (statSync(result.path).size / 1e6).toFixed(1);
