@@ -5,7 +5,6 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadRecords } from "../data/loadRecords.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
-import { parseDtype } from "../engine/dtype.js";
 import { ModelError } from "../model/errors.js";
 import { readModelConfig } from "../model/loadModel.js";
 import { adapterBaseModel, isAdapterFolder, readLoraConfig } from "../model/loraFiles.js";
@@ -139,16 +138,6 @@ export async function checkDataFile(
     limit: PREFLIGHT_ROWS,
   });
   return result.records;
-}
-
-/** The dtypes a command accepts for --dtype; the value is checked before anything loads. */
-export function checkDtype(text: string | undefined, allowed: readonly string[]): void {
-  if (text === undefined) return;
-  const dtype = parseDtype(text);
-  if (!dtype || !allowed.includes(dtype)) {
-    const names = `${allowed.slice(0, -1).join(", ")}${allowed.length > 1 ? " or " : ""}${allowed.at(-1)}`;
-    throw new UsageError(`--dtype: expected ${names}, got '${text}'`);
-  }
 }
 
 /**

@@ -21,7 +21,7 @@ import type { Benchmark } from "./types.js";
 
 /** Who answers: a local model folder (plus adapter), or the replicas of one served model. */
 export type AnswererSpec =
-  | { kind: "local"; model: string; adapter?: string; dtype?: DType }
+  | { kind: "local"; model: string; adapter?: string; dtype?: DType; device?: string }
   | ({ kind: "endpoint" } & EndpointPoolOptions);
 
 /** The generation settings a user may choose; the rest come from GENERATION_DEFAULTS. */
@@ -185,6 +185,7 @@ async function loadAnswerer(
       model: spec.model,
       ...(spec.adapter === undefined ? {} : { adapter: spec.adapter }),
       ...(spec.dtype === undefined ? {} : { dtype: spec.dtype }),
+      ...(spec.device === undefined ? {} : { device: spec.device }),
       settings,
     });
   }

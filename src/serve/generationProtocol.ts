@@ -13,6 +13,8 @@ export interface WorkerModelOptions {
   template?: string;
   /** Compute dtype (float32 default). */
   dtype?: "float32" | "bfloat16" | "float16";
+  /** cpu (default), cuda or cuda:N. */
+  device?: string;
   /** Most rows (requests × n) decoded together in one batch. */
   maxBatchRows: number;
   /** Completion tokens when a request sets no max_tokens (capped by what the context has left). */

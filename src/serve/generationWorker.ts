@@ -16,7 +16,10 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 try {
   if (options.threads) setNumThreads(options.threads);
-  const model = loadModel(options.model, options.dtype ? { dtype: options.dtype } : {});
+  const model = loadModel(options.model, {
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    ...(options.device ? { device: options.device } : {}),
+  });
   if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
   const tokenizer = await loadTokenizer(options.model);
   const decoder = new BatchDecoder(

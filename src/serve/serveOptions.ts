@@ -13,6 +13,8 @@ export interface ServeOptions {
   template?: string;
   /** Compute dtype of the weights (default float32). */
   dtype?: "float32" | "bfloat16" | "float16";
+  /** cpu (default), cuda or cuda:N. */
+  device?: string;
   /** Address to bind (default 127.0.0.1: only this machine can connect). */
   host?: string;
   /** Port (default 8080; 0 picks a free one). */

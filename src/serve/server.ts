@@ -71,6 +71,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
       ...(options.template === undefined ? {} : { template: options.template }),
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+      ...(options.device === undefined ? {} : { device: options.device }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       maxBatchRows: options.maxBatchRows ?? SERVE_DEFAULTS.maxBatchRows,
       defaultMaxTokens: options.defaultMaxTokens ?? SERVE_DEFAULTS.defaultMaxTokens,

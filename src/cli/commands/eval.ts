@@ -2,7 +2,6 @@
 // `safetune eval compare A B`: paired differences and McNemar's test between two runs, or between two seed groups.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseDtype } from "../../engine/dtype.js";
 import { EndpointAnswerer } from "../../eval/answer/endpointAnswerer.js";
 import { ATTACK_NAMES, findAttack } from "../../eval/attacks/registry.js";
 import { BUILTIN_BENCHMARKS } from "../../eval/benchmarks/builtinBenchmarks.js";
@@ -33,7 +32,8 @@ import { readResults, readSamples } from "../../eval/runFiles.js";
 import { readSeedRun } from "../../eval/seedRuns.js";
 import { optionalNumber, type ParsedFlags, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
-import { checkDtype, checkLocalModel, checkWritableFolder } from "../preflight.js";
+import { MODEL_PLACEMENT_FLAGS, MODEL_PLACEMENT_HELP, modelPlacement } from "../modelPlacement.js";
+import { checkLocalModel, checkWritableFolder } from "../preflight.js";
 
 export const evalHelp = `safetune eval (--model DIR | --endpoint URL [--endpoint URL2 ...] --api-model NAME) --out DIR [options]
 safetune eval compare RUN_A RUN_B [--judge NAME] [--json]
@@ -45,7 +45,7 @@ report.html to --out. Answers and verdicts are cached in OUT/cache: an interrupt
 Who answers:
   --model DIR             a Hugging Face model folder (local engine, batched)
   --adapter DIR           a PEFT LoRA adapter on top of it
-  --dtype D               float32 (default) or bfloat16
+${MODEL_PLACEMENT_HELP}
   --endpoint URL          an OpenAI-compatible base URL (vLLM, Ollama, llama.cpp server, safetune serve), e.g. http://localhost:8000/v1;
                           repeat it for replicas of the same model: each prompt goes to the least busy one, failures
                           are retried on another, and a replica that keeps failing is skipped for 30 s
@@ -99,7 +99,7 @@ between the groups) and the t-test p-value.`;
 const FLAGS = {
   model: { type: "string" },
   adapter: { type: "string" },
-  dtype: { type: "string" },
+  ...MODEL_PLACEMENT_FLAGS,
   endpoint: { type: "string", multiple: true },
   "api-model": { type: "string" },
   "api-key-env": { type: "string" },
@@ -163,7 +163,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw new UsageError("eval: --endpoint needs --api-model NAME (the model's name at the endpoint)");
   if (values["attacker-endpoint"] !== undefined && values["attacker-model"] === undefined)
     throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
-  checkDtype(values.dtype, ["float32", "bfloat16"]);
+  modelPlacement(values);
 
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
@@ -246,14 +246,14 @@ function evaluationSpec(values: ParsedFlags<typeof FLAGS>): Omit<EvaluationSpec,
     timeoutMs: timeout === undefined ? undefined : 1000 * timeout,
     retries: num("retries", { integer: true, min: 0 }),
   };
-  const dtype = values.dtype === undefined ? undefined : parseDtype(values.dtype);
+  const placement = modelPlacement(values);
   const answerer: AnswererSpec =
     values.model !== undefined
       ? {
           kind: "local",
           model: values.model,
           ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
-          ...(dtype === undefined ? {} : { dtype }),
+          ...placement,
         }
       : {
           kind: "endpoint",

@@ -1,8 +1,8 @@
-import { parseDtype } from "../../engine/dtype.js";
 import { SERVE_DEFAULTS, type ServeOptions } from "../../serve/serveOptions.js";
 import { ServerStartError } from "../../serve/serverStartError.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
 import { UsageError } from "../errors.js";
+import { MODEL_PLACEMENT_FLAGS, MODEL_PLACEMENT_HELP, modelPlacement } from "../modelPlacement.js";
 import { checkLocalModel } from "../preflight.js";
 
 export const serveHelp = `safetune serve --model DIR [options]
@@ -24,7 +24,7 @@ Serves the model behind an OpenAI-compatible API (/v1/chat/completions, /v1/comp
                            always answered, other names get 403 (DNS-rebinding protection)
   --runs DIR               evaluation runs the dashboard shows
   --template NAME          chat template override: alpaca | chatml | llama2 | mistral | llama3 | jinja source
-  --dtype D                float32 (default), bfloat16, float16
+${MODEL_PLACEMENT_HELP}
   --max-queue N            waiting requests before new ones get 429 (default ${SERVE_DEFAULTS.maxQueue})
   --max-batch N            rows (requests x n) decoded together (default ${SERVE_DEFAULTS.maxBatchRows})
   --max-tokens N           completion tokens when a request sets none (default ${SERVE_DEFAULTS.defaultMaxTokens})
@@ -49,7 +49,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       "allowed-host": { type: "string", multiple: true },
       runs: { type: "string" },
       template: { type: "string" },
-      dtype: { type: "string" },
+      ...MODEL_PLACEMENT_FLAGS,
       "max-queue": { type: "string" },
       "max-batch": { type: "string" },
       "max-tokens": { type: "string" },
@@ -64,10 +64,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     console.log(serveHelp);
     return;
   }
-  const parsed = values.dtype === undefined ? undefined : parseDtype(values.dtype);
-  if (values.dtype !== undefined && parsed !== "float32" && parsed !== "bfloat16" && parsed !== "float16")
-    throw new UsageError(`--dtype: expected float32, bfloat16 or float16, got '${values.dtype}'`);
-  const dtype = parsed as ServeOptions["dtype"];
+  const { dtype, device } = modelPlacement(values);
   const envKeys = (process.env.SAFETUNE_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -87,6 +84,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(values.runs ? { runsDir: values.runs } : {}),
     ...(values.template ? { template: values.template } : {}),
     ...(dtype ? { dtype } : {}),
+    ...(device ? { device } : {}),
     maxQueue:
       optionalNumber(values["max-queue"], "max-queue", { integer: true, min: 1 }) ?? SERVE_DEFAULTS.maxQueue,
     maxBatchRows:

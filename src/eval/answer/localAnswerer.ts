@@ -19,6 +19,8 @@ export interface LocalAnswererOptions {
   model: string;
   adapter?: string;
   dtype?: DType;
+  /** cpu (default), cuda or cuda:N. */
+  device?: string;
   settings: GenerationSettings;
 }
 
@@ -50,7 +52,10 @@ export class LocalAnswerer implements Answerer {
   }
 
   static async load(options: LocalAnswererOptions): Promise<LocalAnswerer> {
-    const model = loadModel(options.model, options.dtype === undefined ? {} : { dtype: options.dtype });
+    const model = loadModel(options.model, {
+      ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+      ...(options.device === undefined ? {} : { device: options.device }),
+    });
     try {
       if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
       const tokenizer = await loadTokenizer(options.model);
