@@ -35,6 +35,9 @@ export interface LlamaCppResult {
   llamacpp_decode_tokens_per_s: number;
   /** safetune's, measured in this process on the same weights and prompt. */
   safetune_decode_tokens_per_s: number;
+  /** The same decodes per second of this process's CPU time (all threads): less sensitive to a busy machine. */
+  llamacpp_decode_tokens_per_cpu_s: number;
+  safetune_decode_tokens_per_cpu_s: number;
   tokens_identical: boolean;
   /** Index of the first differing token, when they differ. */
   first_difference?: number;
@@ -74,6 +77,7 @@ export async function benchLlamaCpp(
     generate(model, [prompt], genTokens);
     const ours = Array.from({ length: GEN_REPEATS }, () => generate(model, [prompt], genTokens));
     const safetuneRate = (genTokens - 1) / median(ours.map((r) => r.decodeS));
+    const safetuneCpuRate = (genTokens - 1) / median(ours.map((r) => r.decodeCpuS));
     const ourTokens = ours[0]?.tokens[0] ?? [];
 
     progress(`${name}: llama.cpp greedy decode (${threads} thread(s), f32 KV cache)`);
@@ -84,21 +88,27 @@ export async function benchLlamaCpp(
       try {
         const tokens: number[] = [];
         let decodeStart = 0;
+        let cpuStart = process.cpuUsage();
         for await (const token of context
           .getSequence()
           .evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
           tokens.push(token);
-          if (tokens.length === 1) decodeStart = performance.now();
+          if (tokens.length === 1) {
+            decodeStart = performance.now();
+            cpuStart = process.cpuUsage();
+          }
           if (tokens.length >= genTokens) break;
         }
-        return { tokens, decodeS: (performance.now() - decodeStart) / 1000 };
+        const decodeS = (performance.now() - decodeStart) / 1000;
+        const cpu = process.cpuUsage(cpuStart);
+        return { tokens, decodeS, decodeCpuS: (cpu.user + cpu.system) / 1e6 };
       } finally {
         await context.dispose();
       }
     };
     try {
       await decodeOnce();
-      const theirs: { tokens: number[]; decodeS: number }[] = [];
+      const theirs: { tokens: number[]; decodeS: number; decodeCpuS: number }[] = [];
       for (let i = 0; i < GEN_REPEATS; i++) theirs.push(await decodeOnce());
       const theirTokens = theirs[0]?.tokens ?? [];
       if (process.env.BENCH_DEBUG)
@@ -109,6 +119,8 @@ export async function benchLlamaCpp(
         threads,
         llamacpp_decode_tokens_per_s: (genTokens - 1) / median(theirs.map((r) => r.decodeS)),
         safetune_decode_tokens_per_s: safetuneRate,
+        llamacpp_decode_tokens_per_cpu_s: (genTokens - 1) / median(theirs.map((r) => r.decodeCpuS)),
+        safetune_decode_tokens_per_cpu_s: safetuneCpuRate,
         tokens_identical: identical,
         ...(identical
           ? {}

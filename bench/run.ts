@@ -276,6 +276,14 @@ function bestLlamaCpp(rounds: LlamaCppResult[]): LlamaCppResult | undefined {
       out.safetune_decode_tokens_per_s,
       r.safetune_decode_tokens_per_s,
     );
+    out.llamacpp_decode_tokens_per_cpu_s = Math.max(
+      out.llamacpp_decode_tokens_per_cpu_s,
+      r.llamacpp_decode_tokens_per_cpu_s,
+    );
+    out.safetune_decode_tokens_per_cpu_s = Math.max(
+      out.safetune_decode_tokens_per_cpu_s,
+      r.safetune_decode_tokens_per_cpu_s,
+    );
     if (!r.tokens_identical) {
       out.tokens_identical = false;
       out.first_difference = Math.min(
@@ -510,7 +518,9 @@ function llamaCppLines(report: Report): string[] {
     return (
       `${TITLES[run.name]}: batch-1 decode llama.cpp ${r.llamacpp_decode_tokens_per_s.toFixed(1)} tokens/s, ` +
       `safetune ${r.safetune_decode_tokens_per_s.toFixed(1)} tokens/s (same process, weights and prompt; ` +
-      `${r.threads} thread(s)): ${fmtRatio(llamaCppRatio(run))}; ${tokens}`
+      `${r.threads} thread(s)): ${fmtRatio(llamaCppRatio(run))}; per second of CPU time ` +
+      `${r.llamacpp_decode_tokens_per_cpu_s.toFixed(1)} vs ${r.safetune_decode_tokens_per_cpu_s.toFixed(1)}: ` +
+      `${fmtRatio(r.safetune_decode_tokens_per_cpu_s / r.llamacpp_decode_tokens_per_cpu_s)}; ${tokens}`
     );
   });
 }

@@ -91,7 +91,7 @@ export function generate(
   prompts: number[][],
   newTokens: number,
   fused = true,
-): { decodeS: number; totalS: number; tokens: number[][] } {
+): { decodeS: number; decodeCpuS: number; totalS: number; tokens: number[][] } {
   return noGrad(() => {
     const start = performance.now();
     const session = new DecodeSession(model, prompts, {
@@ -103,15 +103,18 @@ export function generate(
     try {
       session.step();
       const decodeStart = performance.now();
+      const cpuStart = process.cpuUsage();
       while (!session.done) session.step();
       const end = performance.now();
+      const cpu = process.cpuUsage(cpuStart);
       if (fused && session.fusedFallback)
         throw new Error(`the fused decode step fell back: ${session.fusedFallback}`);
       const tokens = session.results().map((r) => r.tokens);
       for (const row of tokens)
         if (row.length !== newTokens)
           throw new Error(`generation produced ${row.length} tokens, expected ${newTokens}`);
-      return { decodeS: (end - decodeStart) / 1000, totalS: (end - start) / 1000, tokens };
+      const decodeCpuS = (cpu.user + cpu.system) / 1e6;
+      return { decodeS: (end - decodeStart) / 1000, decodeCpuS, totalS: (end - start) / 1000, tokens };
     } finally {
       session.dispose();
     }
