@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   chunkedTokenLogProbs,
+  chunkedTokenLoss,
   defaultChunkPositions,
   linear,
   manualSeed,
+  noGrad,
   randint,
   randn,
   type Tensor,
@@ -16,7 +18,7 @@ import {
   where,
 } from "../src/engine/index.js";
 import { loadModel } from "../src/model/loadModel.js";
-import { nextTokenLogProbs } from "../src/model/nextTokenLogProbs.js";
+import { nextTokenLogProbs, nextTokenLossSum } from "../src/model/nextTokenLogProbs.js";
 import { disposeAll, expected, fixtureDir, maxAbs, maxAbsDiff, must } from "./helpers/fixtures.js";
 
 const IGNORE = -100;
@@ -70,6 +72,29 @@ function compare(c: Case, chunkSize: number | undefined) {
   });
 }
 
+/** The same for the summed loss: Σ -log p, backward from a scalar upstream gradient (as gradient accumulation scales). */
+function compareLoss(c: Case, chunkSize: number | undefined) {
+  return tidy(() => {
+    const hidden = randn([c.batch, c.steps, c.width]).requiresGrad_();
+    const weight = randn([c.vocab, c.width]).mul(0.3).requiresGrad_();
+    const bias = c.bias ? randn([c.vocab]).requiresGrad_() : undefined;
+    const drawn = randint(0, c.vocab, [c.batch, c.steps]);
+    const targets = where(randn([c.batch, c.steps]).lt(quantile(c.ignored)), IGNORE, drawn);
+    const run = (fused: boolean) => {
+      const out = fused
+        ? chunkedTokenLoss(hidden, weight, bias, targets, chunkSize === undefined ? {} : { chunkSize })
+        : unfused(hidden, weight, bias, targets).sum().neg();
+      out.mul(0.37).backward();
+      const grads = [hidden.grad, weight.grad, bias?.grad].map((g) => g?.clone());
+      hidden.grad = undefined;
+      weight.grad = undefined;
+      if (bias) bias.grad = undefined;
+      return { out: out.detach(), grads };
+    };
+    return { fused: run(true), reference: run(false) };
+  });
+}
+
 /** The standard-normal value below which a fraction `p` of draws fall (coarse, enough to mask some targets). */
 function quantile(p: number): number {
   if (p <= 0) return Number.NEGATIVE_INFINITY;
@@ -112,6 +137,42 @@ describe("chunkedTokenLogProbs against the unfused ops", () => {
       });
     }
   }
+
+  for (const c of cases) {
+    for (const chunkSize of [1, 4, 7, undefined]) {
+      test(`chunkedTokenLoss B${c.batch} T${c.steps} V${c.vocab}${c.bias ? " bias" : ""}, chunk ${chunkSize ?? "default"}: Σ -log p and its gradients`, () => {
+        manualSeed(77 + c.steps + (chunkSize ?? 0));
+        tidy(() => {
+          const { fused, reference } = compareLoss(c, chunkSize);
+          assert.deepEqual(fused.out.shape, []);
+          const want = reference.out.item();
+          assert.ok(Math.abs(fused.out.item() - want) <= VALUE_TOL * Math.max(1, Math.abs(want)), "loss");
+          fused.grads.forEach((g, i) => {
+            const ref = reference.grads[i];
+            if (ref === undefined) {
+              assert.equal(g, undefined);
+              return;
+            }
+            assert.ok(g, `gradient ${i} missing`);
+            assert.ok(maxAbsDiff(g, ref) <= GRAD_TOL * Math.max(1, maxAbs(ref)), `gradient ${i}`);
+          });
+        });
+      });
+    }
+  }
+
+  test("chunkedTokenLoss without grad mode gives the same value and computes no gradients", () => {
+    manualSeed(9);
+    tidy(() => {
+      const hidden = randn([2, 5, 8]).requiresGrad_();
+      const weight = randn([20, 8]).requiresGrad_();
+      const targets = randint(0, 20, [2, 5]);
+      const withGrad = chunkedTokenLoss(hidden, weight, undefined, targets, { chunkSize: 3 });
+      const without = noGrad(() => chunkedTokenLoss(hidden, weight, undefined, targets, { chunkSize: 3 }));
+      assert.equal(without.requiresGrad, false);
+      assert.ok(Math.abs(withGrad.item() - without.item()) <= 1e-6);
+    });
+  });
 
   test("every target ignored: zeros, and zero gradients", () => {
     manualSeed(7);
@@ -214,6 +275,22 @@ for (const name of ["llama", "gpt2"] as const) {
             }
             return { loss: loss.item(), logProbs: logProbs.detach(), grads };
           });
+        const runLoss = (chunkSize?: number) =>
+          tidy(() => {
+            for (const p of model.params.values()) p.requiresGrad_();
+            const total = nextTokenLossSum(model, ids, ids, {
+              ignoreIndex: IGNORE,
+              ...(chunkSize === undefined ? {} : { chunkSize }),
+            });
+            const loss = total.div(ids.size(0) * (ids.size(1) - 1));
+            loss.backward();
+            const grads = new Map([...model.params].map(([k, p]) => [k, (p.grad as Tensor).clone()]));
+            for (const p of model.params.values()) {
+              p.grad = undefined;
+              p.requiresGrad_(false);
+            }
+            return { loss: loss.item(), grads };
+          });
         const reference = run(false);
         for (const chunkSize of [5, undefined]) {
           const fused = run(true, chunkSize);
@@ -233,6 +310,17 @@ for (const name of ["llama", "gpt2"] as const) {
           }
           for (const g of fused.grads.values()) g.dispose();
           fused.logProbs.dispose();
+          const summed = runLoss(chunkSize);
+          assert.ok(Math.abs(summed.loss - want) <= LOSS_TOL, `summed loss ${summed.loss} vs ${want}`);
+          for (const [param, grad] of summed.grads) {
+            const unfusedGrad = reference.grads.get(param) as Tensor;
+            const scale = Math.max(1, maxAbs(unfusedGrad));
+            assert.ok(
+              maxAbsDiff(grad, unfusedGrad) <= GRAD_TOL * scale * 10,
+              `${param} (loss op) vs unfused`,
+            );
+            grad.dispose();
+          }
         }
       } finally {
         disposeAll(exp);

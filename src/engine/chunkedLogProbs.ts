@@ -1,5 +1,6 @@
-// Token log-probs through an output head without [positions, vocab] logits held whole: the native op computes
-// the logits a chunk of positions at a time, forward and (recomputed) backward, and skips ignored positions.
+// Token log-probs and the next-token loss through an output head without [positions, vocab] logits held whole:
+// the native ops (native/src/chunkedLogProbs.cc) compute the logits a chunk of positions at a time and skip
+// ignored positions.
 import { nt, Tensor } from "./tensor.js";
 
 /** Float32 logit elements per chunk when no chunk size is given (8 MiB of logits at a time). */
@@ -30,11 +31,7 @@ export function chunkedTokenLogProbs(
   targets: Tensor,
   options: ChunkedLogProbsOptions = {},
 ): Tensor {
-  const vocab = weight.shape[0] ?? 1;
-  const chunk = options.chunkSize ?? defaultChunkPositions(vocab);
-  if (!Number.isInteger(chunk) || chunk < 1) {
-    throw new RangeError(`chunkedTokenLogProbs: chunkSize must be a positive integer, got ${chunk}`);
-  }
+  const chunk = chunkPositions(weight, options);
   return new Tensor(
     nt().chunkedTokenLogProbs(
       hidden.handle,
@@ -45,4 +42,36 @@ export function chunkedTokenLogProbs(
       chunk,
     ),
   );
+}
+
+/**
+ * Σ -log p(target) over the positions whose target is not the ignore index: a float32 scalar, the summed
+ * next-token cross-entropy. Its gradients (hidden, weight, bias) are computed in this call, chunk by chunk, when
+ * grad mode is on and an input requires grad; backward() then only scales them, so no logits are recomputed.
+ */
+export function chunkedTokenLoss(
+  hidden: Tensor,
+  weight: Tensor,
+  bias: Tensor | undefined,
+  targets: Tensor,
+  options: ChunkedLogProbsOptions = {},
+): Tensor {
+  return new Tensor(
+    nt().chunkedTokenLoss(
+      hidden.handle,
+      weight.handle,
+      bias?.handle,
+      targets.handle,
+      options.ignoreIndex ?? -100,
+      chunkPositions(weight, options),
+    ),
+  );
+}
+
+function chunkPositions(weight: Tensor, options: ChunkedLogProbsOptions): number {
+  const chunk = options.chunkSize ?? defaultChunkPositions(weight.shape[0] ?? 1);
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new RangeError(`chunked log-probs: chunkSize must be a positive integer, got ${chunk}`);
+  }
+  return chunk;
 }

@@ -2,7 +2,7 @@
 // DPO, RAFT and answer scoring are made of. Through the chunked head op when the head is a plain linear map, so
 // [batch, length, vocab] logits are never held whole; through the full logits otherwise (an adapter on lm_head,
 // a head whose dtype differs from the hidden states).
-import { chunkedTokenLogProbs, isFloatDtype, type Tensor } from "../engine/index.js";
+import { chunkedTokenLogProbs, chunkedTokenLoss, isFloatDtype, type Tensor } from "../engine/index.js";
 import type { TransformerModel } from "./transformer.js";
 
 export interface NextTokenLogProbsOptions {
@@ -27,9 +27,54 @@ export function nextTokenLogProbs(
   labels: Tensor,
   options: NextTokenLogProbsOptions,
 ): Tensor {
+  const { hidden, targets } = shiftedHidden(model, ids, labels, options);
+  return headTokenLogProbs(model, hidden, targets, options);
+}
+
+/**
+ * Σ -log p(labels[:, t] | ids[:, < t]) over the labelled positions: a float32 scalar, the summed next-token
+ * cross-entropy (divide by the labelled count for SFT's mean). On the chunked path its gradients are computed in
+ * the forward pass, so backward recomputes no logits.
+ */
+export function nextTokenLossSum(
+  model: TransformerModel,
+  ids: Tensor,
+  labels: Tensor,
+  options: NextTokenLogProbsOptions,
+): Tensor {
+  const { hidden, targets } = shiftedHidden(model, ids, labels, options);
+  const head = fusableHead(model, hidden, options);
+  if (head) return chunkedTokenLoss(hidden, head.weight, head.bias, targets, chunkOptions(options));
+  return headTokenLogProbs(model, hidden, targets, options).float().sum().neg();
+}
+
+/** Hidden states at 0..T-2 and the labels they predict, at 1..T-1. */
+function shiftedHidden(
+  model: TransformerModel,
+  ids: Tensor,
+  labels: Tensor,
+  options: NextTokenLogProbsOptions,
+): { hidden: Tensor; targets: Tensor } {
   const steps = labels.size(1);
   const hidden = model.hidden(ids, options.attentionMask ? { attentionMask: options.attentionMask } : {});
-  return headTokenLogProbs(model, hidden.narrow(1, 0, steps - 1), labels.narrow(1, 1, steps - 1), options);
+  return { hidden: hidden.narrow(1, 0, steps - 1), targets: labels.narrow(1, 1, steps - 1) };
+}
+
+/** The head the chunked ops can take: plain, in the hidden states' floating dtype, and not switched off. */
+function fusableHead(
+  model: TransformerModel,
+  hidden: Tensor,
+  options: Pick<NextTokenLogProbsOptions, "fused">,
+): { weight: Tensor; bias: Tensor | undefined } | undefined {
+  const head = options.fused === false ? undefined : model.plainLmHead();
+  return head && head.weight.dtype === hidden.dtype && isFloatDtype(hidden.dtype) ? head : undefined;
+}
+
+function chunkOptions(options: Pick<NextTokenLogProbsOptions, "ignoreIndex" | "chunkSize">) {
+  return {
+    ignoreIndex: options.ignoreIndex,
+    ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+  };
 }
 
 /** log p(target) of each position's hidden state [..., D] under the model's LM head; 0 at ignored targets. */
@@ -39,13 +84,8 @@ export function headTokenLogProbs(
   targets: Tensor,
   options: Omit<NextTokenLogProbsOptions, "attentionMask">,
 ): Tensor {
-  const head = options.fused === false ? undefined : model.plainLmHead();
-  if (head && head.weight.dtype === hidden.dtype && isFloatDtype(hidden.dtype)) {
-    return chunkedTokenLogProbs(hidden, head.weight, head.bias, targets, {
-      ignoreIndex: options.ignoreIndex,
-      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
-    });
-  }
+  const head = fusableHead(model, hidden, options);
+  if (head) return chunkedTokenLogProbs(hidden, head.weight, head.bias, targets, chunkOptions(options));
   const keep = targets.ne(options.ignoreIndex);
   const safeTargets = targets.maskedFill(keep.logicalNot(), 0);
   const logProbs = model.head(hidden).logSoftmax(-1).gather(-1, safeTargets.unsqueeze(-1)).squeeze(-1);

@@ -8,7 +8,7 @@ import { noGrad, type Tensor, tensor, tidy } from "../engine/index.js";
 import { withAdapterDisabled } from "../model/lora.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { collate } from "../score/collate.js";
-import { nextTokenLoss, sequenceLogProbs } from "../score/logProbs.js";
+import { meanNegativeLogProb, modelSequenceLogProbs } from "../score/modelLogProbs.js";
 import { writeFileAtomically } from "../util/atomicFolder.js";
 import { computeSharded, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
 import { type PreferenceLossKind, preferenceLoss } from "./preferenceLoss.js";
@@ -52,12 +52,9 @@ function pairLogProbs(model: TransformerModel, pairs: TokenizedPair[], padTokenI
     padTokenId,
     padSide: "right",
   });
-  const logits = model.forward(batch.inputIds, { attentionMask: batch.attentionMask });
-  const { sum, count } = sequenceLogProbs(logits, batch.labels);
+  const { sum, count } = modelSequenceLogProbs(model, batch);
   const n = pairs.length;
   return {
-    logits,
-    labels: batch.labels,
     chosen: sum.narrow(0, 0, n),
     rejected: sum.narrow(0, n, n),
     chosenLengths: count.narrow(0, 0, n),
@@ -194,10 +191,7 @@ export function dpoTask(
       const r = pairLogProbs(model, batch, o.padTokenId);
       const { losses: perPair, chosenRewards, rejectedRewards } = losses(r, referenceFor(reference, indices));
       let loss = perPair.mean();
-      if (o.sftWeight > 0) {
-        const chosenRows = r.logits.narrow(0, 0, batch.length);
-        loss = loss.add(nextTokenLoss(chosenRows, r.labels.narrow(0, 0, batch.length)).mul(o.sftWeight));
-      }
+      if (o.sftWeight > 0) loss = loss.add(meanNegativeLogProb(r.chosen, r.chosenLengths).mul(o.sftWeight));
       const margins = chosenRewards.sub(rejectedRewards);
       const tokens = batch.reduce((n, p) => n + p.chosen.inputIds.length + p.rejected.inputIds.length, 0);
       return {

@@ -2,7 +2,8 @@
 import { noGrad, tidy } from "../engine/index.js";
 import type { TransformerModel } from "../model/transformer.js";
 import { collate } from "../score/collate.js";
-import { IGNORE_INDEX, nextTokenLoss } from "../score/logProbs.js";
+import { IGNORE_INDEX } from "../score/logProbs.js";
+import { modelNextTokenLoss } from "../score/modelLogProbs.js";
 import type { TokenizedSequence } from "./dpo.js";
 import type { TrainingTask } from "./trainingLoop.js";
 
@@ -24,9 +25,8 @@ export function sftTask(
         indices.map((i) => examples[i] as TokenizedSequence),
         { padTokenId: options.padTokenId, padSide: "right" },
       );
-      const logits = model.forward(batch.inputIds, { attentionMask: batch.attentionMask });
       const tokens = indices.reduce((n, i) => n + (examples[i]?.inputIds.length ?? 0), 0);
-      return { loss: nextTokenLoss(logits, batch.labels), tokens };
+      return { loss: modelNextTokenLoss(model, batch), tokens };
     },
     // The loss is a mean over completion tokens, so a data-parallel shard counts by its completion tokens.
     lossWeight: (indices) => indices.reduce((n, i) => n + lossTokens(examples[i] as TokenizedSequence), 0),
@@ -51,11 +51,7 @@ export function sftEvaluation(
       if (n === 0) continue;
       tidy(() => {
         const batch = collate(slice, { padTokenId: options.padTokenId, padSide: "right" });
-        total +=
-          nextTokenLoss(
-            model.forward(batch.inputIds, { attentionMask: batch.attentionMask }),
-            batch.labels,
-          ).item() * n;
+        total += modelNextTokenLoss(model, batch).item() * n;
       });
       count += n;
     }

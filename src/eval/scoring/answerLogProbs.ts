@@ -4,7 +4,7 @@ import type { ChatMessage } from "../../data/records.js";
 import { noGrad, tidy } from "../../engine/index.js";
 import type { TransformerModel } from "../../model/transformer.js";
 import { collate } from "../../score/collate.js";
-import { sequenceLogProbs } from "../../score/logProbs.js";
+import { modelSequenceLogProbs } from "../../score/modelLogProbs.js";
 import type { Tokenizer } from "../../tokenize/tokenizer.js";
 import { tokenizeConversation } from "../../tokenize/trainingExample.js";
 
@@ -54,8 +54,7 @@ export function answerLogProbs(
     for (let start = 0; start < examples.length; start += batchSize) {
       tidy(() => {
         const batch = collate(examples.slice(start, start + batchSize), { padTokenId, padSide: "right" });
-        const logits = model.forward(batch.inputIds, { attentionMask: batch.attentionMask });
-        const { sum, count } = sequenceLogProbs(logits, batch.labels);
+        const { sum, count } = modelSequenceLogProbs(model, batch);
         const sums = sum.float().toArray();
         const counts = count.float().toArray();
         sums.forEach((s, i) => {
