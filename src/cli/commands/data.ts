@@ -1,36 +1,14 @@
 // `safetune data mix | split | stats`: build SIT mixtures, split by unique prompt, and check datasets.
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { convertRecord } from "../../data/convert.js";
 import { DataError } from "../../data/errors.js";
-import { type LoadResult, loadRecords } from "../../data/loadRecords.js";
-import {
-  detectMapping,
-  MAPPING_HELP,
-  MAPPING_NAMES,
-  type Mapping,
-  parseMappingSpec,
-} from "../../data/mappings.js";
-import { mixRecords } from "../../data/mix.js";
-import { readRows } from "../../data/readRows.js";
-import type { DataRecord } from "../../data/records.js";
-import { splitByPrompt } from "../../data/split.js";
-import {
-  type LengthSummary,
-  type PromptOverlap,
-  promptOverlap,
-  type RecordStats,
-  recordStats,
-} from "../../data/stats.js";
-import { lastUserText, promptKey } from "../../data/text.js";
-import {
-  countKinds,
-  type DataManifest,
-  type ManifestSource,
-  manifestPathFor,
-  writeManifest,
-  writeRecordsJsonl,
-} from "../../data/writeRecords.js";
+import { type FileStats, fileStats } from "../../data/fileStats.js";
+import { MAPPING_HELP, MAPPING_NAMES } from "../../data/mappings.js";
+import { mixFiles } from "../../data/mixFiles.js";
+import { type PromptFile, parseRowFilter, type RowFilter, readPromptFile } from "../../data/promptFile.js";
+import { SPLIT_NAMES, splitFiles } from "../../data/splitFiles.js";
+import type { LengthSummary } from "../../data/stats.js";
+import { countKinds, manifestPathFor, writeManifest, writeRecordsJsonl } from "../../data/writeRecords.js";
 import { REQUEST_FRAME, requestSafetyPairs } from "../../serve/guards/requestClassifier.js";
 import { loadTokenizer } from "../../tokenize/tokenizer.js";
 import { type OptionSpec, optionalNumber, type ParsedFlags, requireString } from "../args.js";
@@ -211,48 +189,9 @@ function plural(count: number, word: string): string {
   return `${n(count)} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** loadRecords, with a hint about --skip-invalid on a bad row. */
-async function load(path: string, mapping: string | undefined, skipInvalid: boolean): Promise<LoadResult> {
-  try {
-    return await loadRecords(path, {
-      mapping: mapping === undefined ? undefined : parseMappingSpec(mapping),
-      skipInvalid,
-    });
-  } catch (err) {
-    if (err instanceof DataError && err.rowProblem && !skipInvalid)
-      throw new DataError(`${err.message} (--skip-invalid skips and counts such rows)`);
-    throw err;
-  }
-}
-
-/** Loads files one after the other, so that the first bad row reported is the first in argument order. */
-async function loadAll(
-  paths: readonly string[],
-  mapping: string | undefined,
-  skipInvalid: boolean,
-): Promise<LoadResult[]> {
-  const out: LoadResult[] = [];
-  for (const path of paths) out.push(await load(path, mapping, skipInvalid));
-  return out;
-}
-
-function sourceOf(role: string, path: string, loaded: LoadResult): ManifestSource {
-  return {
-    role,
-    path: resolve(path),
-    mapping: loaded.mapping,
-    rows: loaded.rows,
-    records: loaded.records.length,
-    skipped: loaded.skipped.length,
-    filtered: loaded.filtered,
-  };
-}
-
-function skippedNote(results: readonly LoadResult[]): string {
-  const skipped = results.reduce((a, r) => a + r.skipped.length, 0);
-  const filtered = results.reduce((a, r) => a + r.filtered, 0);
-  const parts = [`${plural(skipped, "invalid row")} skipped`];
-  if (filtered) parts.push(`${plural(filtered, "row")} left out by the mapping`);
+function skippedNote(dropped: { skipped: number; filtered: number }): string {
+  const parts = [`${plural(dropped.skipped, "invalid row")} skipped`];
+  if (dropped.filtered) parts.push(`${plural(dropped.filtered, "row")} left out by the mapping`);
   return parts.join(", ");
 }
 
@@ -296,27 +235,18 @@ async function dataMix(argv: string[]): Promise<void> {
   const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
   const skipInvalid = values["skip-invalid"] === true;
 
-  const bases = await loadAll(basePaths, values["base-mapping"], skipInvalid);
-  const safeties = await loadAll(safetyPaths, values["safety-mapping"], skipInvalid);
-  const base = bases.flatMap((r) => r.records);
-  const safety = safeties.flatMap((r) => r.records);
-  const mix = mixRecords(base, safety, { count, fraction, seed, shuffle: values["no-shuffle"] !== true });
-
-  writeRecordsJsonl(out, mix.records);
-  const manifestPath = manifestPathFor(out);
-  const manifest: DataManifest = {
-    command,
-    createdAt: new Date().toISOString(),
+  const { mix, manifestPath, dropped } = await mixFiles({
+    base: basePaths,
+    baseMapping: values["base-mapping"],
+    safety: safetyPaths,
+    safetyMapping: values["safety-mapping"],
+    count,
+    fraction,
     seed,
-    options: { count, fraction, shuffle: values["no-shuffle"] !== true, skipInvalid },
-    sources: [
-      ...basePaths.map((p, i) => sourceOf("base", p, bases[i] as LoadResult)),
-      ...safetyPaths.map((p, i) => sourceOf("safety", p, safeties[i] as LoadResult)),
-    ],
-    outputs: [{ path: resolve(out), records: mix.records.length, byKind: countKinds(mix.records) }],
-    counts: { base: mix.base, safety: mix.extra },
-  };
-  writeManifest(manifestPath, manifest);
+    shuffle: values["no-shuffle"] !== true,
+    skipInvalid,
+    out,
+  });
   console.log(
     `${command}: wrote ${out}: ${plural(mix.records.length, "record")} ` +
       `(${n(mix.base.used)} base + ${n(mix.extra.used)} safety; seed ${seed})`,
@@ -326,7 +256,7 @@ async function dataMix(argv: string[]): Promise<void> {
       `safety: ${n(mix.extra.given)} records, ${plural(mix.extra.duplicates, "duplicate")} dropped, ` +
       `${n(mix.extra.available)} unique available`,
   );
-  console.log(`  ${skippedNote([...bases, ...safeties])}; manifest ${manifestPath}`);
+  console.log(`  ${skippedNote(dropped)}; manifest ${manifestPath}`);
 }
 
 async function dataSplit(argv: string[]): Promise<void> {
@@ -360,67 +290,22 @@ async function dataSplit(argv: string[]): Promise<void> {
   const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
   const skipInvalid = values["skip-invalid"] === true;
 
-  const loaded = await loadAll(positionals, values.mapping, skipInvalid);
-  const records = loaded.flatMap((r) => r.records);
-  let split: ReturnType<typeof splitByPrompt>;
-  try {
-    split = splitByPrompt(records, { eval: evalFraction, test: testFraction, seed });
-  } catch (err) {
-    if (err instanceof DataError) throw new UsageError(err.message);
-    throw err;
-  }
-  const names = ["train", "eval", "test"] as const;
-  const outputs = names.map((name) => {
-    const path = join(out, `${name}.jsonl`);
-    writeRecordsJsonl(path, split[name]);
-    return {
-      path: resolve(path),
-      records: split[name].length,
-      byKind: countKinds(split[name]),
-      uniquePrompts: split.prompts[name],
-    };
-  });
-  const crossing = countCrossing(split);
-  writeManifest(join(out, "manifest.json"), {
-    command,
-    createdAt: new Date().toISOString(),
+  const { split, crossing, dropped } = await splitFiles({
+    paths: positionals,
+    mapping: values.mapping,
+    eval: evalFraction,
+    test: testFraction,
     seed,
-    options: { eval: evalFraction, test: testFraction, skipInvalid },
-    sources: positionals.map((p, i) => sourceOf("input", p, loaded[i] as LoadResult)),
-    outputs,
-    counts: { promptsCrossingSplits: crossing },
+    skipInvalid,
+    out,
   });
   console.log(`${command}: wrote ${join(out, "{train,eval,test}.jsonl")} and manifest.json (seed ${seed})`);
-  for (const name of names) {
+  for (const name of SPLIT_NAMES) {
     console.log(
       `  ${name.padEnd(5)} ${plural(split[name].length, "record").padEnd(16)} ${plural(split.prompts[name], "unique prompt")}`,
     );
   }
-  console.log(`  ${skippedNote(loaded)}; prompts crossing splits: ${crossing}`);
-}
-
-/** Prompts found in more than one split (0 by construction; written to the manifest as a check). */
-function countCrossing(split: { train: DataRecord[]; eval: DataRecord[]; test: DataRecord[] }): number {
-  const where = new Map<string, Set<string>>();
-  for (const name of ["train", "eval", "test"] as const) {
-    for (const r of split[name]) {
-      const key = promptKey(r);
-      const set = where.get(key) ?? new Set<string>();
-      set.add(name);
-      where.set(key, set);
-    }
-  }
-  return [...where.values()].filter((s) => s.size > 1).length;
-}
-
-interface FileStats {
-  path: string;
-  mapping: string;
-  rows: number;
-  skipped: number;
-  filtered: number;
-  firstProblems: string[];
-  stats: RecordStats;
+  console.log(`  ${skippedNote(dropped)}; prompts crossing splits: ${crossing}`);
 }
 
 async function dataStats(argv: string[]): Promise<void> {
@@ -438,31 +323,11 @@ async function dataStats(argv: string[]): Promise<void> {
     throw new UsageError(`${command}: give one or more FILEs (see safetune ${command} --help)`);
   const skipInvalid = values["skip-invalid"] === true;
   const tokenizer = values.tokenizer === undefined ? undefined : await loadTokenizer(values.tokenizer);
-  const loaded = await loadAll(positionals, values.mapping, skipInvalid);
-  const files: FileStats[] = loaded.map((r, i) => ({
-    path: positionals[i] as string,
-    mapping: r.mapping,
-    rows: r.rows,
-    skipped: r.skipped.length,
-    filtered: r.filtered,
-    firstProblems: r.skipped.slice(0, 3).map((s) => `${s.source}: ${s.problem}`),
-    stats: recordStats(r.records, tokenizer),
-  }));
-  // A prompt leaks whatever is wrong with its answers: the overlap counts the prompts of skipped rows too.
-  const withSkipped = loaded.map((r) => [
-    ...r.records,
-    ...r.skipped.flatMap((s) => (s.record ? [s.record] : [])),
-  ]);
-  const overlaps: ({ a: string; b: string } & PromptOverlap)[] = [];
-  for (let i = 0; i < positionals.length; i++) {
-    for (let j = i + 1; j < positionals.length; j++) {
-      overlaps.push({
-        a: positionals[i] as string,
-        b: positionals[j] as string,
-        ...promptOverlap(withSkipped[i] as DataRecord[], withSkipped[j] as DataRecord[]),
-      });
-    }
-  }
+  const { files, overlaps } = await fileStats(positionals, {
+    mapping: values.mapping,
+    skipInvalid,
+    ...(tokenizer === undefined ? {} : { tokenizer }),
+  });
   if (values.json) {
     console.log(JSON.stringify({ files, overlaps }, null, 2));
     return;
@@ -513,108 +378,11 @@ function printFileStats(f: FileStats): void {
     if (summary.count) console.log(`    ${lengthLine(part, summary)}`);
 }
 
-/** A row filter of request-pairs: keep rows whose `field` is `value` (in files that have the field). */
-interface RowFilter {
-  field: string;
-  value: string;
-}
-
 function rowFilter(text: string | undefined, flag: string, command: string): RowFilter | undefined {
   if (text === undefined) return undefined;
-  const eq = text.indexOf("=");
-  if (eq < 1) throw new UsageError(`${command}: --${flag} must be FIELD=VALUE, got '${text}'`);
-  return { field: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };
-}
-
-interface PromptFile {
-  prompts: string[];
-  source: ManifestSource;
-  /** Whether the file has the filter's field (a filter no file has is a typo, not a no-op). */
-  hadFilterField: boolean;
-}
-
-/**
- * The request texts of one file: the first of `fields` the rows have, else the detected mapping's prompt (its last
- * user turn: what a request classifier judges). Rows the filter leaves out are counted as filtered.
- */
-async function readPromptFile(
-  path: string,
-  role: string,
-  fields: readonly string[],
-  filter: RowFilter | undefined,
-  skipInvalid: boolean,
-): Promise<PromptFile> {
-  const prompts: string[] = [];
-  let rows = 0;
-  let skipped = 0;
-  let filtered = 0;
-  let field: string | undefined;
-  let mapping: Mapping | undefined;
-  let hadFilterField = false;
-  const problem = (where: string, text: string) => {
-    if (!skipInvalid) throw new DataError(`${where}: ${text} (--skip-invalid skips and counts such rows)`);
-    skipped++;
-  };
-  for await (const entry of readRows(path, { badRows: skipInvalid ? "yield" : "throw" })) {
-    rows++;
-    if (entry.problem !== undefined) {
-      skipped++;
-      continue;
-    }
-    const { row, where } = entry;
-    if (rows === 1) {
-      field = fields.find((f) => f in row);
-      if (field === undefined) {
-        try {
-          mapping = detectMapping(row, path);
-        } catch {
-          throw new DataError(
-            `${path}: no prompt field found in [${Object.keys(row).join(", ")}]; name it with --field NAME`,
-          );
-        }
-      }
-      hadFilterField = filter !== undefined && filter.field in row;
-    }
-    if (filter && hadFilterField && String(row[filter.field] ?? "").trim() !== filter.value) {
-      filtered++;
-      continue;
-    }
-    if (field !== undefined) {
-      const value = row[field];
-      if (typeof value === "string" && value.trim() !== "") prompts.push(value);
-      else problem(where, `field "${field}" is not a non-empty text`);
-      continue;
-    }
-    let record: DataRecord | null;
-    try {
-      record = (mapping as Mapping).map(row);
-    } catch (err) {
-      problem(where, (err as Error).message);
-      continue;
-    }
-    if (record === null) {
-      filtered++;
-      continue;
-    }
-    const converted = convertRecord(record, "prompt");
-    if (typeof converted === "string") problem(where, converted);
-    else if (converted.kind === "prompt" && lastUserText(converted.prompt).trim() !== "")
-      prompts.push(lastUserText(converted.prompt));
-    else problem(where, "no user prompt");
-  }
-  return {
-    prompts,
-    hadFilterField,
-    source: {
-      role,
-      path: resolve(path),
-      mapping: field !== undefined ? `field:${field}` : (mapping?.name ?? "none"),
-      rows,
-      records: prompts.length,
-      skipped,
-      filtered,
-    },
-  };
+  const filter = parseRowFilter(text);
+  if (!filter) throw new UsageError(`${command}: --${flag} must be FIELD=VALUE, got '${text}'`);
+  return filter;
 }
 
 async function dataRequestPairs(argv: string[]): Promise<void> {
