@@ -141,6 +141,7 @@ test("relativeSpecifiers finds static, re-exported, side-effect and dynamic impo
     'import "./d.js";',
     'const e = await import("../e/e.js");',
     'import { z } from "zod";',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of an import with a computed path
     "const f = await import(`./f-${name}.js`);",
     "import type { G } from '../g.js';",
   ].join("\n");
