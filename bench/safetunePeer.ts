@@ -17,7 +17,6 @@ import { parseArgs } from "node:util";
 import {
   AdamW,
   clipGradNorm,
-  crossEntropy,
   getNumThreads,
   manualSeed,
   noGrad,
@@ -30,6 +29,7 @@ import {
 } from "../src/engine/index.js";
 import { DecodeSession } from "../src/generate/decodeSession.js";
 import { createModel } from "../src/model/createModel.js";
+import { modelNextTokenLoss } from "../src/score/modelLogProbs.js";
 import { type PresetName, presetConfig } from "../src/model/presets.js";
 import type { TransformerModel } from "../src/model/transformer.js";
 import { intFlag, median, medianTime } from "./measure.js";
@@ -149,11 +149,8 @@ export function benchModel(name: ModelName, options: PeerOptions): ModelFigures 
 
   const trainStep = () =>
     tidy(() => {
-      const logits = model.forward(ids);
-      const loss = crossEntropy(
-        logits.narrow(1, 0, SEQ - 1).reshape(-1, VOCAB),
-        ids.narrow(1, 1, SEQ - 1).reshape(-1),
-      );
+      // The next-token loss as safetune's SFT computes it (the chunked head: no [B, T, V] logits kept).
+      const loss = modelNextTokenLoss(model, { inputIds: ids, labels: ids });
       loss.backward();
       clipGradNorm(params, 1.0);
       opt.step();
