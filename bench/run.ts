@@ -16,6 +16,7 @@
 // --eval also runs bench/evalBench.ts (evaluation prompts/s: local engine, endpoint back end) with --write-docs.
 // --distributed also runs bench/allreduceBench.ts and bench/dataParallelBench.ts (c10d: allreduce bandwidth,
 // 1 vs 2 training processes and the estimate for N machines).
+// --scale runs bench/scaleBench.ts instead (0.5B and 1.1B shapes against llama.cpp and PyTorch; see that file).
 // --serve also runs bench/serveBench.ts (`safetune serve` under 16 concurrent clients: requests/s, tokens/s, latency).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -716,6 +717,19 @@ function runTrainers(options: Options): void {
 }
 
 function main(): void {
+  // --scale: the real-size benchmark (bench/scaleBench.ts) with the remaining flags.
+  if (process.argv.includes("--scale")) {
+    const args = process.argv.slice(2).filter((a) => a !== "--scale");
+    const r = spawnSync(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), join(here, "scaleBench.ts"), ...args],
+      {
+        cwd: root,
+        stdio: "inherit",
+      },
+    );
+    process.exit(r.status ?? 1);
+  }
   let options: Options;
   try {
     options = parseOptions();
