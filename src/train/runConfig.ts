@@ -115,6 +115,12 @@ const CommonSchema = z.object({
    * precision, as PEFT does); full fine-tuning needs float32 (half-precision master weights are refused).
    */
   dtype: z.enum(COMPUTE_DTYPES).default("float32"),
+  /**
+   * A quantised frozen base under LoRA (QLoRA's idea): int8 (per output channel) or nf4 (4-bit NormalFloat in
+   * blocks of 64 with an absmax each) for every 2-D weight of a Llama-family model, dequantised tile by tile in
+   * the matmuls; the adapter, optimizer state and loss stay float32. Needs lora.
+   */
+  quantize: z.enum(["int8", "nf4"]).optional(),
   /** Where the model trains: cpu, cuda or cuda:N (CUDA needs an addon built against a CUDA libtorch). */
   device: z
     .string()
