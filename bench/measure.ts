@@ -17,14 +17,26 @@ export function median(values: number[]): number {
 
 /** Median wall time of `fn` over `steps` runs, after `warmup` untimed runs (seconds). */
 export function medianTime(fn: () => void, steps: number, warmup: number): number {
+  return medianTimes(fn, steps, warmup).wallS;
+}
+
+/**
+ * Median wall-clock and CPU seconds (user + system of this process) of `fn` over `steps` runs after `warmup`. On a
+ * machine shared with other work, the CPU time of a single-threaded run moves far less than its wall time.
+ */
+export function medianTimes(fn: () => void, steps: number, warmup: number): { wallS: number; cpuS: number } {
   for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     fn();
-    times.push((performance.now() - start) / 1000);
+    const used = process.cpuUsage(cpuStart);
+    wall.push((performance.now() - start) / 1000);
+    cpu.push((used.user + used.system) / 1e6);
   }
-  return median(times);
+  return { wallS: median(wall), cpuS: median(cpu) };
 }
 
 /** An integer flag value in [min, max], or a RangeError naming the flag. */

@@ -28,15 +28,17 @@ from torch_peer import VOCAB, Llama
 PAIRS, PROMPT, ANSWER, BETA, IGNORE = 4, 64, 64, 0.1, -100
 
 
-def median_time(fn, steps, warmup):
+def median_times(fn, steps, warmup):
+    """Median wall-clock and CPU (process) seconds of fn, as bench/measure.ts's medianTimes."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def sequence_log_probs(logits, labels):
@@ -112,12 +114,13 @@ def main():
         opt.zero_grad(set_to_none=True)
 
     model.train()
-    step_s = median_time(step, args.steps, args.warmup)
+    step_s, cpu_step_s = median_times(step, args.steps, args.warmup)
     figures = {
         "config": "dpo-precomputed",
         "params": params,
         "trainable": params,
         "step_s": step_s,
+        "cpu_step_s": cpu_step_s,
         "pairs_per_s": PAIRS / step_s,
         "tokens_per_s": PAIRS * 2 * (PROMPT + ANSWER) / step_s,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -42,7 +42,7 @@ import {
   weightDecayGroups,
 } from "../src/index.js";
 import type { DpoOptions, TokenizedPair, TokenizedSequence } from "../src/train/dpo.js";
-import { intFlag, medianTime, replaceDocsBlock, runJsonProcess } from "./measure.js";
+import { intFlag, medianTimes, replaceDocsBlock, runJsonProcess } from "./measure.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -70,6 +70,8 @@ export interface TrainerFigures {
   params: number;
   trainable: number;
   step_s: number;
+  /** Median CPU seconds (user + system) of a step: steadier than step_s on a busy machine. */
+  cpu_step_s?: number;
   /** DPO pairs per second (0 for SFT). */
   pairs_per_s: number;
   tokens_per_s: number;
@@ -150,7 +152,7 @@ function runConfig(config: ConfigName, steps: number, warmup: number, seed: numb
   const opt = new AdamW(weightDecayGroups(trainable, 0.1), { lr: 1e-4 });
   const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 
-  let stepS: number;
+  let times: { wallS: number; cpuS: number };
   let referenceS: number | undefined;
   let disposeExtra = () => {};
   if (config === "dpo-precomputed") {
@@ -159,13 +161,13 @@ function runConfig(config: ConfigName, steps: number, warmup: number, seed: numb
     const reference = computeReferenceLogProbs(model, pairs, { padTokenId: PAD, batchSize: DPO_PAIRS });
     referenceS = (performance.now() - start) / 1000;
     const task = dpoTask(model, pairs, reference, DPO_OPTIONS);
-    stepS = medianTime(() => trainStep(task, indices, params, opt), steps, warmup);
+    times = medianTimes(() => trainStep(task, indices, params, opt), steps, warmup);
   } else if (config === "dpo-reference") {
     const pairs = randomPairs(DPO_PAIRS);
     // The reference: a second copy of the same initial weights, frozen, kept in memory for the whole run.
     const referenceModel = createModel(presetConfig(PRESET, VOCAB), { seed });
     disposeExtra = () => referenceModel.dispose();
-    stepS = medianTime(
+    times = medianTimes(
       () => {
         // computeReferenceLogProbs runs the reference's forward under noGrad.
         const reference = computeReferenceLogProbs(referenceModel, pairs, {
@@ -183,8 +185,9 @@ function runConfig(config: ConfigName, steps: number, warmup: number, seed: numb
       return { inputIds: ids, labels: [...ids] };
     });
     const task = sftTask(model, examples, { padTokenId: PAD });
-    stepS = medianTime(() => trainStep(task, indices, params, opt), steps, warmup);
+    times = medianTimes(() => trainStep(task, indices, params, opt), steps, warmup);
   }
+  const stepS = times.wallS;
 
   const dpo = config.startsWith("dpo");
   const figures: TrainerFigures = {
@@ -192,6 +195,7 @@ function runConfig(config: ConfigName, steps: number, warmup: number, seed: numb
     params: model.numParameters,
     trainable: trainableCount,
     step_s: stepS,
+    cpu_step_s: times.cpuS,
     pairs_per_s: dpo ? DPO_PAIRS / stepS : 0,
     tokens_per_s: (dpo ? DPO_PAIRS * 2 * (PROMPT + ANSWER) : SFT_BATCH * SFT_SEQ) / stepS,
     peak_rss_mib: process.resourceUsage().maxRSS / 1024,
@@ -347,6 +351,7 @@ function tableRows(report: Report): string[][] {
     rows.push([
       `safetune: ${LABELS[config]}`,
       ms(f.step_s),
+      cpuMs(f),
       dpo ? num(f.pairs_per_s, 2) : "—",
       num(f.tokens_per_s),
       num(f.trainable),
@@ -358,6 +363,7 @@ function tableRows(report: Report): string[][] {
     rows.push([
       "PyTorch eager: DPO, precomputed reference log-probs",
       ms(t.step_s),
+      cpuMs(t),
       num(t.pairs_per_s, 2),
       num(t.tokens_per_s),
       num(t.trainable),
@@ -367,7 +373,9 @@ function tableRows(report: Report): string[][] {
   return rows;
 }
 
-const HEADER = ["", "step (ms)", "pairs/s", "tokens/s", "trained params", "peak RSS (MiB)"];
+const cpuMs = (f: TrainerFigures) => (f.cpu_step_s === undefined ? "—" : ms(f.cpu_step_s));
+
+const HEADER = ["", "step (ms)", "CPU/step (ms)", "pairs/s", "tokens/s", "trained params", "peak RSS (MiB)"];
 
 function summaryLines(report: Report): string[] {
   const lines: string[] = [];
@@ -394,6 +402,9 @@ function summaryLines(report: Report): string[] {
       `DPO step, safetune / PyTorch eager (pairs/s): ${(pre.pairs_per_s / report.torch.pairs_per_s).toFixed(2)}x ` +
         "(> 1: safetune faster)",
     );
+    const [mine, theirs] = [pre.cpu_step_s, report.torch.cpu_step_s];
+    if (mine !== undefined && theirs !== undefined)
+      lines.push(`DPO step, PyTorch CPU time / safetune CPU time: ${(theirs / mine).toFixed(2)}x`);
   } else
     lines.push(`DPO step, safetune / PyTorch eager: not measured (${report.torchMissing ?? "no figures"})`);
   return lines;
