@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { tensor, tidy } from "../src/engine/index.js";
 import { type PreferenceLossKind, preferenceLoss } from "../src/train/preferenceLoss.js";
+import { DpoConfigSchema } from "../src/train/runConfig.js";
 import { FIXTURES } from "./helpers/fixtures.js";
 
 const fixture = JSON.parse(readFileSync(join(FIXTURES, "preference_losses.json"), "utf8"));
@@ -42,7 +43,7 @@ for (const [key, kind, labelSmoothing] of CASES) {
   test(`${key} loss matches the reference implementation`, () => {
     tidy(() => {
       const result = preferenceLoss(batch(), {
-        kind,
+        loss: kind,
         beta: input.beta,
         labelSmoothing,
         simpoGamma: input.simpo_gamma,
@@ -54,7 +55,7 @@ for (const [key, kind, labelSmoothing] of CASES) {
 
 test("implicit rewards are β · (policy − reference) log-prob ratios", () => {
   tidy(() => {
-    const result = preferenceLoss(batch(), { kind: "sigmoid", beta: input.beta });
+    const result = preferenceLoss(batch(), { loss: "sigmoid", beta: input.beta });
     assertClose(result.chosenRewards.toArray(), fixture.chosen_rewards, "chosen_rewards");
     assertClose(result.rejectedRewards.toArray(), fixture.rejected_rewards, "rejected_rewards");
   });
@@ -64,7 +65,7 @@ test("the DPO loss has the gradient -β σ(-βz) with respect to the chosen log-
   tidy(() => {
     const b = batch();
     const chosen = b.policyChosen.clone().requiresGrad_();
-    const { losses } = preferenceLoss({ ...b, policyChosen: chosen }, { kind: "sigmoid", beta: input.beta });
+    const { losses } = preferenceLoss({ ...b, policyChosen: chosen }, { loss: "sigmoid", beta: input.beta });
     losses.sum().backward();
     const grads = chosen.grad?.toArray() ?? [];
     input.policy_chosen_logps.forEach((pc: number, i: number) => {
@@ -80,12 +81,19 @@ test("the DPO loss has the gradient -β σ(-βz) with respect to the chosen log-
 
 test("bad options are rejected", () => {
   tidy(() => {
-    assert.throws(() => preferenceLoss(batch(), { kind: "sigmoid", beta: 0 }), /beta must be > 0/);
+    assert.throws(() => preferenceLoss(batch(), { loss: "sigmoid", beta: 0 }), /preference loss: beta: .*>0/);
     assert.throws(
-      () => preferenceLoss(batch(), { kind: "robust", beta: 0.1, labelSmoothing: 0.5 }),
-      /labelSmoothing/,
+      () => preferenceLoss(batch(), { loss: "robust", beta: 0.1, labelSmoothing: 0.5 }),
+      /preference loss: labelSmoothing: .*<0\.5/,
     );
+    // Just below the bound is accepted, in the config as in the loss (both read one declaration).
+    preferenceLoss(batch(), { loss: "robust", beta: 0.1, labelSmoothing: 0.495 });
+    assert.equal(
+      DpoConfigSchema.shape.dpo.safeParse({ loss: "robust", labelSmoothing: 0.495 }).success,
+      true,
+    );
+    assert.equal(DpoConfigSchema.shape.dpo.safeParse({ labelSmoothing: 0.5 }).success, false);
     const { referenceChosen: _a, referenceRejected: _b, ...noReference } = batch();
-    assert.throws(() => preferenceLoss(noReference, { kind: "ipo", beta: 0.1 }), /needs reference log-probs/);
+    assert.throws(() => preferenceLoss(noReference, { loss: "ipo", beta: 0.1 }), /needs reference log-probs/);
   });
 });

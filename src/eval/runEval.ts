@@ -25,7 +25,7 @@ import {
   type SampleRecord,
 } from "./results.js";
 import type { AnswerLogProb } from "./scoring/answerLogProbs.js";
-import type { Benchmark, Verdict } from "./types.js";
+import type { Benchmark, BenchmarkItem, Verdict } from "./types.js";
 
 /** What a run reports as it goes (the CLI draws a progress bar from it). */
 export interface EvalProgress {
@@ -183,7 +183,10 @@ async function answerPrompts(benchmark: Benchmark, state: RunState): Promise<Ans
   progress();
   const started = performance.now();
   await answerer.answerAll(
-    pending.map((index) => ({ prompt: benchmark.items[index]?.prompt ?? [], seed: settings.seed + index })),
+    pending.map((index) => ({
+      prompt: (benchmark.items[index] as BenchmarkItem).prompt,
+      seed: settings.seed + index,
+    })),
     (j, answer) => {
       const index = pending[j] as number;
       answers[index] = answer;

@@ -12,21 +12,12 @@ export interface DataParallel {
   worldSize: number;
 }
 
-let current: DataParallel | undefined;
-
-/** Makes this process one rank of a data-parallel job (the CLI does it from RANK/WORLD_SIZE). */
-export function setDataParallel(context: DataParallel | undefined): void {
-  current = context;
-}
-
-/** The process's data-parallel context, when it is one rank of several. */
-export function dataParallel(): DataParallel | undefined {
-  return current;
-}
-
-/** Whether this process writes files and progress: the only process, or rank 0. */
-export function isMainProcess(): boolean {
-  return (current?.rank ?? 0) === 0;
+/**
+ * Whether a process writes files and progress: the only process (no data-parallel context), or rank 0. The CLI
+ * builds the context from RANK/WORLD_SIZE and hands it to the trainer, which passes it down.
+ */
+export function isMainRank(dp: DataParallel | undefined): boolean {
+  return (dp?.rank ?? 0) === 0;
 }
 
 /** This rank's share of a global micro-batch: every worldSize-th example, starting at its rank. */

@@ -10,9 +10,10 @@ import type { TransformerModel } from "../model/transformer.js";
 import { collate } from "../score/collate.js";
 import { meanNegativeLogProb, modelSequenceLogProbs } from "../score/modelLogProbs.js";
 import { writeFileAtomically } from "../util/atomicFolder.js";
-import { computeSharded, type DataParallel, dataParallel, isMainProcess } from "./dataParallel.js";
-import { type PreferenceLossKind, preferenceLoss } from "./preferenceLoss.js";
-import type { StepResult, TrainingTask } from "./trainingLoop.js";
+import { computeSharded, type DataParallel, isMainRank } from "./dataParallel.js";
+import { type PreferenceLossSettings, preferenceLoss } from "./preferenceLoss.js";
+import type { DpoConfig } from "./runConfig.js";
+import { type StepResult, TrainingError, type TrainingTask } from "./trainingLoop.js";
 
 export interface TokenizedSequence {
   inputIds: number[];
@@ -25,18 +26,11 @@ export interface TokenizedPair {
   rejected: TokenizedSequence;
 }
 
-export interface DpoOptions {
-  loss: PreferenceLossKind;
-  /** KL strength β (the paper: 0.1). */
-  beta: number;
-  /** Label noise ε for the sigmoid (cDPO) and robust losses. */
-  labelSmoothing: number;
-  /** SimPO's target margin γ. */
-  simpoGamma: number;
-  /** Weight of an SFT (NLL) term on the chosen answer; 0 = pure preference loss (RPO-style when > 0). */
-  sftWeight: number;
-  padTokenId: number;
-}
+/** The preference loss's settings (declared in preferenceLoss.ts), the SFT term's weight and the pad token. */
+export type DpoOptions = PreferenceLossSettings &
+  Pick<DpoConfig["dpo"], "sftWeight"> & {
+    padTokenId: number;
+  };
 
 /** Log-probs of each pair's answers under the reference, with their lengths in tokens. */
 export interface ReferenceLogProbs {
@@ -101,16 +95,29 @@ export function cachedReferenceLogProbs(
   model: TransformerModel,
   pairs: TokenizedPair[],
   cacheDir: string,
-  options: { padTokenId: number; batchSize: number; onProgress?: (done: number) => void },
+  options: {
+    padTokenId: number;
+    batchSize: number;
+    onProgress?: (done: number) => void;
+    /** With data parallelism the pairs are split across ranks and gathered; rank 0 writes the cache. */
+    dataParallel?: DataParallel;
+  },
 ): { reference: ReferenceLogProbs; path: string; cached: boolean } {
   const key = referenceCacheKey(model, pairs);
   const path = join(cacheDir, `reference-logps-${key}.json`);
-  if (existsSync(path)) return { reference: JSON.parse(readFileSync(path, "utf8")), path, cached: true };
-  const dp = dataParallel();
+  if (existsSync(path)) {
+    const reference = referenceFromRows(
+      JSON.parse(readFileSync(path, "utf8")) as ReferenceLogProbs,
+      pairs.length,
+      path,
+    );
+    return { reference, path, cached: true };
+  }
+  const dp = options.dataParallel;
   const reference = dp
     ? shardedReferenceLogProbs(dp, model, pairs, options)
     : computeReferenceLogProbs(model, pairs, options);
-  if (isMainProcess()) {
+  if (isMainRank(dp)) {
     mkdirSync(cacheDir, { recursive: true });
     writeFileAtomically(path, JSON.stringify(reference));
   }
@@ -130,19 +137,51 @@ function shardedReferenceLogProbs(
       indices.map((i) => pairs[i] as TokenizedPair),
       options,
     );
-    return r.chosen.map((c, j) => [
-      c,
-      r.rejected[j] ?? 0,
-      r.chosenLengths[j] ?? 0,
-      r.rejectedLengths[j] ?? 0,
-    ]);
+    return indices.map((_, j) => referenceRow(r, j, "this rank's reference log-probs"));
   });
-  return {
-    chosen: rows.map((r) => r[0] ?? 0),
-    rejected: rows.map((r) => r[1] ?? 0),
-    chosenLengths: rows.map((r) => r[2] ?? 0),
-    rejectedLengths: rows.map((r) => r[3] ?? 0),
+  const rowAt = (i: number) => {
+    const row = rows[i];
+    if (row === undefined || row.length !== 4)
+      throw new TrainingError(`DPO reference log-probs: pair ${i} missing from the ranks' gathered rows`);
+    return row;
   };
+  return {
+    chosen: pairs.map((_, i) => rowAt(i)[0] as number),
+    rejected: pairs.map((_, i) => rowAt(i)[1] as number),
+    chosenLengths: pairs.map((_, i) => rowAt(i)[2] as number),
+    rejectedLengths: pairs.map((_, i) => rowAt(i)[3] as number),
+  };
+}
+
+/** Pair `i`'s reference figures [chosen, rejected, chosen length, rejected length]; a missing one is an error. */
+function referenceRow(
+  reference: ReferenceLogProbs,
+  i: number,
+  where: string,
+): [number, number, number, number] {
+  const row = [
+    reference.chosen[i],
+    reference.rejected[i],
+    reference.chosenLengths[i],
+    reference.rejectedLengths[i],
+  ];
+  if (!row.every((v) => typeof v === "number"))
+    throw new TrainingError(
+      `${where}: no reference log-prob for pair ${i} (a value is ${JSON.stringify(row)}); delete the reference cache and rerun`,
+    );
+  return row as [number, number, number, number];
+}
+
+/** Reference log-probs read back (from a cache file): one number of each kind for each of `count` pairs. */
+function referenceFromRows(reference: ReferenceLogProbs, count: number, where: string): ReferenceLogProbs {
+  for (const key of ["chosen", "rejected", "chosenLengths", "rejectedLengths"] as const) {
+    if (!Array.isArray(reference[key]) || reference[key].length !== count)
+      throw new TrainingError(
+        `${where}: ${key}: expected ${count} values (one per pair), got ${Array.isArray(reference[key]) ? reference[key].length : typeof reference[key]}; delete the file and rerun`,
+      );
+  }
+  for (let i = 0; i < count; i++) referenceRow(reference, i, where);
+  return reference;
 }
 
 /** The DPO training task over tokenized pairs and their cached reference log-probs. */
@@ -168,21 +207,17 @@ export function dpoTask(
         chosenLengths: r.chosenLengths,
         rejectedLengths: r.rejectedLengths,
       },
-      { kind: o.loss, beta: o.beta, labelSmoothing: o.labelSmoothing, simpoGamma: o.simpoGamma },
+      { loss: o.loss, beta: o.beta, labelSmoothing: o.labelSmoothing, simpoGamma: o.simpoGamma },
     );
   };
   const referenceFor = (ref: ReferenceLogProbs, indices: number[]) => {
-    const pick = (xs: number[]) =>
+    const rows = indices.map((i) => referenceRow(ref, i, "DPO reference log-probs"));
+    const pick = (column: number) =>
       tensor(
-        indices.map((i) => xs[i] ?? 0),
+        rows.map((row) => row[column] as number),
         [indices.length],
       );
-    return {
-      chosen: pick(ref.chosen),
-      rejected: pick(ref.rejected),
-      chosenLengths: pick(ref.chosenLengths),
-      rejectedLengths: pick(ref.rejectedLengths),
-    };
+    return { chosen: pick(0), rejected: pick(1), chosenLengths: pick(2), rejectedLengths: pick(3) };
   };
   return {
     size: pairs.length,

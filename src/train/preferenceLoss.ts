@@ -1,17 +1,39 @@
 // Preference-optimisation losses on sequence log-probabilities, one branch per variant with its paper.
 // z = (log π(y_w) − log π(y_l)) − (log π_ref(y_w) − log π_ref(y_l)), β the KL strength.
+import { z } from "zod";
 import type { Tensor } from "../engine/index.js";
 
-export type PreferenceLossKind = "sigmoid" | "robust" | "hinge" | "ipo" | "simpo";
+export const PREFERENCE_LOSS_KINDS = ["sigmoid", "ipo", "hinge", "robust", "simpo"] as const;
+export type PreferenceLossKind = (typeof PREFERENCE_LOSS_KINDS)[number];
 
-export interface PreferenceLossOptions {
-  kind: PreferenceLossKind;
-  /** β: how far the policy may move from the reference (DPO default 0.1). */
-  beta: number;
-  /** Assumed probability that a preference label is flipped (cDPO / robust DPO); 0 = trust labels. */
-  labelSmoothing?: number;
+/**
+ * The preference loss's settings, each declared once with its bound, default and meaning: the `dpo` section of
+ * a run config extends this schema, and the trainer's options are its type.
+ */
+export const PreferenceLossSettingsSchema = z.object({
+  /** sigmoid (DPO), ipo (length-normalised), hinge (SLiC), robust (label smoothing), simpo. */
+  loss: z.enum(PREFERENCE_LOSS_KINDS).default("sigmoid"),
+  /** β: how far the policy may move from the reference (the paper: 0.1). */
+  beta: z.number().positive().default(0.1),
+  /**
+   * Assumed probability ε that a preference label is flipped, for the sigmoid (cDPO) and robust losses; 0 trusts
+   * the labels. Below 0.5 (the robust loss divides by 1 − 2ε).
+   */
+  labelSmoothing: z.number().min(0).lt(0.5).default(0),
   /** SimPO's target reward margin γ. */
-  simpoGamma?: number;
+  simpoGamma: z.number().default(0.5),
+});
+/** The settings with every default filled in. */
+export type PreferenceLossSettings = z.infer<typeof PreferenceLossSettingsSchema>;
+/** The settings as a caller gives them: unset fields take the schema's defaults. */
+export type PreferenceLossOptions = z.input<typeof PreferenceLossSettingsSchema>;
+
+/** The settings checked against their bounds and completed with the defaults; a bad one is a RangeError naming it. */
+export function preferenceLossSettings(options: PreferenceLossOptions): PreferenceLossSettings {
+  const parsed = PreferenceLossSettingsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new RangeError(`preference loss: ${issue?.path.join(".")}: ${issue?.message}`);
 }
 
 export interface PreferenceBatch {
@@ -35,11 +57,7 @@ export interface PreferenceLossResult {
 }
 
 export function preferenceLoss(batch: PreferenceBatch, options: PreferenceLossOptions): PreferenceLossResult {
-  const { kind, beta } = options;
-  const eps = options.labelSmoothing ?? 0;
-  if (!(beta > 0)) throw new RangeError(`preference loss: beta must be > 0, got ${beta}`);
-  if (!(eps >= 0 && eps < 0.5))
-    throw new RangeError(`preference loss: labelSmoothing must be in [0, 0.5), got ${eps}`);
+  const { loss: kind, beta, labelSmoothing: eps, simpoGamma } = preferenceLossSettings(options);
 
   if (kind === "simpo") {
     // SimPO (Meng et al. 2024): length-normalised policy log-probs, no reference, margin γ.
@@ -47,10 +65,7 @@ export function preferenceLoss(batch: PreferenceBatch, options: PreferenceLossOp
       throw new Error("preference loss: simpo needs chosenLengths and rejectedLengths");
     const chosen = batch.policyChosen.div(batch.chosenLengths);
     const rejected = batch.policyRejected.div(batch.rejectedLengths);
-    const margin = chosen
-      .sub(rejected)
-      .mul(beta)
-      .sub(options.simpoGamma ?? 0.5);
+    const margin = chosen.sub(rejected).mul(beta).sub(simpoGamma);
     return {
       losses: margin.logsigmoid().neg(),
       chosenRewards: chosen.mul(beta).detach(),

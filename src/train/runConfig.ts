@@ -12,6 +12,7 @@ import { setPath } from "../util/configValues.js";
 import { closestName } from "../util/suggest.js";
 import { canonicalPath, fieldAt, normalizeConfig, translateValue } from "./normalizeConfig.js";
 import { type ConfigNames, configNames, snakeCase } from "./optionNames.js";
+import { PreferenceLossSettingsSchema } from "./preferenceLoss.js";
 
 const LoraSchema = z
   .object({
@@ -136,22 +137,16 @@ export const SftConfigSchema = CommonSchema.extend({
   packing: z.boolean().default(false),
 }).strict();
 
+/** The loss's settings (loss, beta, labelSmoothing, simpoGamma: see preferenceLoss.ts) and the trainer's own. */
+const DpoSectionSchema = PreferenceLossSettingsSchema.extend({
+  /** Weight of an SFT (NLL) term on the chosen answers; 0 = pure preference loss (RPO-style when > 0). */
+  sftWeight: z.number().min(0).default(0),
+  /** Where reference log-probs are cached (default: <out>/cache). */
+  referenceCache: z.string().optional(),
+}).strict();
+
 export const DpoConfigSchema = CommonSchema.extend({
-  dpo: z
-    .object({
-      /** sigmoid (DPO), ipo (length-normalised), hinge (SLiC), robust (label smoothing), simpo. */
-      loss: z.enum(["sigmoid", "ipo", "hinge", "robust", "simpo"]).default("sigmoid"),
-      /** KL strength β (the paper: 0.1). */
-      beta: z.number().positive().default(0.1),
-      labelSmoothing: z.number().min(0).max(0.49).default(0),
-      simpoGamma: z.number().default(0.5),
-      /** Weight of an SFT term on the chosen answers (0: off). */
-      sftWeight: z.number().min(0).default(0),
-      /** Where reference log-probs are cached (default: <out>/cache). */
-      referenceCache: z.string().optional(),
-    })
-    .strict()
-    .default({ loss: "sigmoid", beta: 0.1, labelSmoothing: 0, simpoGamma: 0.5, sftWeight: 0 }),
+  dpo: DpoSectionSchema.default(DpoSectionSchema.parse({})),
 }).strict();
 
 export const RewardConfigSchema = CommonSchema.extend({

@@ -4,13 +4,10 @@ import type { PreferenceRecord } from "../data/records.js";
 import { tokenizePreference } from "../tokenize/trainingExample.js";
 import { cachedReferenceLogProbs, dpoTask, type TokenizedPair } from "./dpo.js";
 import type { DpoConfig } from "./runConfig.js";
-import { prepareRun, trainAndSave } from "./runTrainer.js";
+import { prepareRun, type TrainerOptions, trainAndSave } from "./runTrainer.js";
 
-export async function runDpo(
-  config: DpoConfig,
-  options: { resume?: boolean; log?: (line: string) => void; label?: string } = {},
-) {
-  const run = await prepareRun(config, "preference");
+export async function runDpo(config: DpoConfig, options: TrainerOptions = {}) {
+  const run = await prepareRun(config, "preference", { dataParallel: options.dataParallel });
   const tokenize = (records: typeof run.train): TokenizedPair[] =>
     records.map((r) =>
       tokenizePreference(run.tokenizer, r as PreferenceRecord, {
@@ -21,7 +18,11 @@ export async function runDpo(
   const pairs = tokenize(run.train);
   const evalPairs = tokenize(run.evalRecords);
   const cacheDir = config.dpo.referenceCache ?? join(config.out, "cache");
-  const refOptions = { padTokenId: run.padTokenId, batchSize: config.training.batchSize };
+  const refOptions = {
+    padTokenId: run.padTokenId,
+    batchSize: config.training.batchSize,
+    dataParallel: run.dataParallel,
+  };
   // Reference log-probs come from the starting weights (with LoRA: the base, adapter off), before any update.
   const reference = cachedReferenceLogProbs(run.model, pairs, cacheDir, refOptions);
   const evalReference = evalPairs.length

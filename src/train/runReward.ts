@@ -5,17 +5,15 @@ import { rewardModelFrom } from "../model/rewardModel.js";
 import { tokenizePreference } from "../tokenize/trainingExample.js";
 import { type RewardPair, requireSafetyLabels, rewardTask } from "./reward.js";
 import type { RewardConfig } from "./runConfig.js";
-import { prepareRun, trainAndSave } from "./runTrainer.js";
+import { prepareRun, type TrainerOptions, trainAndSave } from "./runTrainer.js";
 
-export async function runReward(
-  config: RewardConfig,
-  options: { resume?: boolean; log?: (line: string) => void; label?: string } = {},
-) {
+export async function runReward(config: RewardConfig, options: TrainerOptions = {}) {
   // Full fine-tuning only: a LoRA run would save an adapter without the new score head.
   // With LoRA the new score head trains in full beside the adapter, and the result is saved merged: a PEFT
   // adapter would not carry the head.
   const run = await prepareRun(config, "preference", {
     extraTrainable: ["score.weight"],
+    dataParallel: options.dataParallel,
     model: (tokenizer, placement) =>
       rewardModelFrom(config.model, {
         ...placement,

@@ -5,11 +5,11 @@ import { packExamples } from "../tokenize/packing.js";
 import { tokenizeText } from "../tokenize/textExample.js";
 import { tokenizeRecord } from "../tokenize/trainingExample.js";
 import type { SftConfig } from "./runConfig.js";
-import { prepareRun, trainAndSave } from "./runTrainer.js";
+import { prepareRun, type TrainerOptions, trainAndSave } from "./runTrainer.js";
 import { sftTask } from "./sft.js";
 
-export async function runSft(config: SftConfig, options: { resume?: boolean; label?: string } = {}) {
-  const run = await prepareRun(config, ["chat", "text"]);
+export async function runSft(config: SftConfig, options: TrainerOptions = {}) {
+  const run = await prepareRun(config, ["chat", "text"], { dataParallel: options.dataParallel });
   const tokenize = (records: typeof run.train) =>
     records.map((r) =>
       r.kind === "text"

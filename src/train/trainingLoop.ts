@@ -2,6 +2,7 @@
 // clipping, evaluation and atomic checkpoints, exact resume, metrics.jsonl, progress, Ctrl-C and NaN handling.
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { AdamW, clipGradNorm, manualSeed, type Tensor, tidy, weightDecayGroups } from "../engine/index.js";
 import { Progress } from "../util/progress.js";
 import { mulberry32 } from "../util/random.js";
@@ -17,8 +18,8 @@ import {
   allReduceGradients,
   allReduceNumbers,
   broadcastParameters,
-  dataParallel,
-  isMainProcess,
+  type DataParallel,
+  isMainRank,
   shardIndices,
 } from "./dataParallel.js";
 import { truncateMetricsAfter } from "./metricsLog.js";
@@ -82,14 +83,26 @@ export interface TrainingTask {
   evaluate?(): Record<string, number>;
 }
 
-export interface TrainingSummary {
-  steps: number;
-  tokens: number;
-  seconds: number;
-  final: Record<string, number>;
-  eval: Record<string, number>;
-  resumedFrom?: string;
-}
+/** A figure read back from JSON, where NaN (e.g. no finite reward) was written as null. */
+export const JsonFigureSchema = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? Number.NaN);
+
+/** How a run went (also kept in RAFT's checkpoints, hence a schema). */
+export const TrainingSummarySchema = z.object({
+  /** Optimizer steps taken. */
+  steps: z.number().int().nonnegative(),
+  tokens: z.number().nonnegative(),
+  seconds: z.number().nonnegative(),
+  /** The last step's figures (loss, lr, grad_norm, task metrics). */
+  final: z.record(z.string(), JsonFigureSchema),
+  /** The last held-out figures. */
+  eval: z.record(z.string(), JsonFigureSchema),
+  /** The checkpoint the run continued from. */
+  resumedFrom: z.string().optional(),
+});
+export type TrainingSummary = z.infer<typeof TrainingSummarySchema>;
 
 /** A run stopped on purpose (Ctrl-C) after saving a checkpoint. */
 export class TrainingInterrupted extends SafetuneError {
@@ -126,30 +139,40 @@ export function totalSteps(
   return o.maxSteps ?? perEpoch * o.epochs;
 }
 
+/** Where a run is, what it is called, and how it reports; the loop's options say how it trains. */
+export interface LoopRun {
+  configHash: string;
+  resume: boolean;
+  label: string;
+  /** Where resume notes go (checkpoints skipped as damaged); default stderr. */
+  log?: (line: string) => void;
+  /** This process's rank in a data-parallel job (absent: the only process). */
+  dataParallel?: DataParallel;
+}
+
+/**
+ * The loop, top to bottom: check the data can feed every rank, build the optimizer, resume from the newest intact
+ * checkpoint, then step by step: learning rate, forward and backward over the micro-batches, (data-parallel) sum
+ * across ranks, clip and update, log, evaluate, checkpoint, and stop cleanly on Ctrl-C. A final evaluation and the
+ * curves end the run.
+ */
 export async function runTrainingLoop(
   trainable: [string, Tensor][],
   task: TrainingTask,
   o: LoopOptions,
-  run: {
-    configHash: string;
-    resume: boolean;
-    label: string;
-    /** Where resume notes go (checkpoints skipped as damaged); default stderr. */
-    log?: (line: string) => void;
-  },
+  run: LoopRun,
 ): Promise<TrainingSummary> {
-  if (task.size === 0) throw new TrainingError("no training examples");
-  const dp = dataParallel();
-  if (dp && (o.batchSize < dp.worldSize || task.size < dp.worldSize))
-    throw new TrainingError(
-      `batch size ${o.batchSize} with ${task.size} examples cannot feed ${dp.worldSize} processes: every rank needs an example in each micro-batch`,
-    );
-  const main = isMainProcess();
-  const weightOf = (indices: number[]) => (task.lossWeight ? task.lossWeight(indices) : indices.length);
+  const dp = run.dataParallel;
+  checkTaskFeedsRanks(task, o, dp);
+  const main = isMainRank(dp);
   mkdirSync(o.outDir, { recursive: true });
-  const metricsPath = join(o.outDir, "metrics.jsonl");
   const steps = totalSteps(task.size, o);
-  const warmup = o.warmupSteps > 0 ? o.warmupSteps : Math.floor(o.warmupRatio * steps);
+  const schedule = {
+    kind: o.schedule,
+    lr: o.lr,
+    warmupSteps: o.warmupSteps > 0 ? o.warmupSteps : Math.floor(o.warmupRatio * steps),
+    totalSteps: steps,
+  };
   const optimizer = new AdamW(weightDecayGroups(trainable, o.weightDecay), {
     lr: o.lr,
     beta1: o.beta1,
@@ -157,150 +180,71 @@ export async function runTrainingLoop(
   });
   const params = trainable.map(([, t]) => t);
 
-  let state: CheckpointState = { step: 0, epoch: 0, offset: 0, tokens: 0, configHash: run.configHash };
-  let resumedFrom: string | undefined;
-  manualSeed(o.seed); // a resumed run replaces this with the checkpoint's generator state
-  if (run.resume) {
-    try {
-      // The newest checkpoint whose checksums and state.json hold up; damaged newer ones are skipped, and said so.
-      const point = findResumePoint(o.outDir, {
-        configHash: run.configHash,
-        totalSteps: steps,
-        examplesPerEpoch: task.size,
-      });
-      const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-      if (main) for (const s of point.skipped) log(`--resume: skipped ${s.dir}: ${s.reason}`);
-      if (point.dir) {
-        state = loadCheckpoint(point.dir, trainable, optimizer);
-        resumedFrom = point.dir;
-        // Steps after the checkpoint are replayed: their rows from the interrupted attempt go.
-        if (main) truncateMetricsAfter(metricsPath, state.step);
-      } else if (main) truncateMetricsAfter(metricsPath, 0);
-    } catch (error) {
-      optimizer.dispose();
-      if (error instanceof CheckpointError) throw new TrainingError(error.message);
-      throw error;
-    }
+  let start: { state: CheckpointState; from?: string };
+  try {
+    start = startOrResume(trainable, optimizer, task, o, run, steps);
+  } catch (error) {
+    optimizer.dispose();
+    throw error;
   }
-
+  const state = start.state;
   // Every rank starts from rank 0's weights (after a resume all loaded the same checkpoint; this makes it certain).
   if (dp) broadcastParameters(dp.group, params);
 
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-  };
-  process.once("SIGINT", onSigint);
-  const progress = main
-    ? new Progress(run.label, steps, { startAt: state.step, every: o.logEvery })
-    : undefined;
-  /** Data-parallel step metrics are summed across ranks in this key order (fixed by the first step). */
-  let metricKeys: string[] | undefined;
+  const ctrlC = watchCtrlC();
+  const report = main ? new LoopReport(o, run, state, steps) : undefined;
+  const batches = new BatchOrder(task.size, o.seed, o.batchSize, state);
   const started = performance.now();
   const startTokens = state.tokens;
-  let lastCheckpoint = resumedFrom;
-  let order = epochOrder(task.size, o.seed, state.epoch);
+  let lastCheckpoint = start.from;
+  let metricKeys: string[] | undefined;
   let final: Record<string, number> = {};
   let evalFigures: Record<string, number> = {};
-  // TensorBoard events mirror metrics.jsonl's rows (rank 0 only, like the file).
-  const tensorboard =
-    main && reportsTo(o.reportTo, "tensorboard")
-      ? new TensorBoardReport(o.outDir, run.resume ? { resumedAt: state.step } : {})
-      : undefined;
+  const stopped = (what: string, value: number) =>
+    new TrainingError(
+      `step ${state.step + 1}: ${what} is ${value}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
+    );
 
   try {
     while (state.step < steps) {
-      optimizer.lr = learningRate(state.step, {
-        kind: o.schedule,
-        lr: o.lr,
-        warmupSteps: warmup,
-        totalSteps: steps,
-      });
-      const sums: Record<string, number> = {};
-      let micro = 0;
-      let stepTokens = 0;
-      for (let m = 0; m < o.gradientAccumulation; m++) {
-        if (state.offset >= task.size) {
-          state.epoch++;
-          state.offset = 0;
-          order = epochOrder(task.size, o.seed, state.epoch);
-        }
-        const global = order.slice(state.offset, state.offset + o.batchSize);
-        state.offset += global.length;
-        micro++;
-        const indices = dp ? shardIndices(global, dp.rank, dp.worldSize) : global;
-        if (indices.length === 0) continue; // a short last batch: this rank adds zero gradients
-        // This rank's part of the global micro-batch's mean loss (1 without data parallelism).
-        const share = dp ? weightOf(indices) / weightOf(global) : 1;
-        const { loss, tokens, metrics } = tidy(() => {
-          const r = task.step(indices);
-          const value = r.loss.item();
-          if (!Number.isFinite(value)) {
-            throw new TrainingError(
-              `step ${state.step + 1}: the loss is ${value}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
-            );
-          }
-          (dp ? r.loss.mul(share / o.gradientAccumulation) : r.loss.div(o.gradientAccumulation)).backward();
-          return { loss: value, tokens: r.tokens, metrics: r.metrics ?? {} };
-        });
-        for (const [k, v] of Object.entries({ loss, ...metrics })) sums[k] = (sums[k] ?? 0) + v * share;
-        stepTokens += tokens;
-      }
+      optimizer.lr = learningRate(state.step, schedule);
+      const step = accumulateGradients(task, batches, o.gradientAccumulation, dp, stopped);
       if (dp) {
         allReduceGradients(dp.group, params);
-        metricKeys ??= Object.keys(sums).sort();
-        const summed = allReduceNumbers(dp.group, [
-          ...metricKeys.map((k) => sums[k] ?? 0),
-          stepTokens,
-          interrupted ? 1 : 0,
-        ]);
-        metricKeys.forEach((k, i) => {
-          sums[k] = summed[i] ?? 0;
-        });
-        stepTokens = summed[metricKeys.length] ?? 0;
+        // The first step fixes the figures' layout (a rank with an empty shard later has none of its own).
+        metricKeys ??= Object.keys(step.sums).sort();
         // Ctrl-C reaches ranks at different moments: all stop at the same step, or the others would wait forever.
-        if ((summed[metricKeys.length + 1] ?? 0) > 0) interrupted = true;
+        if (sumAcrossRanks(dp, step, metricKeys, ctrlC.interrupted)) ctrlC.interrupted = true;
       }
       const gradNorm = o.maxGradNorm > 0 ? clipGradNorm(params, o.maxGradNorm) : Number.NaN;
       if (!Number.isFinite(gradNorm) && o.maxGradNorm > 0) {
         optimizer.zeroGrad();
-        throw new TrainingError(
-          `step ${state.step + 1}: the gradient norm is ${gradNorm}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
-        );
+        throw stopped("the gradient norm", gradNorm);
       }
       optimizer.step();
       optimizer.zeroGrad();
       state.step++;
-      state.tokens += stepTokens;
+      state.tokens += step.tokens;
 
-      const seconds = (performance.now() - started) / 1000;
-      const averages = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / micro]));
+      const averages = Object.fromEntries(Object.entries(step.sums).map(([k, v]) => [k, v / step.micro]));
       final = { ...averages, lr: optimizer.lr, ...(o.maxGradNorm > 0 ? { grad_norm: gradNorm } : {}) };
       const record: Record<string, number> = {
         step: state.step,
         epoch: fractionalEpoch(state.epoch, state.offset, task.size),
         ...final,
-        tokens_per_s: (state.tokens - startTokens) / seconds,
+        tokens_per_s: (state.tokens - startTokens) / ((performance.now() - started) / 1000),
       };
       if (main && task.evaluate && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < steps) {
         evalFigures = task.evaluate();
         for (const [k, v] of Object.entries(evalFigures)) record[`eval_${k}`] = v;
       }
-      if (main) appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
-      tensorboard?.log(record);
-      progress?.update(state.step, { loss: averages.loss, "tok/s": Math.round(record.tokens_per_s ?? 0) });
+      report?.step(record);
 
-      if (main && ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || interrupted)) {
-        lastCheckpoint = saveCheckpoint(
-          o.outDir,
-          trainable,
-          optimizer,
-          { ...state, configHash: run.configHash },
-          o.keepCheckpoints,
-        );
+      if (main && ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || ctrlC.interrupted)) {
+        lastCheckpoint = saveCheckpoint(o.outDir, trainable, optimizer, { ...state }, o.keepCheckpoints);
         await writeCurves(o.outDir, run.log);
       }
-      if (interrupted) {
+      if (ctrlC.interrupted) {
         throw new TrainingInterrupted(
           `interrupted at step ${state.step}/${steps}; checkpoint saved to ${lastCheckpoint}; continue with --resume`,
         );
@@ -310,18 +254,13 @@ export async function runTrainingLoop(
     }
     if (main && task.evaluate) {
       evalFigures = task.evaluate();
-      const evalRow = {
-        step: state.step,
-        ...Object.fromEntries(Object.entries(evalFigures).map(([k, v]) => [`eval_${k}`, v])),
-      };
-      appendFileSync(metricsPath, `${JSON.stringify(evalRow)}\n`);
-      tensorboard?.log(evalRow);
+      report?.evaluation(state.step, evalFigures);
     }
     if (main) await writeCurves(o.outDir, run.log);
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    ctrlC.stop();
     optimizer.dispose();
-    tensorboard?.close();
+    report?.close();
   }
   return {
     steps: state.step,
@@ -329,6 +268,198 @@ export async function runTrainingLoop(
     seconds: (performance.now() - started) / 1000,
     final,
     eval: evalFigures,
-    resumedFrom,
+    resumedFrom: start.from,
   };
+}
+
+/** Every rank needs an example in each micro-batch. */
+function checkTaskFeedsRanks(task: TrainingTask, o: LoopOptions, dp: DataParallel | undefined): void {
+  if (task.size === 0) throw new TrainingError("no training examples");
+  if (dp && (o.batchSize < dp.worldSize || task.size < dp.worldSize))
+    throw new TrainingError(
+      `batch size ${o.batchSize} with ${task.size} examples cannot feed ${dp.worldSize} processes: every rank needs an example in each micro-batch`,
+    );
+}
+
+/**
+ * The starting position: fresh (seeded generator), or with `run.resume` the newest checkpoint whose checksums
+ * and state.json hold up, its weights, optimizer moments and generator state loaded. Damaged newer checkpoints
+ * are skipped and named; metrics.jsonl rows after the checkpoint go, since those steps are replayed.
+ */
+function startOrResume(
+  trainable: [string, Tensor][],
+  optimizer: AdamW,
+  task: TrainingTask,
+  o: LoopOptions,
+  run: LoopRun,
+  steps: number,
+): { state: CheckpointState; from?: string } {
+  const fresh: CheckpointState = { step: 0, epoch: 0, offset: 0, tokens: 0, configHash: run.configHash };
+  manualSeed(o.seed); // a resumed run replaces this with the checkpoint's generator state
+  if (!run.resume) return { state: fresh };
+  const main = isMainRank(run.dataParallel);
+  const metricsPath = join(o.outDir, METRICS_FILE);
+  try {
+    const point = findResumePoint(o.outDir, {
+      configHash: run.configHash,
+      totalSteps: steps,
+      examplesPerEpoch: task.size,
+    });
+    const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    if (main) for (const s of point.skipped) log(`--resume: skipped ${s.dir}: ${s.reason}`);
+    if (!point.dir) {
+      if (main) truncateMetricsAfter(metricsPath, 0);
+      return { state: fresh };
+    }
+    const state = loadCheckpoint(point.dir, trainable, optimizer);
+    if (main) truncateMetricsAfter(metricsPath, state.step);
+    return { state: { ...state, configHash: run.configHash }, from: point.dir };
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new TrainingError(error.message);
+    throw error;
+  }
+}
+
+/** Ctrl-C sets a flag the loop reads between steps: the current step finishes, is checkpointed, and the run stops. */
+function watchCtrlC(): { interrupted: boolean; stop(): void } {
+  const watch = {
+    interrupted: false,
+    stop: () => process.removeListener("SIGINT", onSigint),
+  };
+  const onSigint = () => {
+    watch.interrupted = true;
+  };
+  process.once("SIGINT", onSigint);
+  return watch;
+}
+
+/**
+ * The seeded global batch order across epochs, advancing the loop position (epoch, offset) as batches are taken,
+ * so a resumed run continues with exactly the batches it would have had.
+ */
+export class BatchOrder {
+  #order: number[];
+  constructor(
+    readonly size: number,
+    readonly seed: number,
+    readonly batchSize: number,
+    readonly position: { epoch: number; offset: number },
+  ) {
+    this.#order = epochOrder(size, seed, position.epoch);
+  }
+
+  /** The next global micro-batch (shorter at the end of an epoch); a new epoch starts when one is used up. */
+  next(): number[] {
+    const p = this.position;
+    if (p.offset >= this.size) {
+      p.epoch++;
+      p.offset = 0;
+      this.#order = epochOrder(this.size, this.seed, p.epoch);
+    }
+    const batch = this.#order.slice(p.offset, p.offset + this.batchSize);
+    p.offset += batch.length;
+    return batch;
+  }
+}
+
+/** One optimizer step's forward and backward passes: figures summed over micro-batches (weighted by shard). */
+interface AccumulatedStep {
+  /** Loss and task metrics, each micro-batch's value times this rank's share of it. */
+  sums: Record<string, number>;
+  /** Micro-batches drawn (every rank draws the same number). */
+  micro: number;
+  tokens: number;
+}
+
+/**
+ * Forward and backward over `accumulation` micro-batches, gradients summed into the parameters. A data-parallel rank
+ * takes its shard of each global micro-batch and scales its loss by its share, so the summed gradients equal the
+ * one-process gradient of the global batch. A loss that is not finite stops the run before any update.
+ */
+function accumulateGradients(
+  task: TrainingTask,
+  batches: BatchOrder,
+  accumulation: number,
+  dp: DataParallel | undefined,
+  stopped: (what: string, value: number) => Error,
+): AccumulatedStep {
+  const weightOf = (indices: number[]) => (task.lossWeight ? task.lossWeight(indices) : indices.length);
+  const step: AccumulatedStep = { sums: {}, micro: 0, tokens: 0 };
+  for (let m = 0; m < accumulation; m++) {
+    const global = batches.next();
+    step.micro++;
+    const indices = dp ? shardIndices(global, dp.rank, dp.worldSize) : global;
+    if (indices.length === 0) continue; // a short last batch: this rank adds zero gradients
+    // This rank's part of the global micro-batch's mean loss (1 without data parallelism).
+    const share = dp ? weightOf(indices) / weightOf(global) : 1;
+    const { loss, tokens, metrics } = tidy(() => {
+      const r = task.step(indices);
+      const value = r.loss.item();
+      if (!Number.isFinite(value)) throw stopped("the loss", value);
+      (dp ? r.loss.mul(share / accumulation) : r.loss.div(accumulation)).backward();
+      return { loss: value, tokens: r.tokens, metrics: r.metrics ?? {} };
+    });
+    for (const [k, v] of Object.entries({ loss, ...metrics })) step.sums[k] = (step.sums[k] ?? 0) + v * share;
+    step.tokens += tokens;
+  }
+  return step;
+}
+
+/**
+ * Sums the step's figures (in the order of `keys`, the same on every rank) and tokens across ranks in place,
+ * together with each rank's Ctrl-C flag; returns whether any rank was interrupted.
+ */
+function sumAcrossRanks(
+  dp: DataParallel,
+  step: AccumulatedStep,
+  keys: readonly string[],
+  interrupted: boolean,
+): boolean {
+  const summed = allReduceNumbers(dp.group, [
+    ...keys.map((k) => step.sums[k] ?? 0),
+    step.tokens,
+    interrupted ? 1 : 0,
+  ]);
+  keys.forEach((k, i) => {
+    step.sums[k] = summed[i] as number;
+  });
+  step.tokens = summed[keys.length] as number;
+  return (summed[keys.length + 1] as number) > 0;
+}
+
+const METRICS_FILE = "metrics.jsonl";
+
+/** Rank 0's outputs of the loop: metrics.jsonl, TensorBoard events mirroring its rows, and the progress display. */
+class LoopReport {
+  readonly #metricsPath: string;
+  readonly #progress: Progress;
+  readonly #tensorboard: TensorBoardReport | undefined;
+
+  constructor(o: LoopOptions, run: LoopRun, state: CheckpointState, steps: number) {
+    this.#metricsPath = join(o.outDir, METRICS_FILE);
+    this.#progress = new Progress(run.label, steps, { startAt: state.step, every: o.logEvery });
+    this.#tensorboard = reportsTo(o.reportTo, "tensorboard")
+      ? new TensorBoardReport(o.outDir, run.resume ? { resumedAt: state.step } : {})
+      : undefined;
+  }
+
+  step(record: Record<string, number>): void {
+    appendFileSync(this.#metricsPath, `${JSON.stringify(record)}\n`);
+    this.#tensorboard?.log(record);
+    this.#progress.update(record.step as number, {
+      loss: record.loss,
+      "tok/s": Math.round(record.tokens_per_s ?? 0),
+    });
+  }
+
+  /** The final held-out figures, as eval_* columns of their own row. */
+  evaluation(step: number, figures: Record<string, number>): void {
+    const row = { step, ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [`eval_${k}`, v])) };
+    appendFileSync(this.#metricsPath, `${JSON.stringify(row)}\n`);
+    this.#tensorboard?.log(row);
+  }
+
+  close(): void {
+    this.#tensorboard?.close();
+  }
 }

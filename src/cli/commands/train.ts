@@ -5,7 +5,7 @@ import { processGroupOptionsFromEnv } from "../../distributed/env.js";
 import { extractLaunchFlags, launchWorkers } from "../../distributed/launch.js";
 import { ProcessGroup } from "../../distributed/processGroup.js";
 import { latestCheckpoint } from "../../train/checkpoints.js";
-import { setDataParallel } from "../../train/dataParallel.js";
+import type { DataParallel } from "../../train/dataParallel.js";
 import { type ConfigField, configNames } from "../../train/optionNames.js";
 import { type CommonConfig, DpoConfigSchema, resolveConfig, SftConfigSchema } from "../../train/runConfig.js";
 import { runDpo } from "../../train/runDpo.js";
@@ -76,7 +76,7 @@ Data-parallel training (c10d over Gloo; torchrun's RANK/WORLD_SIZE/MASTER_ADDR/M
 /** What a trainer command runs once its config is resolved: where the model went and how training went. */
 type TrainerRun<S extends z.ZodType> = (
   config: z.infer<S>,
-  options: { resume: boolean; log: (line: string) => void },
+  options: { resume: boolean; log: (line: string) => void; dataParallel?: DataParallel },
 ) => Promise<{ modelDir: string; summary: { steps: number; eval?: Record<string, number> } }>;
 
 /** Parses a trainer's flags over its YAML config, validates, runs, and reports where the model went. */
@@ -96,16 +96,15 @@ export async function trainCommand<S extends z.ZodType>(
     await launchWorkers([command, ...rest], launch);
     return;
   }
-  joinDataParallelJob();
-  return trainOneProcess(rest, command, description, schema, run);
+  return trainOneProcess(rest, command, description, schema, run, joinDataParallelJob());
 }
 
 /** A worker started by the launcher (or torchrun-style variables) joins its process group before training. */
-function joinDataParallelJob(): void {
+function joinDataParallelJob(): DataParallel | undefined {
   const options = processGroupOptionsFromEnv();
-  if (!options || options.worldSize <= 1) return;
+  if (!options || options.worldSize <= 1) return undefined;
   const group = ProcessGroup.init(options);
-  setDataParallel({ group, rank: options.rank, worldSize: options.worldSize });
+  return { group, rank: options.rank, worldSize: options.worldSize };
 }
 
 interface TrainerArgs<C> {
@@ -170,6 +169,7 @@ async function trainOneProcess<S extends z.ZodType>(
   description: string,
   schema: S,
   run: TrainerRun<S>,
+  dataParallel: DataParallel | undefined,
 ): Promise<void> {
   const parsed = resolveTrainerArgs(argv, command, description, schema);
   if (!parsed) return;
@@ -181,6 +181,7 @@ async function trainOneProcess<S extends z.ZodType>(
   const result = await run(config, {
     resume: parsed.resume,
     log: (line) => console.error(line),
+    ...(dataParallel === undefined ? {} : { dataParallel }),
   }).catch((error: unknown) => {
     throw withSkipInvalidHint(error, config);
   });
