@@ -15,6 +15,8 @@ export interface WorkerModelOptions {
   dtype?: "float32" | "bfloat16" | "float16";
   /** cpu (default), cuda or cuda:N. */
   device?: string;
+  /** A quantised base: int8 or nf4 packed 2-D weights (--quantize). */
+  quantize?: "int8" | "nf4";
   /** Most rows (requests × n) decoded together in one batch. */
   maxBatchRows: number;
   /** Completion tokens when a request sets no max_tokens (capped by what the context has left). */

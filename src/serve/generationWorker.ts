@@ -19,6 +19,7 @@ try {
   const model = loadModel(options.model, {
     ...(options.dtype ? { dtype: options.dtype } : {}),
     ...(options.device ? { device: options.device } : {}),
+    ...(options.quantize ? { quantize: options.quantize } : {}),
   });
   if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
   const tokenizer = await loadTokenizer(options.model);

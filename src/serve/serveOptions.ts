@@ -15,6 +15,8 @@ export interface ServeOptions {
   dtype?: "float32" | "bfloat16" | "float16";
   /** cpu (default), cuda or cuda:N. */
   device?: string;
+  /** A quantised base: int8 or nf4 packed 2-D weights (--quantize). */
+  quantize?: "int8" | "nf4";
   /** Address to bind (default 127.0.0.1: only this machine can connect). */
   host?: string;
   /** Port (default 8080; 0 picks a free one). */

@@ -72,6 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(options.template === undefined ? {} : { template: options.template }),
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
       ...(options.device === undefined ? {} : { device: options.device }),
+      ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       maxBatchRows: options.maxBatchRows ?? SERVE_DEFAULTS.maxBatchRows,
       defaultMaxTokens: options.defaultMaxTokens ?? SERVE_DEFAULTS.defaultMaxTokens,

@@ -64,7 +64,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     console.log(serveHelp);
     return;
   }
-  const { dtype, device } = modelPlacement(values);
+  const { dtype, device, quantize } = modelPlacement(values);
   const envKeys = (process.env.SAFETUNE_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -85,6 +85,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...(values.template ? { template: values.template } : {}),
     ...(dtype ? { dtype } : {}),
     ...(device ? { device } : {}),
+    ...(quantize ? { quantize } : {}),
     maxQueue:
       optionalNumber(values["max-queue"], "max-queue", { integer: true, min: 1 }) ?? SERVE_DEFAULTS.maxQueue,
     maxBatchRows:
