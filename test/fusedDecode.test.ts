@@ -16,12 +16,12 @@ import { fixtureDir } from "./helpers/fixtures.js";
 
 const STEPS = 24;
 /**
- * float32: the same ops in the same order, except that one row (batch 1) multiplies by matrix-vector products
- * where the TypeScript path runs a GEMM, summing in another order (measured up to 1.4e-5; batches: identical).
+ * float32: the same arithmetic in another order: one row (batch 1) multiplies by matrix-vector products where the
+ * TypeScript path runs a GEMM, and RMSNorm and rotary embeddings run as one loop each (measured up to 1.4e-5).
  * The fixtures' own tolerance for logits, as a row alone against the same row in a batch (test/models.test.ts).
  */
 const F32_TOL = 1e-4;
-/** bfloat16: the same ops in the same order (measured: identical); one bf16 rounding step of the logits at most. */
+/** bfloat16: the same ATen ops in the same order (measured: identical); one bf16 rounding of the logits at most. */
 const BF16_TOL = 5e-2;
 
 const SINGLE = [[5, 17, 42, 99, 7]];

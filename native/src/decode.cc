@@ -146,8 +146,29 @@ Norm normField(const Napi::Object& o, const char* key) {
   return Norm{tensorField(spec, "weight", true), tensorField(spec, "bias", false)};
 }
 
+// float32 in one pass over each row: the five ATen ops of the general path, as one loop and one allocation.
+at::Tensor rmsNormFloat(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  auto in = x.contiguous();
+  auto out = at::empty_like(in);
+  int64_t width = in.size(-1), rows = in.numel() / width;
+  const float* src = in.data_ptr<float>();
+  const float* w = weight.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = src + r * width;
+    double squares = 0;
+    for (int64_t i = 0; i < width; i++) squares += static_cast<double>(row[i]) * row[i];
+    float scale = 1.0f / std::sqrt(static_cast<float>(squares / width + eps));
+    float* o = dst + r * width;
+    for (int64_t i = 0; i < width; i++) o[i] = (row[i] * scale) * w[i];
+  }
+  return out;
+}
+
 // x / rms(x) · w, in float32 whatever the compute dtype (LlamaModel.rmsNorm).
 at::Tensor rmsNorm(const at::Tensor& x, const Norm& norm, double eps) {
+  if (x.scalar_type() == at::kFloat && x.device().is_cpu() && norm.weight.is_contiguous())
+    return rmsNormFloat(x, norm.weight, eps);
   auto dtype = x.scalar_type();
   bool f32 = dtype == at::kFloat;
   auto x32 = f32 ? x : x.to(at::kFloat);
@@ -199,12 +220,40 @@ std::pair<at::Tensor, at::Tensor> cacheUpdate(Plan& p, size_t layer, const at::T
   return {keys.narrow(2, 0, past + 1), values.narrow(2, 0, past + 1)};
 }
 
+// x·cos + roll(x, d/2)·sin for one position, float32 on the CPU: x [B, H, 1, d] (contiguous), cos and sin one row
+// [1, d] for every row of the batch or one per row [B, 1, 1, d]. One loop instead of three ops and a roll copy.
+at::Tensor rotateFloat(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  auto in = x.contiguous();
+  auto c = cos.contiguous(), s = sin.contiguous();
+  auto out = at::empty_like(in);
+  int64_t batch = in.size(0), heads = in.size(1), d = in.size(3), half = d / 2;
+  bool perRow = c.numel() == batch * d && batch > 1;
+  const float* src = in.data_ptr<float>();
+  const float* cp = c.data_ptr<float>();
+  const float* sp = s.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (int64_t b = 0; b < batch; b++) {
+    const float* cb = cp + (perRow ? b * d : 0);
+    const float* sb = sp + (perRow ? b * d : 0);
+    for (int64_t h = 0; h < heads; h++) {
+      const float* v = src + (b * heads + h) * d;
+      float* o = dst + (b * heads + h) * d;
+      for (int64_t i = 0; i < d; i++) o[i] = v[i] * cb[i] + v[i < half ? i + half : i - half] * sb[i];
+    }
+  }
+  return out;
+}
+
 at::Tensor llamaLayer(Plan& p, size_t index, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
                       const at::Tensor& blocked, int64_t past) {
   const auto& L = p.layers[index];
   int64_t batch = h.size(0);
   auto heads = [&](const at::Tensor& t, int64_t n) { return t.view({batch, 1, n, p.headDim}).transpose(1, 2); };
-  auto rotate = [&](const at::Tensor& t) { return t.mul(cos).addcmul(t.roll({p.headDim / 2}, {-1}), sin); };
+  bool fast = h.scalar_type() == at::kFloat && h.device().is_cpu();
+  auto rotate = [&](const at::Tensor& t) {
+    if (fast) return rotateFloat(t, cos, sin);
+    return t.mul(cos).addcmul(t.roll({p.headDim / 2}, {-1}), sin);
+  };
   auto x = rmsNorm(h, L.norm1, p.eps);
   auto q = rotate(heads(L.q(x), p.numHeads));
   auto k = rotate(heads(L.k(x), p.numKvHeads));
