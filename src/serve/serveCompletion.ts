@@ -51,66 +51,110 @@ function finishOf(reason: ChoiceResult["finishReason"]): FinishReason {
   return reason === "length" ? "length" : "stop";
 }
 
-/** Runs the job and returns the HTTP response (JSON or an SSE stream). Errors before streaming throw ApiError. */
+/** What one request's response is built from: its id and creation time, and the guard decisions so far. */
+interface Reply {
+  id: string;
+  created: number;
+  decisions: GuardDecision[];
+  /** Keeps a guard decision for the response and counts it in the metrics. */
+  record: (decision: GuardDecision) => void;
+  /** The fields every response object and chunk starts with. */
+  envelope: { id: string; created: number; model: string };
+  /** `safetune_guard` (the decisions) when a guard is configured. */
+  guardField: () => { safetune_guard?: GuardDecision[] };
+  /** `x-safetune-guard` when a guard decided anything. */
+  headers: () => Record<string, string>;
+}
+
+/**
+ * Runs the job and returns the HTTP response (JSON or an SSE stream), in steps: admission (429/503 before any
+ * work), the input guard (a refusal answers at once), then the whole answer or the stream. Errors before
+ * streaming throw ApiError.
+ */
 export async function serveCompletion(job: CompletionJob, context: CompletionContext): Promise<Response> {
-  const { pool, guard, metrics } = context;
+  const reply = startReply(job, context);
+  context.pool.admit(); // fail fast (429/503) before spending a guard check
+  const { guard } = context;
+  if (guard?.hasInput) {
+    const decision = await guard.checkInput(job.messages, context.signal, reply.id);
+    reply.record(decision);
+    if (decision.action === "refuse")
+      return refusalResponse(job, reply.id, reply.created, decision, reply.decisions, context);
+  }
+  return job.stream ? streamCompletion(job, context, reply) : wholeCompletion(job, context, reply);
+}
+
+function startReply(job: CompletionJob, context: CompletionContext): Reply {
   const id = context.requestId;
   const created = Math.floor(Date.now() / 1000);
   const decisions: GuardDecision[] = [];
-  const record = (decision: GuardDecision) => {
-    decisions.push(decision);
-    metrics.guardDecisions.inc({
-      stage: decision.stage,
-      action: decision.action,
-      category: decision.category ?? "",
-    });
-    if (decision.error) metrics.guardErrors.inc({ stage: decision.stage });
+  return {
+    id,
+    created,
+    decisions,
+    record: (decision) => {
+      decisions.push(decision);
+      context.metrics.guardDecisions.inc({
+        stage: decision.stage,
+        action: decision.action,
+        category: decision.category ?? "",
+      });
+      if (decision.error) context.metrics.guardErrors.inc({ stage: decision.stage });
+    },
+    envelope: { id, created, model: job.model },
+    guardField: () => (context.guard ? { safetune_guard: decisions } : {}),
+    headers: (): Record<string, string> =>
+      decisions.length ? { "x-safetune-guard": guardHeader(decisions) } : {},
   };
+}
 
-  pool.admit(); // fail fast (429/503) before spending a guard check
-  if (guard?.hasInput) {
-    const decision = await guard.checkInput(job.messages, context.signal, id);
-    record(decision);
-    if (decision.action === "refuse") return refusalResponse(job, id, created, decision, decisions, context);
-  }
-  const choiceCount = job.prompts.length * job.n;
-  const envelope = { id, created, model: job.model };
-  const guardField = () => (guard ? { safetune_guard: decisions } : {});
-  const headers = (): Record<string, string> =>
-    decisions.length ? { "x-safetune-guard": guardHeader(decisions) } : {};
-
-  if (!job.stream) {
-    const results = await generateAll(job, context, {});
-    const choices: { index: number; text: string; finish: FinishReason }[] = [];
-    for (const r of results.choices) {
-      let text = r.text;
-      let finish = finishOf(r.finishReason);
-      if (guard?.hasOutput) {
-        const decision = await guard.checkOutput(job.messages, text, context.signal, id);
-        record(decision);
-        if (decision.action === "refuse") {
-          text = decision.message ?? "";
-          finish = "content_filter";
-        }
+/** Without streaming: every choice generated, each checked by the output guard, one JSON body. */
+async function wholeCompletion(
+  job: CompletionJob,
+  context: CompletionContext,
+  reply: Reply,
+): Promise<Response> {
+  const { guard } = context;
+  const results = await generateAll(job, context, {});
+  const choices: { index: number; text: string; finish: FinishReason }[] = [];
+  for (const r of results.choices) {
+    let text = r.text;
+    let finish = finishOf(r.finishReason);
+    if (guard?.hasOutput) {
+      const decision = await guard.checkOutput(job.messages, text, context.signal, reply.id);
+      reply.record(decision);
+      if (decision.action === "refuse") {
+        text = decision.message ?? "";
+        finish = "content_filter";
       }
-      choices.push({ index: r.index, text, finish });
     }
-    const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
-    context.onUsage({ promptTokens: results.promptTokens, completionTokens });
-    const body = {
-      ...envelope,
-      object: responseObject(job.kind, false),
-      choices: choices.map((c) => wholeChoice(job.kind, c.index, c.text, c.finish)),
-      usage: usageOf(results.promptTokens, completionTokens),
-      ...guardField(),
-    };
-    return Response.json(body, { headers: headers() });
+    choices.push({ index: r.index, text, finish });
   }
+  const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
+  context.onUsage({ promptTokens: results.promptTokens, completionTokens });
+  const body = {
+    ...reply.envelope,
+    object: responseObject(job.kind, false),
+    choices: choices.map((c) => wholeChoice(job.kind, c.index, c.text, c.finish)),
+    usage: usageOf(results.promptTokens, completionTokens),
+    ...reply.guardField(),
+  };
+  return Response.json(body, { headers: reply.headers() });
+}
 
-  // Streaming: once decoding has begun the headers go out, so later failures become an error event in the stream.
+/**
+ * Streaming: the role chunk, then each choice's text through its GuardedChoice as tokens arrive. The headers wait
+ * until decoding begins; after that, failures become an error event in the stream (see finishStream).
+ */
+async function streamCompletion(
+  job: CompletionJob,
+  context: CompletionContext,
+  reply: Reply,
+): Promise<Response> {
+  const choiceCount = job.prompts.length * job.n;
   const events = new SseWriter();
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
-    ...envelope,
+    ...reply.envelope,
     object: responseObject(job.kind, true),
     choices,
     ...extra,
@@ -122,22 +166,21 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
   // When the guard has refused every choice, generation stops: nothing more would be sent.
   const stopped = new AbortController();
   const signal = AbortSignal.any([context.signal, stopped.signal]);
-  const streams = Array.from(
+  const streams: GuardedChoice[] = Array.from(
     { length: choiceCount },
     (_, index) =>
       new GuardedChoice({
-        requestId: id,
-        guard,
+        requestId: reply.id,
+        guard: context.guard,
         messages: job.messages,
         signal: context.signal,
         send: (text) => events.send(chunk([streamChoice(job.kind, index, { content: text }, null)])),
-        record,
+        record: reply.record,
         onRefused: () => {
           if (streams.every((s) => s.refused)) stopped.abort();
         },
       }),
   );
-  const endChunk = (index: number, finish: FinishReason) => streamChoice(job.kind, index, {}, finish);
   let firstToken = true;
   let markStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => {
@@ -151,7 +194,7 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
       onToken: (choice, text) => {
         if (firstToken) {
           firstToken = false;
-          metrics.timeToFirstToken.observe((performance.now() - context.startedAt) / 1000);
+          context.metrics.timeToFirstToken.observe((performance.now() - context.startedAt) / 1000);
         }
         streams[choice]?.push(text);
       },
@@ -160,48 +203,63 @@ export async function serveCompletion(job: CompletionJob, context: CompletionCon
   // The headers wait until decoding begins: a request the worker rejects (a prompt longer than the context) or
   // one that times out in the queue still gets its own status, not a 200 stream holding an error.
   await Promise.race([started, generation]);
-  const run = async () => {
-    try {
-      const results = await generation;
-      const finishes = await Promise.all(
-        results.choices.map(async (r) => {
-          const guarded = streams[r.index];
-          const filtered = guarded ? await guarded.finish() : false;
-          return { index: r.index, finish: filtered ? "content_filter" : finishOf(r.finishReason) };
-        }),
-      );
-      finishes.forEach(({ index, finish }, i) => {
+  void finishStream({ job, context, reply, events, chunk, streams, generation, stopped: stopped.signal });
+  return sseResponse(events, reply.headers());
+}
+
+/**
+ * The end of a stream: each choice's finish chunk (content_filter where the guard refused it), the usage, [DONE].
+ * A stream every choice of which was refused ends with content_filter; a client that left gets nothing more; a
+ * timeout or failure becomes an error event (a server-side one logged with the request id).
+ */
+async function finishStream(s: {
+  job: CompletionJob;
+  context: CompletionContext;
+  reply: Reply;
+  events: SseWriter;
+  chunk: (choices: unknown[], extra?: Record<string, unknown>) => unknown;
+  streams: GuardedChoice[];
+  generation: ReturnType<typeof generateAll>;
+  stopped: AbortSignal;
+}): Promise<void> {
+  const { job, context, reply, events, chunk } = s;
+  const choiceCount = job.prompts.length * job.n;
+  const endChunk = (index: number, finish: FinishReason) => streamChoice(job.kind, index, {}, finish);
+  try {
+    const results = await s.generation;
+    const finishes = await Promise.all(
+      results.choices.map(async (r) => {
+        const guarded = s.streams[r.index];
+        const filtered = guarded ? await guarded.finish() : false;
+        return { index: r.index, finish: filtered ? ("content_filter" as const) : finishOf(r.finishReason) };
+      }),
+    );
+    finishes.forEach(({ index, finish }, i) => {
+      events.send(chunk([endChunk(index, finish)], i === finishes.length - 1 ? reply.guardField() : {}));
+    });
+    const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
+    context.onUsage({ promptTokens: results.promptTokens, completionTokens });
+    if (job.includeUsage) events.send(chunk([], { usage: usageOf(results.promptTokens, completionTokens) }));
+    events.done();
+  } catch (err) {
+    if (s.stopped.aborted && !context.signal.aborted) {
+      for (let index = 0; index < choiceCount; index++)
         events.send(
-          chunk([endChunk(index, finish as FinishReason)], i === finishes.length - 1 ? guardField() : {}),
+          chunk([endChunk(index, "content_filter")], index === choiceCount - 1 ? reply.guardField() : {}),
         );
-      });
-      const completionTokens = results.choices.reduce((sum, c) => sum + c.completionTokens, 0);
-      context.onUsage({ promptTokens: results.promptTokens, completionTokens });
-      if (job.includeUsage)
-        events.send(chunk([], { usage: usageOf(results.promptTokens, completionTokens) }));
-      events.done();
-    } catch (err) {
-      if (stopped.signal.aborted && !context.signal.aborted) {
-        for (let index = 0; index < choiceCount; index++)
-          events.send(
-            chunk([endChunk(index, "content_filter")], index === choiceCount - 1 ? guardField() : {}),
-          );
-        context.onUsage({ promptTokens: 0, completionTokens: 0 });
-        return events.done();
-      }
-      if (context.signal.aborted && !context.timedOut()) return events.close(); // the client left
-      const error = context.timedOut() ? timeoutError() : asApiError(err);
-      if (error.status >= 500 && error.status !== 504) {
-        context.onStreamFailure(error);
-        const body = error.body();
-        body.error.message = `${body.error.message} (request id ${id})`;
-        return events.sendAndClose(body);
-      }
-      events.error(error);
+      context.onUsage({ promptTokens: 0, completionTokens: 0 });
+      return events.done();
     }
-  };
-  void run();
-  return sseResponse(events, headers());
+    if (context.signal.aborted && !context.timedOut()) return events.close(); // the client left
+    const error = context.timedOut() ? timeoutError() : asApiError(err);
+    if (error.status >= 500 && error.status !== 504) {
+      context.onStreamFailure(error);
+      const body = error.body();
+      body.error.message = `${body.error.message} (request id ${reply.id})`;
+      return events.sendAndClose(body);
+    }
+    events.error(error);
+  }
 }
 
 export function timeoutError(): ApiError {

@@ -57,12 +57,59 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 type Env = { Variables: { requestId: string } };
 
+/**
+ * The server's routes, top to bottom in the order a request meets them: errors, request id and metrics, the Host
+ * check, CORS, the body limit, JSON only, API keys; then the status routes, the completion routes and the dashboard.
+ */
 export function serverRoutes(deps: RouteDeps): Hono<Env> {
-  const { options, pool, guard, metrics, log } = deps;
+  const { options } = deps;
   const modelName = servedModelName(options);
-  const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
   const app = new Hono<Env>();
+  answerErrors(app, deps);
+  app.use("*", countRequest(deps.metrics));
+  app.use("*", checkHost(options));
+  if (options.corsOrigins?.length) {
+    const origins = options.corsOrigins;
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins }));
+  }
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: options.bodyLimitBytes ?? SERVE_DEFAULTS.bodyLimitBytes,
+      onError: (c) => {
+        const error = new ApiError(413, "invalid_request_error", "the request body is too large");
+        return c.json(error.body(), 413);
+      },
+    }),
+  );
+  app.use("/v1/*", requireJson);
+  app.use("/api/*", requireJson);
+  if (options.apiKeys?.length) {
+    const protect = requireApiKey(options.apiKeys);
+    app.use("/v1/*", protect);
+    app.use("/api/*", protect);
+    app.use("/metrics", protect);
+  }
+  statusRoutes(app, deps, modelName);
+  completionRoutes(app, deps, modelName);
+  app.route(
+    "/",
+    uiRoutes({
+      playground: true,
+      title: `safetune · ${modelName}`,
+      ...(options.runsDir === undefined ? {} : { runsDir: options.runsDir }),
+    }),
+  );
+  return app;
+}
 
+type Next = () => Promise<void>;
+
+/**
+ * Errors as OpenAI-shaped JSON: a server-side failure is logged under the request id the client gets to quote;
+ * a rejected request is logged in one line; an unknown route is a 404.
+ */
+function answerErrors(app: Hono<Env>, { options, log }: RouteDeps): void {
   app.onError((err, c) => {
     const error = asApiError(err);
     const requestId = c.get("requestId");
@@ -87,8 +134,22 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
     const error = new ApiError(404, "not_found_error", `no route ${c.req.method} ${c.req.path}`);
     return c.json(error.body(), 404);
   });
+}
 
-  app.use("*", async (c, next) => {
+/**
+ * Gives every request its id (x-request-id) and counts it by route and status; latency is observed here except
+ * for successful completions, whose flow records it at the end of the stream.
+ */
+function countRequest(metrics: ServerMetrics) {
+  return async (
+    c: {
+      req: { path: string; routePath: string };
+      res: { status: number };
+      set: (key: "requestId", value: string) => void;
+      header: (name: string, value: string) => void;
+    },
+    next: Next,
+  ) => {
     const started = performance.now();
     const requestId = requestIdFor(c.req.path);
     c.set("requestId", requestId);
@@ -98,10 +159,13 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
     metrics.requests.inc({ route, status: String(c.res.status) });
     if (!COMPLETION_ROUTES.has(c.req.path) || c.res.status !== 200)
       metrics.latency.observe({ route }, (performance.now() - started) / 1000);
-  });
-  // DNS rebinding: a page whose own name resolves to this machine must not get answers (see hostCheck.ts).
+  };
+}
+
+/** DNS rebinding: a page whose own name resolves to this machine must not get answers (see hostCheck.ts). */
+function checkHost(options: ServeOptions) {
   const hostAllowed = hostChecker(options.host ?? SERVE_DEFAULTS.host, options.allowedHosts);
-  app.use("*", async (c, next) => {
+  return async (c: { req: { header: (name: string) => string | undefined } }, next: Next) => {
     const host = c.req.header("host");
     if (!hostAllowed(host))
       throw new ApiError(
@@ -112,66 +176,52 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
         "host_not_allowed",
       );
     await next();
-  });
-  if (options.corsOrigins?.length) {
-    const origins = options.corsOrigins;
-    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins }));
-  }
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: options.bodyLimitBytes ?? SERVE_DEFAULTS.bodyLimitBytes,
-      onError: (c) => {
-        const error = new ApiError(413, "invalid_request_error", "the request body is too large");
-        return c.json(error.body(), 413);
-      },
-    }),
-  );
-  // A web page can POST text/plain (or a form) to any server without asking first; only JSON needs a CORS
-  // preflight. Requiring application/json keeps other sites' pages from starting generations here.
-  const requireJson = async (
-    c: { req: { method: string; header: (name: string) => string | undefined } },
-    next: () => Promise<void>,
-  ) => {
-    const method = c.req.method;
-    if (
-      method !== "GET" &&
-      method !== "HEAD" &&
-      method !== "OPTIONS" &&
-      !isJsonContentType(c.req.header("content-type"))
-    )
+  };
+}
+
+/**
+ * A web page can POST text/plain (or a form) to any server without asking first; only JSON needs a CORS
+ * preflight. Requiring application/json keeps other sites' pages from starting generations here.
+ */
+async function requireJson(
+  c: { req: { method: string; header: (name: string) => string | undefined } },
+  next: Next,
+): Promise<void> {
+  const method = c.req.method;
+  if (
+    method !== "GET" &&
+    method !== "HEAD" &&
+    method !== "OPTIONS" &&
+    !isJsonContentType(c.req.header("content-type"))
+  )
+    throw new ApiError(
+      415,
+      "invalid_request_error",
+      `Content-Type must be application/json, but got '${oneLine(c.req.header("content-type") ?? "none").slice(0, 100)}'`,
+      undefined,
+      "unsupported_media_type",
+    );
+  await next();
+}
+
+/** Requests without one of the keys (Authorization: Bearer KEY) are refused with a 401. */
+function requireApiKey(keys: readonly string[]) {
+  const accepts = apiKeyChecker(keys);
+  return async (c: { req: { header: (name: string) => string | undefined } }, next: Next) => {
+    if (!accepts(c.req.header("authorization")))
       throw new ApiError(
-        415,
-        "invalid_request_error",
-        `Content-Type must be application/json, but got '${oneLine(c.req.header("content-type") ?? "none").slice(0, 100)}'`,
+        401,
+        "authentication_error",
+        "Incorrect or missing API key: send it as 'Authorization: Bearer <key>'",
         undefined,
-        "unsupported_media_type",
+        "invalid_api_key",
       );
     await next();
   };
-  app.use("/v1/*", requireJson);
-  app.use("/api/*", requireJson);
-  if (options.apiKeys?.length) {
-    const accepts = apiKeyChecker(options.apiKeys);
-    const protect = async (
-      c: { req: { header: (name: string) => string | undefined } },
-      next: () => Promise<void>,
-    ) => {
-      if (!accepts(c.req.header("authorization")))
-        throw new ApiError(
-          401,
-          "authentication_error",
-          "Incorrect or missing API key: send it as 'Authorization: Bearer <key>'",
-          undefined,
-          "invalid_api_key",
-        );
-      await next();
-    };
-    app.use("/v1/*", protect);
-    app.use("/api/*", protect);
-    app.use("/metrics", protect);
-  }
+}
 
+/** /health (503 while the workers are down), /metrics (Prometheus) and the model list. */
+function statusRoutes(app: Hono<Env>, { pool, metrics }: RouteDeps, modelName: string): void {
   app.get("/health", (c) => {
     const health = pool.health;
     return c.json(
@@ -197,8 +247,46 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
     if (c.req.param("id") !== modelName) throw unknownModel(c.req.param("id"));
     return c.json({ id: modelName, object: "model", created: 0, owned_by: "safetune" });
   });
+}
 
-  const complete = async (
+/** POST /v1/chat/completions and /v1/completions: each request parsed into a job, then served by serveCompletion. */
+function completionRoutes(app: Hono<Env>, deps: RouteDeps, modelName: string): void {
+  const complete = completionHandler(deps, modelName);
+  app.post("/v1/chat/completions", (c) =>
+    complete(c, parseChatRequest, (request: ChatRequest) => {
+      const messages = toChatMessages(request.messages);
+      return {
+        kind: "chat",
+        model: modelName,
+        messages,
+        prompts: [{ kind: "chat", messages }],
+        ...common(request),
+      };
+    }),
+  );
+  app.post("/v1/completions", (c) =>
+    complete(c, parseCompletionRequest, (request: CompletionRequest) => {
+      const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt;
+      const messages: ChatMessage[] = texts.map((text) => ({ role: "user", content: text }));
+      return {
+        kind: "text",
+        model: modelName,
+        messages,
+        prompts: texts.map((text) => ({ kind: "text", text })),
+        ...common(request),
+      };
+    }),
+  );
+}
+
+/**
+ * One completion request: the body parsed and checked, the request's timeout and the client's disconnect as its
+ * signal, and its usage logged and counted when it finishes.
+ */
+function completionHandler(deps: RouteDeps, modelName: string) {
+  const { options, pool, guard, metrics, log } = deps;
+  const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
+  return async (
     c: { req: { raw: Request; json: () => Promise<unknown> }; get: (key: "requestId") => string },
     parse: (body: unknown) => ChatRequest | CompletionRequest,
     toJob: (request: never) => CompletionJob,
@@ -243,41 +331,6 @@ export function serverRoutes(deps: RouteDeps): Hono<Env> {
       throw err;
     }
   };
-
-  app.post("/v1/chat/completions", (c) =>
-    complete(c, parseChatRequest, (request: ChatRequest) => {
-      const messages = toChatMessages(request.messages);
-      return {
-        kind: "chat",
-        model: modelName,
-        messages,
-        prompts: [{ kind: "chat", messages }],
-        ...common(request),
-      };
-    }),
-  );
-  app.post("/v1/completions", (c) =>
-    complete(c, parseCompletionRequest, (request: CompletionRequest) => {
-      const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt;
-      const messages: ChatMessage[] = texts.map((text) => ({ role: "user", content: text }));
-      return {
-        kind: "text",
-        model: modelName,
-        messages,
-        prompts: texts.map((text) => ({ kind: "text", text })),
-        ...common(request),
-      };
-    }),
-  );
-  app.route(
-    "/",
-    uiRoutes({
-      playground: true,
-      title: `safetune · ${modelName}`,
-      ...(options.runsDir === undefined ? {} : { runsDir: options.runsDir }),
-    }),
-  );
-  return app;
 }
 
 /** The sampling fields both endpoints share, mapped onto safetune's decoding options. */
