@@ -26,11 +26,11 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "_GLIBCXX_USE_CXX11_ABI=<!(node -p \"process.env.SAFETUNE_TORCH_CXX11_ABI || '1'\")",
         "SAFETUNE_WITH_CUDA=<!(node -p \"process.env.SAFETUNE_TORCH_CUDA || '0'\")",
-        "<!@(node -p \"process.env.SAFETUNE_C10D_DEFINES || 'SAFETUNE_WITH_C10D=0'\")"
+        "<!@(node -p \"process.env.SAFETUNE_C10D_DEFINES || 'SAFETUNE_WITH_C10D=0 SAFETUNE_WITH_NCCL=0'\")"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=<!(node -p \"process.env.SAFETUNE_CXX_STD || 'c++17'\")", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": [
         "<!@(node -p \"process.env.SAFETUNE_TORCH_LINK || '-ltorch -ltorch_cpu -lc10'\")"
       ]

@@ -5,7 +5,7 @@
 // When it is missing we say so in one line and succeed, so the pure-TypeScript parts still install;
 // the engine then reports the same line when it is first used.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -63,6 +63,57 @@ function findC10d(includes) {
   return hasPg && gloo !== undefined;
 }
 
+// The C++ standard the libtorch headers need: C++17 up to PyTorch 2.11, C++20 from 2.12 on (ATen's headers refuse
+// older standards from 2.13; 2.12 already asks for it). Read off torch/version.h; C++17 when it cannot be read.
+function cxxStandard(includes) {
+  for (const dir of includes) {
+    for (const file of [
+      join(dir, "torch", "version.h"),
+      join(dir, "torch", "csrc", "api", "include", "torch", "version.h"),
+    ]) {
+      if (!existsSync(file)) continue;
+      const text = readFileSync(file, "utf8");
+      const major = Number(/TORCH_VERSION_MAJOR\s+(\d+)/.exec(text)?.[1]);
+      const minor = Number(/TORCH_VERSION_MINOR\s+(\d+)/.exec(text)?.[1]);
+      if (Number.isFinite(major) && Number.isFinite(minor))
+        return major > 2 || (major === 2 && minor >= 12) ? "c++20" : "c++17";
+    }
+  }
+  return "c++17";
+}
+
+// A CUDA libtorch's headers include the CUDA runtime's and (for ProcessGroupNCCL) NCCL's: from CUDA_HOME or
+// /usr/local/cuda, and from the nvidia-* wheels a pip-installed PyTorch sits next to (site-packages/nvidia/*/include).
+function cudaIncludes(libtorchRoot) {
+  const dirs = [];
+  for (const home of [process.env.CUDA_HOME, process.env.CUDA_PATH, "/usr/local/cuda"]) {
+    if (home && existsSync(join(home, "include", "cuda_runtime_api.h"))) {
+      dirs.push(join(home, "include"));
+      break;
+    }
+  }
+  const nvidia = libtorchRoot ? join(libtorchRoot, "..", "nvidia") : undefined;
+  if (nvidia && existsSync(nvidia)) {
+    for (const pkg of readdirSync(nvidia)) {
+      for (const sub of ["include", join("cu13", "include"), join("cu12", "include")]) {
+        const dir = join(nvidia, pkg, sub);
+        if (existsSync(dir)) dirs.push(dir);
+      }
+    }
+  }
+  return dirs;
+}
+
+// ProcessGroupNCCL (data parallelism across GPUs) needs its header and nccl.h.
+function findNccl(includes) {
+  const roots = includes.map((d) => d.replace(/\/torch\/csrc\/api\/include$/, ""));
+  const hasPg = roots.some((r) =>
+    existsSync(join(r, "torch", "csrc", "distributed", "c10d", "ProcessGroupNCCL.hpp")),
+  );
+  const hasHeader = [...includes, "/usr/include"].some((d) => existsSync(join(d, "nccl.h")));
+  return hasPg && hasHeader;
+}
+
 function upToDate() {
   if (process.argv.includes("--force") || !existsSync(output)) return false;
   const built = statSync(output).mtimeMs;
@@ -93,18 +144,27 @@ function main() {
     "-ltorch_cpu",
     "-lc10",
   ];
+  if (cuda) found.includes.push(...cudaIncludes(process.env.LIBTORCH));
   const c10d = findC10d(found.includes);
+  const nccl = cuda && c10d && findNccl(found.includes);
   const env = {
     ...process.env,
-    SAFETUNE_C10D_DEFINES: c10d ? "USE_C10D_GLOO SAFETUNE_WITH_C10D=1" : "SAFETUNE_WITH_C10D=0",
+    SAFETUNE_C10D_DEFINES: [
+      c10d ? "USE_C10D_GLOO SAFETUNE_WITH_C10D=1" : "SAFETUNE_WITH_C10D=0",
+      nccl ? "USE_C10D_NCCL SAFETUNE_WITH_NCCL=1" : "SAFETUNE_WITH_NCCL=0",
+    ].join(" "),
+    SAFETUNE_CXX_STD: cxxStandard(found.includes),
     SAFETUNE_TORCH_INCLUDES: found.includes.join(" "),
     SAFETUNE_TORCH_LINK: link.join(" "),
     SAFETUNE_TORCH_CXX11_ABI: detectCxx11Abi(found.libDir),
     SAFETUNE_TORCH_CUDA: cuda ? "1" : "0",
   };
-  const features = [cuda ? "CUDA" : undefined, c10d ? "c10d" : "no c10d: install libgloo-dev"].filter(
-    Boolean,
-  );
+  const features = [
+    cuda ? "CUDA" : undefined,
+    c10d ? "c10d" : "no c10d: install libgloo-dev",
+    nccl ? "NCCL" : undefined,
+    env.SAFETUNE_CXX_STD,
+  ].filter(Boolean);
   console.log(`safetune: building the libtorch addon against ${found.libDir} (${features.join(", ")})`);
   const gyp = process.env.npm_config_node_gyp;
   const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];

@@ -1,4 +1,5 @@
-// c10d, the distributed engine inside libtorch: a TCPStore for rendezvous and ProcessGroupGloo for collectives.
+// c10d, the distributed engine inside libtorch: a TCPStore for rendezvous, ProcessGroupGloo for collectives on CPU
+// tensors, and ProcessGroupNCCL for CUDA tensors when the addon is built against a CUDA libtorch with NCCL.
 // Only the plumbing lives here; the rendezvous protocol, defaults and error messages are TypeScript
 // (src/distributed/). Every call blocks until its Work is done: Gloo applies the group's timeout itself and
 // reports a dead peer as an exception, which define() turns into a JS error carrying c10d's message.
@@ -8,6 +9,9 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if SAFETUNE_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #endif
@@ -21,9 +25,33 @@ struct StoreBox {
   c10::intrusive_ptr<c10d::Store> store;
 };
 
+// One group of either backend. The two classes share no base with these methods across libtorch 1.13 and 2.x
+// (ProcessGroup there, Backend here), so calls go through with(), which hands over whichever is set.
 struct GroupBox {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+#if SAFETUNE_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
   std::chrono::milliseconds timeout;
+  bool alive() const {
+#if SAFETUNE_WITH_NCCL
+    if (nccl) return true;
+#endif
+    return static_cast<bool>(group);
+  }
+  template <typename Call>
+  auto with(Call call) {
+#if SAFETUNE_WITH_NCCL
+    if (nccl) return call(*nccl);
+#endif
+    return call(*group);
+  }
+  void reset() {
+    group.reset();
+#if SAFETUNE_WITH_NCCL
+    nccl.reset();
+#endif
+  }
 };
 
 template <typename Box>
@@ -42,7 +70,7 @@ c10d::Store& storeArg(const Napi::CallbackInfo& info, size_t index) {
 
 GroupBox& groupArg(const Napi::CallbackInfo& info, size_t index) {
   auto* box = external<GroupBox>(info, index, "a process group");
-  if (!box->group) throw Napi::Error::New(info.Env(), "the process group was destroyed");
+  if (!box->alive()) throw Napi::Error::New(info.Env(), "the process group was destroyed");
   return *box;
 }
 
@@ -162,9 +190,29 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     // The constructor connects the full mesh through the store: it blocks until every peer is reachable.
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store->store, static_cast<int>(intArg(info, 1)),
                                                             static_cast<int>(intArg(info, 2)), options);
-    return Napi::External<GroupBox>::New(info.Env(), new GroupBox{std::move(group), timeout},
-                                         [](Napi::BasicEnv, GroupBox* box) { delete box; });
+    auto* box = new GroupBox();
+    box->group = std::move(group);
+    box->timeout = timeout;
+    return Napi::External<GroupBox>::New(info.Env(), box, [](Napi::BasicEnv, GroupBox* b) { delete b; });
   });
+  define(env, exports, "ncclAvailable", [](const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), SAFETUNE_WITH_NCCL != 0);
+  });
+#if SAFETUNE_WITH_NCCL
+  // ncclGroup(store, rank, worldSize, timeoutMs): collectives on CUDA tensors; each rank uses its own GPU (the
+  // caller sets the device before the first collective).
+  define(env, exports, "ncclGroup", [](const Napi::CallbackInfo& info) {
+    auto* store = external<StoreBox>(info, 0, "a c10d store");
+    auto timeout = millisArg(info, 3);
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    auto* box = new GroupBox();
+    box->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store->store, static_cast<int>(intArg(info, 1)),
+                                                            static_cast<int>(intArg(info, 2)), options);
+    box->timeout = timeout;
+    return Napi::External<GroupBox>::New(info.Env(), box, [](Napi::BasicEnv, GroupBox* b) { delete b; });
+  });
+#endif
   // broadcast(group, tensors, root): in place.
   define(env, exports, "broadcast", [](const Napi::CallbackInfo& info) {
     auto& box = groupArg(info, 0);
@@ -173,7 +221,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     c10d::BroadcastOptions opts;
     opts.rootRank = intArg(info, 2);
     opts.timeout = box.timeout;
-    runEach(io.buffers, [&](std::vector<at::Tensor>& one) { return box.group->broadcast(one, opts); });
+    runEach(io.buffers, [&](std::vector<at::Tensor>& one) { return box.with([&](auto& g) { return g.broadcast(one, opts); }); });
     io.copyBack();
     return info.Env().Undefined();
   });
@@ -185,7 +233,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     c10d::AllreduceOptions opts;
     opts.reduceOp = reduceOpArg(info, 2);
     opts.timeout = box.timeout;
-    runEach(io.buffers, [&](std::vector<at::Tensor>& one) { return box.group->allreduce(one, opts); });
+    runEach(io.buffers, [&](std::vector<at::Tensor>& one) { return box.with([&](auto& g) { return g.allreduce(one, opts); }); });
     io.copyBack();
     return info.Env().Undefined();
   });
@@ -195,22 +243,23 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     at::NoGradGuard noGrad;
     std::vector<at::Tensor> inputs{tensorArg(info, 1).contiguous()};
     std::vector<std::vector<at::Tensor>> outputs(1);
-    for (int i = 0; i < box.group->getSize(); i++) outputs[0].push_back(at::empty_like(inputs[0]));
+    const int size = box.with([](auto& g) { return g.getSize(); });
+    for (int i = 0; i < size; i++) outputs[0].push_back(at::empty_like(inputs[0]));
     c10d::AllgatherOptions opts;
     opts.timeout = box.timeout;
-    box.group->allgather(outputs, inputs, opts)->wait();
+    box.with([&](auto& g) { return g.allgather(outputs, inputs, opts); })->wait();
     return wrapList(info.Env(), outputs[0]);
   });
   define(env, exports, "barrier", [](const Napi::CallbackInfo& info) {
     auto& box = groupArg(info, 0);
     c10d::BarrierOptions opts;
     opts.timeout = box.timeout;
-    box.group->barrier(opts)->wait();
+    box.with([&](auto& g) { return g.barrier(opts); })->wait();
     return info.Env().Undefined();
   });
   // Drops the group now (its Gloo threads and connections); the finalizer would otherwise do it at GC.
   define(env, exports, "destroyGroup", [](const Napi::CallbackInfo& info) {
-    external<GroupBox>(info, 0, "a process group")->group.reset();
+    external<GroupBox>(info, 0, "a process group")->reset();
     return info.Env().Undefined();
   });
 #endif

@@ -31,6 +31,9 @@ export interface NativeC10d {
   allGather(group: GroupHandle, tensor: Handle): Handle[];
   barrier(group: GroupHandle): void;
   destroyGroup(group: GroupHandle): void;
+  /** Builds against a CUDA libtorch with NCCL's header only. */
+  ncclAvailable?(): boolean;
+  ncclGroup?(store: StoreHandle, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
 }
 
 /** Whether the engine loads and was built with c10d (false, not an error, when the engine is missing). */

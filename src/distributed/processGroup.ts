@@ -69,16 +69,34 @@ export class ProcessGroup {
     checkInteger("masterPort", o.masterPort, 1, 65_535);
     checkInteger("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
     if (o.masterAddr === "") throw new DistributedError("masterAddr is empty");
-    if (o.backend === "nccl") {
+    if (o.backend !== "gloo" && o.backend !== "nccl")
+      throw new DistributedError(`unknown backend '${String(o.backend)}'`);
+    if (o.backend === "nccl" && !loadNative().compiledWithCuda())
       throw new DistributedError(
-        loadNative().compiledWithCuda()
-          ? 'backend "nccl" is not bound by safetune yet: use backend "gloo"'
-          : 'backend "nccl" needs a CUDA build of libtorch (this one is CPU-only): use backend "gloo"',
+        'backend "nccl" needs a CUDA build of libtorch (this one is CPU-only): use backend "gloo"',
       );
-    }
-    if (o.backend !== "gloo") throw new DistributedError(`unknown backend '${String(o.backend)}'`);
     const native = c10d();
+    if (o.backend === "nccl" && native.ncclAvailable?.() !== true)
+      throw new DistributedError(
+        'backend "nccl": this CUDA build of the addon found no nccl.h when it was compiled (set CUDA_HOME or install NCCL\'s headers, then npm run build:native): use backend "gloo"',
+      );
     const store = rendezvous(native, o);
+    if (o.backend === "nccl" && native.ncclGroup) {
+      try {
+        const ncclStore = native.prefixStore("safetune/nccl", store);
+        try {
+          return new ProcessGroup(native, native.ncclGroup(ncclStore, o.rank, o.worldSize, o.timeoutMs), o);
+        } finally {
+          native.storeRelease(ncclStore);
+        }
+      } catch (err) {
+        throw new DistributedError(
+          `connecting nccl (rank ${o.rank} of ${o.worldSize}) failed: ${c10dMessage(err)}`,
+        );
+      } finally {
+        native.storeRelease(store);
+      }
+    }
     try {
       // Gloo's keys live under their own prefix, apart from the rendezvous keys.
       const glooStore = native.prefixStore("safetune/gloo", store);
