@@ -6,7 +6,7 @@ export const RESULTS_SCHEMA_VERSION = 1;
 
 /** Who answered: a local model folder or an OpenAI-compatible endpoint. */
 export type AnswererIdentity =
-  | { kind: "local"; path: string; adapter?: string; dtype: string }
+  | { kind: "local"; path: string; adapter?: string; dtype: string; quantize?: string }
   | {
       kind: "endpoint";
       /** The (first) endpoint's base URL. */

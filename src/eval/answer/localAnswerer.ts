@@ -21,6 +21,8 @@ export interface LocalAnswererOptions {
   dtype?: DType;
   /** cpu (default), cuda or cuda:N. */
   device?: string;
+  /** A quantised base (--quantize): its answers differ from the float model's, so it is part of the identity. */
+  quantize?: "int8" | "nf4";
   settings: GenerationSettings;
 }
 
@@ -48,6 +50,7 @@ export class LocalAnswerer implements Answerer {
       path: options.model,
       ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
       dtype: options.dtype ?? "float32",
+      ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
     };
   }
 
@@ -55,6 +58,7 @@ export class LocalAnswerer implements Answerer {
     const model = loadModel(options.model, {
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
       ...(options.device === undefined ? {} : { device: options.device }),
+      ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
     });
     try {
       if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
@@ -67,6 +71,7 @@ export class LocalAnswerer implements Answerer {
       const fingerprint = cacheKey([
         folderFingerprint(options.model),
         options.adapter && folderFingerprint(options.adapter),
+        ...(options.quantize === undefined ? [] : [`quantize:${options.quantize}`]),
       ]);
       return new LocalAnswerer(model, tokenizer, options, fingerprint);
     } catch (err) {
