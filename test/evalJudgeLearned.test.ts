@@ -24,12 +24,14 @@ import {
 import { refusalProbability } from "../src/eval/judges/refusalModel.js";
 import { xstestStringMatch } from "../src/eval/judges/refusalRules.js";
 import {
+  crossValidateRefusal,
   FeatureTable,
   predictRows,
   RECIPE_CANDIDATES,
   trainingExamples,
   trainRefusalJudge,
 } from "../src/eval/judges/refusalTraining.js";
+import { trainRefusalModel } from "../src/eval/judges/trainRefusalModel.js";
 import { foldOfType, typeFolds } from "../src/eval/judges/typeFolds.js";
 import { buildRefusalJudge, crossValidateLearnedRefusal } from "../src/eval/learnedRefusal.js";
 import { REPO_ROOT, SHARED, tmpDirWithCleanup } from "./helpers/fixtures.js";
@@ -293,6 +295,33 @@ test("nested leave-one-type-out: each outer fold's recipe chosen inside its trai
     judgeCommand(["calibrate", "--judge", "refusal", "--labelled", DEV, "--nested"]),
     (err: Error) => err instanceof UsageError && /--nested goes with --cross-validate type/.test(err.message),
   );
+});
+
+test("nested leave-one-type-out trains each (recipe, training rows) once: 25 trainings for 5 folds and 2 candidates, not 45", async () => {
+  const set = await readLabelledFile(DEV);
+  const labelled = set.items
+    .filter((_, i) => i % 5 === 0)
+    .map((x) => ({
+      request: x.prompt,
+      answer: x.response,
+      refused: x.positive,
+      type: x.fields.type as string,
+    }));
+  const small = RECIPE_CANDIDATES.slice(0, 2).map((r) => ({
+    ...r,
+    features: { ...r.features, buckets: 4096 },
+    optimiser: { ...r.optimiser, epochs: 2 },
+  }));
+  const table = new FeatureTable(labelled, []);
+  const { folds } = crossValidateRefusal(table, small);
+  assert.equal(folds.length, 5);
+  // Inner trainings on "all folds but i and j": 10 pairs x 2 candidates; plus one final model per outer fold.
+  assert.equal(table.trainings, 10 * 2 + 5);
+  // A cached model is the model training would give again (training is deterministic).
+  const rows = typeFolds(labelled.map((x) => x.type))[0]?.train ?? [];
+  const recipe = small[1] as (typeof small)[1];
+  const again = trainRefusalModel(trainingExamples(table, rows, recipe), recipe.features, recipe.optimiser);
+  assert.deepEqual(table.model(rows, recipe).weights.input, again.weights.input);
 });
 
 describe("the shipped judge (judges/refusal)", () => {

@@ -60,13 +60,31 @@ export const RECIPE_CANDIDATES: readonly TrainingRecipe[] = [
   recipe(false, 0.3),
 ];
 
-/** Features computed once per feature setting and reused by every fold. */
+/**
+ * Features computed once per feature setting and reused by every fold; and models trained once per (recipe,
+ * training rows). Nested leave-one-type-out trains on "every fold but i and j" both when i is held out and j is
+ * the inner test fold and the other way round: the same rows in the same order, so the same model, trained once.
+ */
 export class FeatureTable {
   private readonly cache = new Map<string, { labelled: SparseFeatures[]; extra: SparseFeatures[] }>();
+  private readonly models = new Map<string, RefusalModel>();
+  /** Models actually trained (cache misses). */
+  trainings = 0;
   constructor(
     readonly labelled: readonly LabelledRefusal[],
     readonly extra: readonly ExtraAnswer[],
   ) {}
+  /** The model of `recipe` trained on `rows` (plus the extras), trained at the first call only. */
+  model(rows: readonly number[], recipe: TrainingRecipe): RefusalModel {
+    const key = `${JSON.stringify(recipe)}\u0000${rows.join(",")}`;
+    let model = this.models.get(key);
+    if (!model) {
+      model = trainRefusalModel(trainingExamples(this, rows, recipe), recipe.features, recipe.optimiser);
+      this.trainings++;
+      this.models.set(key, model);
+    }
+    return model;
+  }
   get(options: FeatureOptions): { labelled: SparseFeatures[]; extra: SparseFeatures[] } {
     const key = JSON.stringify(options);
     let entry = this.cache.get(key);
@@ -147,11 +165,7 @@ export function trainRefusalJudge(
       for (const fold of folds) {
         const train = fold.train.map((k) => rows[k] as number);
         const test = fold.test.map((k) => rows[k] as number);
-        const model = trainRefusalModel(
-          trainingExamples(table, train, candidate),
-          candidate.features,
-          candidate.optimiser,
-        );
+        const model = table.model(train, candidate);
         predictRows(model, table, test).forEach((p, k) => {
           if (p === (table.labelled[test[k] as number] as LabelledRefusal).refused) correct++;
         });
@@ -165,8 +179,7 @@ export function trainRefusalJudge(
       }
     }
   }
-  const model = trainRefusalModel(trainingExamples(table, rows, chosen), chosen.features, chosen.optimiser);
-  return { model, recipe: chosen, selection };
+  return { model: table.model(rows, chosen), recipe: chosen, selection };
 }
 
 export interface HeldOutFold {
