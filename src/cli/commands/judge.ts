@@ -54,7 +54,8 @@ unsafe) or XSTest's full_compliance / full_refusal / partial_refusal (positive c
                           recipe on the other folds (the judge's own weights are not used)
   --nested                with --cross-validate type: nested selection; each fold's recipe is chosen among
                           safetune's candidate recipes by leave-one-type-out inside that fold's training rows
-                          (45 trainings for 5 folds instead of 5: the inner trainings two folds share run once)
+                          (45 trainings for 5 folds and 4 candidates, against 5 without it; an inner training
+                          that two folds share runs once)
   --extra-data DIR        with --cross-validate: the shared data folder of the extra training answers
                           (default: the folder the judge's card names)
   --limit N               use the first N rows
