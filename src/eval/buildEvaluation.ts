@@ -21,7 +21,14 @@ import type { Benchmark } from "./types.js";
 
 /** Who answers: a local model folder (plus adapter), or the replicas of one served model. */
 export type AnswererSpec =
-  | { kind: "local"; model: string; adapter?: string; dtype?: DType; device?: string }
+  | {
+      kind: "local";
+      model: string;
+      adapter?: string;
+      dtype?: DType;
+      device?: string;
+      quantize?: "int8" | "nf4";
+    }
   | ({ kind: "endpoint" } & EndpointPoolOptions);
 
 /** The generation settings a user may choose; the rest come from GENERATION_DEFAULTS. */
@@ -186,6 +193,7 @@ async function loadAnswerer(
       ...(spec.adapter === undefined ? {} : { adapter: spec.adapter }),
       ...(spec.dtype === undefined ? {} : { dtype: spec.dtype }),
       ...(spec.device === undefined ? {} : { device: spec.device }),
+      ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }),
       settings,
     });
   }
