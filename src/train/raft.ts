@@ -143,7 +143,10 @@ export type SelectionMode = "best-of-k" | "top-fraction";
 export interface SelectOptions {
   /** best-of-k: the best kept answer of each prompt; top-fraction: the best `fraction` of all kept answers. */
   mode: SelectionMode;
-  /** For top-fraction: the share of kept (non-degenerate) answers selected, at least one (default 0.25). */
+  /**
+   * For top-fraction (required there): the share of kept (non-degenerate) answers selected, at least one. Its
+   * default is the run config's raft.topFraction.
+   */
   fraction?: number;
   /** Degenerate-answer filter (false: keep every answer). */
   degenerate?: DegenerateOptions | false;
@@ -177,7 +180,8 @@ export function selectSamples(scored: readonly ScoredSample[], options: SelectOp
     }
     for (const s of best.values()) s.selected = true;
   } else if (options.mode === "top-fraction") {
-    const fraction = options.fraction ?? 0.25;
+    const { fraction } = options;
+    if (fraction === undefined) throw new RangeError("selectSamples: top-fraction needs a fraction");
     if (!(fraction > 0 && fraction <= 1))
       throw new RangeError(`selectSamples: fraction must be in (0, 1], got ${fraction}`);
     const count = kept.length ? Math.max(1, Math.round(fraction * kept.length)) : 0;

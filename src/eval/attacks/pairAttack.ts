@@ -6,6 +6,7 @@ import type { ChatMessage } from "../../data/records.js";
 import { lastUserText } from "../../data/text.js";
 import type { Answer, Answerer } from "../answer/answerer.js";
 import { cacheKey, JsonlCache } from "../cache.js";
+import { EvaluationError } from "../errors.js";
 import type { Judge } from "../judges/judge.js";
 import type { GenerationSettings, SampleRecord } from "../results.js";
 import type { Benchmark, Verdict } from "../types.js";
@@ -80,15 +81,22 @@ async function answerCached(
   const out: (Answer | undefined)[] = requests.map((r) => cache.get(r.key) as Answer | undefined);
   const todo = out.flatMap((a, i) => (a === undefined ? [i] : []));
   await answerer.answerAll(
-    todo.map((i) => ({ prompt: requests[i]?.prompt ?? [], seed: requests[i]?.seed ?? 0 })),
+    todo.map((i) => {
+      const { prompt, seed } = requests[i] as (typeof requests)[number];
+      return { prompt, seed };
+    }),
     (j, answer) => {
       const i = todo[j] as number;
       out[i] = answer;
-      cache.set(requests[i]?.key as string, answer);
+      cache.set((requests[i] as (typeof requests)[number]).key, answer);
     },
     signal,
   );
-  return out as Answer[];
+  return out.map((answer, i) => {
+    if (answer === undefined)
+      throw new EvaluationError(`adaptive attack: the answerer returned no answer for request ${i}`);
+    return answer;
+  });
 }
 
 /**
