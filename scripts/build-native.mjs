@@ -4,9 +4,10 @@
 // CUDA builds included) or at the system location of Debian/Ubuntu's `libtorch-dev`.
 // When it is missing we say so in one line and succeed, so the pure-TypeScript parts still install;
 // the engine then reports the same line when it is first used.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -121,7 +122,7 @@ function upToDate() {
   return [...sources, join(nativeDir, "binding.gyp")].every((f) => statSync(f).mtimeMs < built);
 }
 
-function main() {
+async function main() {
   let found;
   try {
     found = findLibtorch();
@@ -166,6 +167,7 @@ function main() {
     env.SAFETUNE_CXX_STD,
   ].filter(Boolean);
   console.log(`safetune: building the libtorch addon against ${found.libDir} (${features.join(", ")})`);
+  if (process.argv.includes("--direct")) return await buildDirect(env);
   const gyp = process.env.npm_config_node_gyp;
   const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["npx", ["--yes", "node-gyp"]];
   const jobs = ["--jobs", "max"];
@@ -180,4 +182,63 @@ function main() {
   }
 }
 
-main();
+// Without node-gyp (a machine with a compiler and node's headers but no npm registry): the same sources, defines
+// and flags as binding.gyp, one c++ per source file in parallel, then one link.
+async function buildDirect(env) {
+  const gyp = JSON.parse(readFileSync(join(nativeDir, "binding.gyp"), "utf8")).targets[0];
+  const nodeInclude = [resolve(dirname(process.execPath), "..", "include", "node"), "/usr/include/node"].find(
+    (d) => existsSync(join(d, "node_api.h")),
+  );
+  if (!nodeInclude) throw new Error(`node's headers (node_api.h) not found beside ${process.execPath}`);
+  const addonApi = join(root, "node_modules", "node-addon-api");
+  const defines = [
+    "NAPI_EXPERIMENTAL",
+    "NAPI_CPP_EXCEPTIONS",
+    "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+    "NODE_ADDON_API_DISABLE_DEPRECATED",
+    `_GLIBCXX_USE_CXX11_ABI=${env.SAFETUNE_TORCH_CXX11_ABI}`,
+    `SAFETUNE_WITH_CUDA=${env.SAFETUNE_TORCH_CUDA}`,
+    ...env.SAFETUNE_C10D_DEFINES.split(" "),
+  ];
+  const flags = [
+    `-std=${env.SAFETUNE_CXX_STD}`,
+    "-O2",
+    "-fPIC",
+    "-fexceptions",
+    "-frtti",
+    "-Wno-deprecated-declarations",
+    `-I${nodeInclude}`,
+    `-I${addonApi}`,
+    ...env.SAFETUNE_TORCH_INCLUDES.split(" ").map((d) => `-I${d}`),
+    ...defines.map((d) => `-D${d}`),
+  ];
+  const outDir = join(nativeDir, "build", "Release");
+  const objDir = join(outDir, "obj.direct");
+  mkdirSync(objDir, { recursive: true });
+  const cxx = process.env.CXX ?? "c++";
+  const sources = gyp.sources.map((s) => join(nativeDir, s));
+  const objects = sources.map((s) => join(objDir, `${basename(s, ".cc")}.o`));
+  const jobs = Math.max(1, availableParallelism());
+  const compile = (source, object) =>
+    new Promise((done) =>
+      spawn(cxx, [...flags, "-c", source, "-o", object], { stdio: "inherit" }).on("exit", done),
+    );
+  for (let i = 0; i < sources.length; i += jobs) {
+    const codes = await Promise.all(
+      sources.slice(i, i + jobs).map((source, k) => compile(source, objects[i + k])),
+    );
+    if (codes.some((c) => c !== 0)) {
+      console.error("safetune: building the libtorch addon failed (see the compiler output above)");
+      process.exit(1);
+    }
+  }
+  const link = spawnSync(cxx, ["-shared", ...objects, "-o", output, ...env.SAFETUNE_TORCH_LINK.split(" ")], {
+    stdio: "inherit",
+  });
+  if (link.status !== 0) {
+    console.error("safetune: linking the libtorch addon failed (see the linker output above)");
+    process.exit(1);
+  }
+}
+
+await main();
