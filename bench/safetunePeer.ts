@@ -29,9 +29,9 @@ import {
 } from "../src/engine/index.js";
 import { DecodeSession } from "../src/generate/decodeSession.js";
 import { createModel } from "../src/model/createModel.js";
-import { modelNextTokenLoss } from "../src/score/modelLogProbs.js";
 import { type PresetName, presetConfig } from "../src/model/presets.js";
 import type { TransformerModel } from "../src/model/transformer.js";
+import { modelNextTokenLoss } from "../src/score/modelLogProbs.js";
 import { intFlag, median, medianTime } from "./measure.js";
 
 export const VOCAB = 4096;

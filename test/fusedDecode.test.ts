@@ -270,6 +270,17 @@ describe("fused decode with LoRA adapters", () => {
   });
 });
 
+test("a quantised base (int8) falls back to the TypeScript path with the reason, and decodes as unfused", () => {
+  const model = loadModel(fixtureDir("llama"), { quantize: "int8" });
+  try {
+    const fused = sessionTokens(model, PADDED, { fused: true });
+    assert.match(fused.fallback ?? "", /quantised base/);
+    assert.deepEqual(fused.tokens, sessionTokens(model, PADDED, { fused: false }).tokens);
+  } finally {
+    model.dispose();
+  }
+});
+
 test("fused: false and SAFETUNE_FUSED_DECODE=0 leave the fused step unused", async () => {
   const { fusedDecodeDefault, FUSED_DECODE_ENV } = await import("../src/generate/decodeSession.js");
   const previous = process.env[FUSED_DECODE_ENV];

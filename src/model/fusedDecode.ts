@@ -21,6 +21,7 @@ export function fusedDecodeObstacle(model: TransformerModel): string | undefined
   if (adapter && !(adapter instanceof LoraAdapter)) return "the model's adapter is not a LoRA adapter";
   if (adapter instanceof LoraAdapter && adapter.enabled && adapter.training && adapter.config.dropout > 0)
     return "the LoRA adapter is in training mode with dropout";
+  if (model.quantized.size > 0) return `a quantised base (${model.quantized.size} packed weights)`;
   const dtype = model.dtype;
   if (!FLOAT_TYPES.has(dtype)) return `weights of dtype ${dtype} (quantised or not floating point)`;
   for (const spec of model.paramSpecs()) {
