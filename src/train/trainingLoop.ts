@@ -216,13 +216,7 @@ export async function runTrainingLoop(
         // Ctrl-C reaches ranks at different moments: all stop at the same step, or the others would wait forever.
         if (sumAcrossRanks(dp, step, metricKeys, ctrlC.interrupted)) ctrlC.interrupted = true;
       }
-      const gradNorm = o.maxGradNorm > 0 ? clipGradNorm(params, o.maxGradNorm) : Number.NaN;
-      if (!Number.isFinite(gradNorm) && o.maxGradNorm > 0) {
-        optimizer.zeroGrad();
-        throw stopped("the gradient norm", gradNorm);
-      }
-      optimizer.step();
-      optimizer.zeroGrad();
+      const gradNorm = clipAndUpdate(params, optimizer, o.maxGradNorm, stopped);
       state.step++;
       state.tokens += step.tokens;
 
@@ -318,6 +312,26 @@ function startOrResume(
     if (error instanceof CheckpointError) throw new TrainingError(error.message);
     throw error;
   }
+}
+
+/**
+ * Clips the global gradient norm (maxGradNorm > 0; NaN when off), then updates the weights and clears the
+ * gradients. A gradient norm that is not finite stops the run before the update.
+ */
+function clipAndUpdate(
+  params: Tensor[],
+  optimizer: AdamW,
+  maxGradNorm: number,
+  stopped: (what: string, value: number) => Error,
+): number {
+  const gradNorm = maxGradNorm > 0 ? clipGradNorm(params, maxGradNorm) : Number.NaN;
+  if (!Number.isFinite(gradNorm) && maxGradNorm > 0) {
+    optimizer.zeroGrad();
+    throw stopped("the gradient norm", gradNorm);
+  }
+  optimizer.step();
+  optimizer.zeroGrad();
+  return gradNorm;
 }
 
 /** Ctrl-C sets a flag the loop reads between steps: the current step finishes, is checkpointed, and the run stops. */
