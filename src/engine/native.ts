@@ -191,7 +191,6 @@ export interface NativeTorch {
   crossEntropy(logits: H, target: H, ignoreIndex: number, reduction: number, labelSmoothing?: number): H;
   chunkedTokenLogProbs(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
   chunkedTokenLoss(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
-  chunkedTokenLoss(hidden: H, weight: H, bias: Opt<H>, targets: H, ignoreIndex: number, chunk: number): H;
 
   /** The fused decode step (native/src/decode.cc): a plan per decode session, one call per token. */
   decodePlan(spec: DecodePlanSpec<H>): DecodePlanHandle;
