@@ -331,6 +331,8 @@ export async function scaleBench(argv: string[]): Promise<void> {
           "llamacpp-generation",
           "--gguf",
           gguf,
+          "--vocab",
+          String((SHAPES[name] as Shape).config.vocab_size),
           ...common,
         ]) as GenerationFigures;
         rows.push({ model: name, precision: p, safetune, llamacpp });
