@@ -7,12 +7,12 @@ function unit(metric: string, x: number): string {
   return isRateMetric(metric) ? (x * 100).toFixed(1) : x.toFixed(3);
 }
 
-/** "harmful safe % 97.3 (>= 97.0)", "tasks task acc. % 39.0 (>= 38.0: base - 2.0)". */
+/** "harmful safe % 97.3 (≥ 97.0)", "tasks task acc. % 39.0 (≥ 38.0 relative to base)". */
 export function readingText(r: TargetReading): string {
   const bound = (sign: string, value: number) => `${sign} ${unit(r.metric, value)}`;
   const bounds = [
-    ...(r.atLeast === undefined ? [] : [bound(">=", r.atLeast)]),
-    ...(r.atMost === undefined ? [] : [bound("<=", r.atMost)]),
+    ...(r.atLeast === undefined ? [] : [bound("≥", r.atLeast)]),
+    ...(r.atMost === undefined ? [] : [bound("≤", r.atMost)]),
   ].join(", ");
   const relative = r.relativeTo === undefined ? "" : ` relative to ${r.relativeTo}`;
   return `${r.benchmark} ${metricLabel(r.metric)} ${unit(r.metric, r.mean)} (${bounds}${relative})`;
