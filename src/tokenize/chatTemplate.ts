@@ -3,7 +3,6 @@
  * named plain templates for tokenizers that ship none, and template selection.
  */
 import { Environment, Template } from "@huggingface/jinja";
-import type { ChatMessage } from "../data/records.js";
 import { ChatTemplateError } from "./chatTemplateError.js";
 import { errorText, isPlainObject, TokenizerFileError } from "./files.js";
 import {

@@ -1,7 +1,6 @@
 import { SERVE_DEFAULTS, type ServeOptions } from "../../serve/serveOptions.js";
 import { ServerStartError } from "../../serve/serverStartError.js";
 import { optionalNumber, parseCommandArgs, requireString } from "../args.js";
-import { UsageError } from "../errors.js";
 import { MODEL_PLACEMENT_FLAGS, MODEL_PLACEMENT_HELP, modelPlacement } from "../modelPlacement.js";
 import { checkLocalModel } from "../preflight.js";
 
