@@ -499,7 +499,7 @@ test("CLI: bad input exits 1 with one line naming the file or field; good input 
     [["--model", join(ROOT, "missing"), "--out", bad], /missing: model folder not found/],
     [["--model", unsupported, "--out", bad], /unsupported\/config\.json: unsupported architecture 'mamba'/],
     [["--model", noTokenizer, "--out", bad], /no-tokenizer\/tokenizer\.json: missing/],
-    [["--model", join(ROOT, "llama"), "--out", bad, "--dtype", "q4"], /--dtype: expected f32 or f16/],
+    [["--model", join(ROOT, "llama"), "--out", bad, "--dtype", "q4"], /--dtype: expected f32, f16 or q8_0/],
   ];
   // All at once: each is a Node process start, the slow part.
   const [written, ...results] = await Promise.all([

@@ -33,7 +33,10 @@ export function modelPlacement(values: {
   const placement: ModelPlacement = {};
   if (values.dtype !== undefined) {
     const dtype = parseComputeDtype(values.dtype);
-    if (!dtype) throw new UsageError(`--dtype: expected ${COMPUTE_DTYPES.join(", ")}, got '${values.dtype}'`);
+    if (!dtype)
+      throw new UsageError(
+        `--dtype: expected ${COMPUTE_DTYPES.slice(0, -1).join(", ")} or ${COMPUTE_DTYPES.at(-1)}, got '${values.dtype}'`,
+      );
     placement.dtype = dtype;
   }
   if (values.device !== undefined) {
