@@ -48,7 +48,9 @@ function shortenedDemo(workdir: string): Doc {
     delete stages[`eval-sit-${n}`];
   }
   (stages.raft as { raft: Record<string, number> }).raft.iterations = 2;
-  (stages.raft as { raft: Record<string, number> }).raft.promptsPerIteration = 60;
+  // Every iteration samples all 150 prompts, so the two iterations' mean rewards compare the same prompts: with a
+  // different 60 each time, which prompts were drawn moved the mean as much as RAFT did (one run fell, one rose).
+  (stages.raft as { raft: Record<string, number> }).raft.promptsPerIteration = 150;
   const report = stages.report as { runs: string[]; comparisons: Record<string, string>[] };
   report.runs = ["${eval-base}", "${eval-sit-100}", "${eval-raft}", "${eval-dpo}"];
   report.comparisons = report.comparisons.filter((c) =>
