@@ -13,6 +13,7 @@ import { createModel } from "../src/model/createModel.js";
 import { attachAdapter, createLora } from "../src/model/lora.js";
 import { quantizedFootprint } from "../src/model/quantizeModel.js";
 import { computeReferenceLogProbs, dpoTask, type TokenizedPair } from "../src/train/dpo.js";
+import { preferenceLossSettings } from "../src/train/preferenceLoss.js";
 import { intFlag } from "./measure.js";
 
 /** LLaMA-7B (Touvron et al. 2023): d 4096, 32 layers, 32 heads, SwiGLU 11008, vocabulary 32000. */
@@ -98,14 +99,8 @@ function main(): void {
     return { inputIds: ids, labels: ids.map((id, i) => (i < length / 2 ? -100 : id)) };
   };
   const pairs: TokenizedPair[] = [{ chosen: sequence(), rejected: sequence() }];
-  const options = {
-    loss: "sigmoid",
-    beta: 0.1,
-    labelSmoothing: 0,
-    simpoGamma: 0,
-    sftWeight: 0,
-    padTokenId: 0,
-  } as const;
+  // DPO's defaults (sigmoid loss, beta 0.1), no SFT term.
+  const options = { ...preferenceLossSettings({}), sftWeight: 0, padTokenId: 0 };
 
   const t1 = performance.now();
   const reference = computeReferenceLogProbs(model, pairs, { padTokenId: 0, batchSize: 1 });

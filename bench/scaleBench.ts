@@ -12,6 +12,7 @@ import { loadModel } from "../src/model/loadModel.js";
 import { attachAdapter, createLora } from "../src/model/lora.js";
 import { saveModel } from "../src/model/saveModel.js";
 import { computeReferenceLogProbs, dpoTask, type TokenizedPair } from "../src/train/dpo.js";
+import { preferenceLossSettings } from "../src/train/preferenceLoss.js";
 import { intFlag, median, replaceDocsBlock, runJsonProcess } from "./measure.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -188,14 +189,8 @@ function safetuneDpo(dir: string, length: number, steps: number): DpoFigures {
     return { inputIds, labels: inputIds.map((id, i) => (i < length / 2 ? -100 : id)) };
   };
   const pairs: TokenizedPair[] = [{ chosen: sequence(1), rejected: sequence(2) }];
-  const options = {
-    loss: "sigmoid",
-    beta: 0.1,
-    labelSmoothing: 0,
-    simpoGamma: 0,
-    sftWeight: 0,
-    padTokenId: 0,
-  } as const;
+  // DPO's defaults (sigmoid loss, beta 0.1), no SFT term.
+  const options = { ...preferenceLossSettings({}), sftWeight: 0, padTokenId: 0 };
   const reference = computeReferenceLogProbs(model, pairs, { padTokenId: 0, batchSize: 1 });
   const task = dpoTask(model, pairs, reference, options);
   const optimizer = new AdamW(adapter.parameters(), { lr: 1e-4 });

@@ -18,6 +18,7 @@ import { loadModel } from "../src/model/loadModel.js";
 import { attachAdapter, createLora, mergeAdapter } from "../src/model/lora.js";
 import { quantizedFootprint } from "../src/model/quantizeModel.js";
 import { computeReferenceLogProbs, dpoTask, type TokenizedPair } from "../src/train/dpo.js";
+import { preferenceLossSettings } from "../src/train/preferenceLoss.js";
 import { expected, fixtureDir, maxAbsDiff, must } from "./helpers/fixtures.js";
 
 const LLAMA = fixtureDir("llama");
@@ -91,14 +92,8 @@ test("a LoRA DPO step over an int8 base: gradients reach the adapter only, and t
     { chosen: sequence([10, 11, 12]), rejected: sequence([20, 21]) },
     { chosen: sequence([30, 31]), rejected: sequence([40, 41, 42, 43]) },
   ];
-  const options = {
-    loss: "sigmoid",
-    beta: 0.1,
-    labelSmoothing: 0,
-    simpoGamma: 0,
-    sftWeight: 0,
-    padTokenId: 0,
-  } as const;
+  // DPO's defaults (sigmoid loss, beta 0.1), no SFT term.
+  const options = { ...preferenceLossSettings({}), sftWeight: 0, padTokenId: 0 };
   const reference = computeReferenceLogProbs(model, pairs, { padTokenId: 0, batchSize: 2 });
   const task = dpoTask(model, pairs, reference, options);
   const optimizer = new AdamW(adapter.parameters(), { lr: 1e-2 });
