@@ -281,21 +281,26 @@ describe("serving under pressure", () => {
   });
 
   test("a request past the timeout gets 504 and its generation stops", async () => {
-    const server = await serveTiny({ requestTimeoutMs: 300 });
+    const request = { model: "tiny-chat", prompt: "Once", max_tokens: 490, temperature: 0 } as const;
+    // The timeout is a quarter of what the whole generation takes on this machine (a fixed 300 ms was longer than
+    // all 490 tokens once decoding got fast).
+    const probe = await serveTiny();
+    let wholeMs: number;
     try {
-      await assert.rejects(
-        client(server).completions.create({
-          model: "tiny-chat",
-          prompt: "Once",
-          max_tokens: 490,
-          temperature: 0,
-        }),
-        (err: unknown) => {
-          assert.ok(err instanceof OpenAI.APIError, "a timeout is an APIError");
-          assert.equal((err as InstanceType<typeof OpenAI.APIError>).status, 504);
-          return true;
-        },
-      );
+      const started = performance.now();
+      const whole = await client(probe).completions.create(request);
+      wholeMs = performance.now() - started;
+      assert.equal(whole.usage?.completion_tokens, 490, "the probe generated every token (no early stop)");
+    } finally {
+      await probe.close();
+    }
+    const server = await serveTiny({ requestTimeoutMs: Math.max(10, Math.floor(wholeMs / 4)) });
+    try {
+      await assert.rejects(client(server).completions.create(request), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.APIError, "a timeout is an APIError");
+        assert.equal((err as InstanceType<typeof OpenAI.APIError>).status, 504);
+        return true;
+      });
       await until(
         "the worker reported the cancellation",
         async () => (await metric(server, "safetune_generations_cancelled")) === 1,
