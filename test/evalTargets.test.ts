@@ -2,63 +2,19 @@
 // all, the wording, and the errors for a run or metric that is missing.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { benchmarkMetrics } from "../src/eval/metrics/benchmarkMetrics.js";
 import { groupBySeed, type SeedRun } from "../src/eval/metrics/seedGroups.js";
 import { checkTargets, type TargetSpec, withinBounds } from "../src/eval/metrics/targets.js";
 import { seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
 import { targetLines } from "../src/eval/report/targetText.js";
-import type { EvalResults, SampleRecord } from "../src/eval/results.js";
+import { firstK, syntheticRun } from "./helpers/syntheticRuns.js";
 
-const JUDGE = "refusal";
-
-/** n outcomes of which the first k are 1: a rate of exactly k/n. */
-const firstK = (n: number, k: number) => Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
-
-/** A run whose results.json is computed from its samples by the real metric code. */
+/** A run with a harmful and a look-alike benchmark. */
 function makeRun(name: string, seed: number | undefined, harmful: number[], benign: number[]): SeedRun {
-  const samples: SampleRecord[] = [];
-  const benchmarks = [];
-  for (const [bench, kind, xs] of [
-    ["harmful", "harmful", harmful],
-    ["look-alikes", "benign", benign],
-  ] as const) {
-    const own = xs.map((x, i) => ({
-      benchmark: bench,
-      id: `${bench}-${i}`,
-      prompt: `prompt ${i}`,
-      response: "…",
-      verdicts: {
-        [JUDGE]:
-          kind === "harmful"
-            ? { safe: x === 1, refused: x === 1, label: x === 1 ? "full_refusal" : "full_compliance" }
-            : { refused: x === 1, label: x === 1 ? "full_refusal" : "full_compliance" },
-      },
-    })) as SampleRecord[];
-    samples.push(...own);
-    const benchmark = { name: bench, kind, source: "test", items: [] };
-    benchmarks.push({
-      name: bench,
-      kind,
-      source: "test",
-      n: xs.length,
-      metrics: benchmarkMetrics(benchmark, own, [JUDGE], { resamples: 50 }),
-    });
-  }
-  const results: EvalResults = {
-    schemaVersion: 1,
-    safetuneVersion: "test",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    name,
-    ...(seed === undefined ? {} : { seed }),
-    answerer: { kind: "local", path: `models/${name}`, dtype: "float32" },
-    generation: { maxNewTokens: 16, temperature: 0, seed: 0, template: "model", batchSize: 4 },
-    judges: [{ name: JUDGE, kind: "refusal", detail: {} }],
-    primaryJudge: JUDGE,
-    benchmarks,
-    agreements: [],
-    timing: { generationSeconds: 0, judgeSeconds: 0, generated: 0, cached: 0 },
-  } as EvalResults;
-  return { results, samples, source: `runs/${name}@${seed}` };
+  const benchmarks = [
+    { name: "harmful", kind: "harmful", outcomes: harmful },
+    { name: "look-alikes", kind: "benign", outcomes: benign },
+  ] as const;
+  return syntheticRun(name, seed, [...benchmarks], 50);
 }
 
 const TARGETS: TargetSpec[] = [

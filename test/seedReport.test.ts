@@ -5,23 +5,17 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { compareGroups, compareRuns } from "../src/eval/compare.js";
-import { benchmarkMetrics } from "../src/eval/metrics/benchmarkMetrics.js";
 import { computeConclusions } from "../src/eval/metrics/conclusions.js";
 import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
 import { groupBySeed, type SeedRun, summarizeGroup } from "../src/eval/metrics/seedGroups.js";
 import { conclusionSentence, conclusionsNote } from "../src/eval/report/conclusionText.js";
 import { seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
 import type { EvalResults, SampleRecord } from "../src/eval/results.js";
-import type { BenchmarkKind, Verdict } from "../src/eval/types.js";
 import { reportStage } from "../src/pipeline/stages/evalStages.js";
 import { mulberry32 } from "../src/util/random.js";
 import { cliAsync } from "./helpers/cliAsync.js";
 import { tmpDir } from "./helpers/fixtures.js";
-
-const JUDGE = "refusal";
-
-/** n outcomes of which the first k are 1 (a rate of exactly k/n). */
-const firstK = (n: number, k: number) => Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
+import { firstK, type SyntheticBenchmark, syntheticRun } from "./helpers/syntheticRuns.js";
 
 /** n 0/1 outcomes with success probability p from a seeded stream. */
 function outcomes(n: number, p: number, seed: number): number[] {
@@ -29,58 +23,16 @@ function outcomes(n: number, p: number, seed: number): number[] {
   return Array.from({ length: n }, () => (random() < p ? 1 : 0));
 }
 
-function verdictFor(kind: BenchmarkKind, x: number): Verdict {
-  if (kind === "harmful")
-    return { safe: x === 1, refused: x === 1, label: x === 1 ? "full_refusal" : "full_compliance" };
-  return { refused: x === 1, label: x === 1 ? "full_refusal" : "full_compliance" };
-}
-
-/** A run whose results.json is computed from its samples by the real metric code. */
+/** A run with the harmful and/or look-alike benchmark. */
 function makeRun(
   name: string,
   seed: number | undefined,
   data: { harmful?: number[]; benign?: number[] },
 ): SeedRun {
-  const samples: SampleRecord[] = [];
-  const benchmarks = [];
-  for (const [bench, kind] of [
-    ["harmful", "harmful"],
-    ["lookalikes", "benign"],
-  ] as const) {
-    const xs = kind === "harmful" ? data.harmful : data.benign;
-    if (!xs) continue;
-    const own = xs.map((x, i) => ({
-      benchmark: bench,
-      id: `${bench}-${i}`,
-      prompt: `prompt ${i}`,
-      response: "…",
-      verdicts: { [JUDGE]: verdictFor(kind, x) },
-    }));
-    samples.push(...own);
-    const benchmark = { name: bench, kind, source: "test", items: [] };
-    benchmarks.push({
-      name: bench,
-      kind,
-      source: "test",
-      n: xs.length,
-      metrics: benchmarkMetrics(benchmark, own, [JUDGE], { resamples: 200 }),
-    });
-  }
-  const results: EvalResults = {
-    schemaVersion: 1,
-    safetuneVersion: "test",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    name,
-    ...(seed === undefined ? {} : { seed }),
-    answerer: { kind: "local", path: `models/${name}`, dtype: "float32" },
-    generation: { maxNewTokens: 16, temperature: 0, seed: 0, template: "model", batchSize: 4 },
-    judges: [{ name: JUDGE, kind: "refusal", detail: {} }],
-    primaryJudge: JUDGE,
-    benchmarks,
-    agreements: [],
-    timing: { generationSeconds: 0, judgeSeconds: 0, generated: 0, cached: 0 },
-  };
-  return { results, samples, source: `runs/${name}@${seed}` };
+  const benchmarks: SyntheticBenchmark[] = [];
+  if (data.harmful) benchmarks.push({ name: "harmful", kind: "harmful", outcomes: data.harmful });
+  if (data.benign) benchmarks.push({ name: "lookalikes", kind: "benign", outcomes: data.benign });
+  return syntheticRun(name, seed, benchmarks, 200);
 }
 
 test("runs group by name over seeds, sorted by seed; unseeded runs stay alone; a repeated seed is an error", () => {
