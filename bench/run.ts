@@ -44,8 +44,8 @@ const root = join(here, "..");
 const DOCS = join(root, "docs", "benchmarks.md");
 const START = "<!-- bench:figures:start -->";
 const END = "<!-- bench:figures:end -->";
-/** safetune / peer ratios to reach: training against PyTorch; decoding as issue 16 sets them. */
-const TARGETS = { training: 0.9, generation: 1.5, generationBatch8: 2.0, llamaCpp: 0.8 };
+/** safetune / peer ratios to reach, as issue 16 sets them (training and decoding against PyTorch eager; decoding against llama.cpp). */
+const TARGETS = { training: 1.3, generation: 1.5, generationBatch8: 2.0, llamaCpp: 0.8 };
 const TITLES: Record<ModelName, string> = { gpt: "GPT-2 style", llama: "Llama style" };
 
 interface Options {
@@ -673,7 +673,7 @@ function markdownSection(report: Report): string {
   );
   out.push(
     "",
-    "Targets: training >= 0.9x PyTorch eager; batch-1 decode >= 1.5x PyTorch eager and >= 0.8x llama.cpp f32;",
+    "Targets: training >= 1.3x PyTorch eager; batch-1 decode >= 1.5x PyTorch eager and >= 0.8x llama.cpp f32;",
     "batch-8 decode >= 2.0x PyTorch eager.",
     "",
   );
