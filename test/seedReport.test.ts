@@ -9,9 +9,9 @@ import { computeConclusions } from "../src/eval/metrics/conclusions.js";
 import { seedGroupBootstrap } from "../src/eval/metrics/seedBootstrap.js";
 import { groupBySeed, type SeedRun, summarizeGroup } from "../src/eval/metrics/seedGroups.js";
 import { conclusionSentence, conclusionsNote } from "../src/eval/report/conclusionText.js";
-import { seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
+import { conclusionsText, seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
 import type { EvalResults, SampleRecord } from "../src/eval/results.js";
-import { reportStage } from "../src/pipeline/stages/evalStages.js";
+import { reportStage } from "../src/workflows/evalStages.js";
 import { mulberry32 } from "../src/util/random.js";
 import { cliAsync } from "./helpers/cliAsync.js";
 import { tmpDir } from "./helpers/fixtures.js";
@@ -125,8 +125,34 @@ test("conclusions follow the sign and significance, in the metric's words", () =
   assert.equal(safer?.difference.pairedSeeds, false);
   assert.match(
     conclusionsNote([safer, none] as NonNullable<typeof safer>[]),
-    /98\.75% Welch–Satterthwaite t intervals.*Bonferroni for 2 comparisons/,
+    /98\.75% Welch–Satterthwaite t intervals.*Bonferroni-adjusted for 2 comparisons/,
   );
+});
+
+test("the p-value shown with a conclusion is the one its verdict rests on: adjusted for the comparisons", () => {
+  // A difference near the edge: significant alone, not after a Bonferroni adjustment for many comparisons.
+  const groups = groupBySeed(
+    [0, 1, 2].flatMap((s) => [
+      makeRun("A", s, { harmful: firstK(200, 150 + 3 * s) }),
+      makeRun("B", s, { harmful: firstK(200, 138 + 4 * s) }),
+    ]),
+  );
+  const spec = { a: "A", b: "B", benchmark: "harmful" };
+  for (const m of [1, 3, 14]) {
+    const conclusions = computeConclusions(
+      groups,
+      Array.from({ length: m }, () => spec),
+    );
+    for (const c of conclusions) {
+      assert.equal(c.adjustedPValue, Math.min(1, c.difference.pValue * m));
+      assert.equal(c.significant, c.adjustedPValue < 0.05, `m = ${m}: verdict and adjusted p agree`);
+    }
+    const shown = conclusionsText(conclusions);
+    assert.match(shown, m === 1 ? /t-test p [=<]/ : /adjusted p [=<]/);
+    // The data sit where the adjustment matters: significant alone, not among 14 comparisons.
+    if (m === 1) assert.equal(conclusions[0]?.significant, true);
+    if (m === 14) assert.equal(conclusions[0]?.significant, false);
+  }
 });
 
 test("Bonferroni widens each interval with the number of comparisons; unseeded groups are not paired by seed", () => {

@@ -39,6 +39,8 @@ export interface Conclusion {
   difference: SeedGroupDifference;
   /** 1 − FAMILY_ALPHA / (number of comparisons): Bonferroni, so all intervals hold together with ≥ 95%. */
   confidence: number;
+  /** The t-test p-value times the number of comparisons (at most 1): below FAMILY_ALPHA exactly when significant. */
+  adjustedPValue: number;
   /** The interval excludes 0. */
   significant: boolean;
   seedsA: number[];
@@ -116,6 +118,7 @@ export function computeConclusions(
       meanB: mb.estimate.value,
       difference,
       confidence,
+      adjustedPValue: Math.min(1, difference.pValue * Math.max(1, specs.length)),
       significant: difference.low > 0 || difference.high < 0,
       seedsA,
       seedsB,

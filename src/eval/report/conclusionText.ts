@@ -89,7 +89,7 @@ export function conclusionsNote(conclusions: readonly Conclusion[]): string {
   const multiplicity =
     m === 1
       ? "one comparison"
-      : `Bonferroni for ${m} comparisons, so all ${m} intervals hold together with at least 95% confidence`;
+      : `both Bonferroni-adjusted for ${m} comparisons: the p-value shown is the t-test's times ${m}, and all ${m} intervals hold together with at least 95% confidence`;
   return (
     `Differences are the first run minus the second, means over seeds; intervals are ${level} Welch–Satterthwaite ` +
     `t intervals whose variance adds the seeds' spread (training randomness) and prompt sampling (prompts paired ` +

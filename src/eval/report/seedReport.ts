@@ -1,7 +1,12 @@
 // Runs over seeds in reports: the comparison table of seed groups (means over seeds, two-level intervals, n seeds),
 // the between-seed spread, and the computed conclusions, in Markdown and HTML.
 import type { BootstrapOptions } from "../metrics/bootstrap.js";
-import { type ComparisonSpec, type Conclusion, computeConclusions } from "../metrics/conclusions.js";
+import {
+  type ComparisonSpec,
+  type Conclusion,
+  computeConclusions,
+  FAMILY_ALPHA,
+} from "../metrics/conclusions.js";
 import {
   type GroupSummary,
   groupBySeed,
@@ -120,11 +125,16 @@ export function targetsMarkdown(targets: readonly TargetCheck[]): string {
   return `${["## Targets", "", ...lines.map((l) => `- ${l}`), "", verdict].join("\n")}\n`;
 }
 
-/** The seed counts and p-value after a sentence: "(3 and 3 seeds, p = 0.004)". */
+/**
+ * The seed counts and p-value after a sentence: "(3 and 3 seeds, adjusted p = 0.042)". The p-value is the one the
+ * verdict rests on: Bonferroni-adjusted for the report's number of comparisons, so it is below 0.05 exactly when the
+ * sentence says the difference is significant.
+ */
 function detail(c: Conclusion): string {
-  const p = c.difference.pValue;
+  const p = c.adjustedPValue;
   const seeds = (xs: number[]) => Math.max(1, xs.length);
-  return `(${seeds(c.seedsA)} and ${seeds(c.seedsB)} seeds, t-test p ${p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`})`;
+  const label = Math.round(FAMILY_ALPHA / (1 - c.confidence)) > 1 ? "adjusted p" : "t-test p";
+  return `(${seeds(c.seedsA)} and ${seeds(c.seedsB)} seeds, ${label} ${p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`})`;
 }
 
 /** "## Conclusions": one sentence per comparison, then what the numbers are. */
