@@ -2,86 +2,83 @@
 // The safetune command line: one file per command under commands/, errors as one line unless --verbose.
 import { SafetuneError } from "../util/safetuneError.js";
 import { SAFETUNE_VERSION } from "../version.js";
-import { createModelCommand, createModelHelp } from "./commands/createModel.js";
-import { dataCommand, dataHelp } from "./commands/data.js";
-import { evalCommand, evalHelp } from "./commands/eval.js";
-import { exportCommand, exportHelp } from "./commands/export.js";
-import { generateCommand, generateHelp } from "./commands/generate.js";
-import { inspectCommand, inspectHelp } from "./commands/inspect.js";
-import { judgeCommand, judgeHelp } from "./commands/judge.js";
-import { mergeCommand, mergeHelp } from "./commands/merge.js";
-import { demoCommand, demoHelp, pipelineCommand, pipelineHelp } from "./commands/pipeline.js";
-import { raftCommand, raftHelp } from "./commands/raft.js";
-import { reportCommand, reportHelp } from "./commands/report.js";
-import { rewardCommand, rewardHelp } from "./commands/reward.js";
-import { serveCommand, serveHelp } from "./commands/serve.js";
-import { dpoCommand, dpoHelp, sftCommand, sftHelp } from "./commands/train.js";
-import { uiCommand, uiHelp } from "./commands/ui.js";
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
-  generate: { run: generateCommand, help: generateHelp, summary: "generate text or tokens with a model" },
-  inspect: { run: inspectCommand, help: inspectHelp, summary: "describe a model folder" },
+/** A command's entry point, loaded only when that command runs (see COMMANDS). */
+type CommandRun = (argv: string[]) => Promise<void>;
+
+/**
+ * Every command, with the line `safetune --help` shows for it. Each command's module (and everything it imports:
+ * the libtorch addon, tokenizers, the HTTP server, the trainers) is imported only when that command runs, so a
+ * `generate` does not pay the start-up time and memory of parsing the trainers', the server's and the UI's
+ * module graphs. A command's own `--help` text lives in its module.
+ */
+const COMMANDS: Record<string, { load: () => Promise<CommandRun>; summary: string }> = {
+  generate: {
+    load: async () => (await import("./commands/generate.js")).generateCommand,
+    summary: "generate text or tokens with a model",
+  },
+  inspect: {
+    load: async () => (await import("./commands/inspect.js")).inspectCommand,
+    summary: "describe a model folder",
+  },
   "create-model": {
-    run: createModelCommand,
-    help: createModelHelp,
+    load: async () => (await import("./commands/createModel.js")).createModelCommand,
     summary: "build a small model (tokenizer + random weights) from scratch",
   },
   data: {
-    run: dataCommand,
-    help: dataHelp,
+    load: async () => (await import("./commands/data.js")).dataCommand,
     summary: "build SIT mixtures, split by prompt, dataset statistics, request-classifier pairs",
   },
-  sft: { run: sftCommand, help: sftHelp, summary: "supervised fine-tuning (SIT on a safety mixture)" },
-  dpo: { run: dpoCommand, help: dpoHelp, summary: "direct preference optimisation and its loss variants" },
+  sft: {
+    load: async () => (await import("./commands/train.js")).sftCommand,
+    summary: "supervised fine-tuning (SIT on a safety mixture)",
+  },
+  dpo: {
+    load: async () => (await import("./commands/train.js")).dpoCommand,
+    summary: "direct preference optimisation and its loss variants",
+  },
   raft: {
-    run: raftCommand,
-    help: raftHelp,
+    load: async () => (await import("./commands/raft.js")).raftCommand,
     summary: "reward-ranked fine-tuning: sample K, score, keep the best, fine-tune",
   },
   reward: {
-    run: rewardCommand,
-    help: rewardHelp,
+    load: async () => (await import("./commands/reward.js")).rewardCommand,
     summary: "reward model (Bradley-Terry) or safety cost model on preference pairs",
   },
   eval: {
-    run: evalCommand,
-    help: evalHelp,
+    load: async () => (await import("./commands/eval.js")).evalCommand,
     summary: "evaluate safety and helpfulness on benchmarks, with judges and intervals; compare runs",
   },
-  judge: { run: judgeCommand, help: judgeHelp, summary: "measure a judge against human labels (calibrate)" },
+  judge: {
+    load: async () => (await import("./commands/judge.js")).judgeCommand,
+    summary: "measure a judge against human labels (calibrate)",
+  },
   report: {
-    run: reportCommand,
-    help: reportHelp,
+    load: async () => (await import("./commands/report.js")).reportCommand,
     summary: "comparison table across runs; rebuild a run's report",
   },
   pipeline: {
-    run: pipelineCommand,
-    help: pipelineHelp,
+    load: async () => (await import("./commands/pipeline.js")).pipelineCommand,
     summary: "run a pipeline file: cached stages from data to aligned, evaluated models",
   },
   demo: {
-    run: demoCommand,
-    help: demoHelp,
+    load: async () => (await import("./commands/pipeline.js")).demoCommand,
     summary: "the paper's experiment on the built-in synthetic world (under 10 min on 2 CPU cores)",
   },
   serve: {
-    run: serveCommand,
-    help: serveHelp,
+    load: async () => (await import("./commands/serve.js")).serveCommand,
     summary: "serve a model behind an OpenAI-compatible API with safety guards and a dashboard",
   },
   ui: {
-    run: uiCommand,
-    help: uiHelp,
+    load: async () => (await import("./commands/ui.js")).uiCommand,
     summary: "web dashboard of evaluation runs: reports, samples, comparisons",
   },
   merge: {
-    run: mergeCommand,
-    help: mergeHelp,
+    load: async () => (await import("./commands/merge.js")).mergeCommand,
     summary: "fold a LoRA adapter into its base model: a plain Hugging Face folder",
   },
   export: {
-    run: exportCommand,
-    help: exportHelp,
+    load: async () => (await import("./commands/export.js")).exportCommand,
     summary: "write a model (and merged LoRA adapter) as GGUF for llama.cpp / Ollama",
   },
 };
@@ -120,7 +117,9 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    await command.run(rest);
+    // Inside the try: a module that fails to load (a missing native addon) is reported like any other error.
+    const run = await command.load();
+    await run(rest);
     return 0;
   } catch (err) {
     const verbose = rest.includes("--verbose");

@@ -16,13 +16,14 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 try {
   if (options.threads) setNumThreads(options.threads);
+  // The tokenizer before the weights (as in `generate`): its parse garbage is collected before they arrive.
+  const tokenizer = await loadTokenizer(options.model);
   const model = loadModel(options.model, {
     ...(options.dtype ? { dtype: options.dtype } : {}),
     ...(options.device ? { device: options.device } : {}),
     ...(options.quantize ? { quantize: options.quantize } : {}),
   });
   if (options.adapter) attachAdapter(model, loadAdapter(options.adapter, model));
-  const tokenizer = await loadTokenizer(options.model);
   const decoder = new BatchDecoder(
     model,
     tokenizer,

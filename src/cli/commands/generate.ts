@@ -91,9 +91,11 @@ export async function generateCommand(argv: string[]): Promise<void> {
   if (options.chat && hasTokenizer)
     await checkLocalModel({ model: modelDir, template: options.template ?? null });
 
+  // The tokenizer before the weights: parsing a large tokenizer.json leaves garbage on the JS heap that the
+  // collector can take back before the weights arrive, instead of adding to the peak on top of them.
+  const tokenizer = hasTokenizer ? await loadTokenizer(modelDir) : undefined;
   const model = loadModel(modelDir, placement);
   if (values.adapter) attachAdapter(model, loadAdapter(values.adapter, model));
-  const tokenizer = hasTokenizer ? await loadTokenizer(modelDir) : undefined;
   const stream = !values.json && tokenizer !== undefined;
   const result = await generate(model, tokenizer, promptIds ?? (values.prompt as string), {
     ...options,
