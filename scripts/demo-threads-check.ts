@@ -10,11 +10,11 @@ import { parseArgs } from "node:util";
 import { computeConclusions } from "../src/eval/metrics/conclusions.js";
 import { groupBySeed } from "../src/eval/metrics/seedGroups.js";
 import { readSeedRun } from "../src/eval/seedRuns.js";
-import { demoComparisons, demoPipeline } from "../src/pipeline/demoPipeline.js";
 import { compareOrderings } from "../src/pipeline/orderingCheck.js";
-import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
+import { demoComparisons, demoPipeline } from "../src/workflows/demoPipeline.js";
+import { parsePipeline } from "../src/workflows/pipelines.js";
 
 const { values } = parseArgs({
   options: {

@@ -90,3 +90,4 @@ export {
   TrainingInterrupted,
   type TrainingTask,
 } from "./train/trainingLoop.js";
+export * from "./workflows/index.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GENERATION_DEFAULTS, generationSettings } from "../src/eval/buildEvaluation.js";
 import { readResults, readSamples } from "../src/eval/runFiles.js";
-import { evalStage } from "../src/pipeline/stages/evalStages.js";
+import { evalStage } from "../src/workflows/evalStages.js";
 import { type FakeRequest, type FakeServer, startFakeOpenAIServer } from "./helpers/fakeOpenAIServer.js";
 import { tmpDirWithCleanup } from "./helpers/fixtures.js";
 

@@ -6,9 +6,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readResults } from "../src/eval/runFiles.js";
-import { demoPipeline } from "../src/pipeline/demoPipeline.js";
-import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
+import { demoPipeline } from "../src/workflows/demoPipeline.js";
+import { parsePipeline } from "../src/workflows/pipelines.js";
 import { tmpDir } from "./helpers/fixtures.js";
 
 type Doc = { stages: Record<string, Record<string, unknown>>; [k: string]: unknown };

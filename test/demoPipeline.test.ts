@@ -3,7 +3,7 @@
 // split is for choosing settings, never for the demo's report), and the report compares the methods under attack.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEMO_SCALES, DEMO_TARGETS, demoComparisons, demoPipeline } from "../src/pipeline/demoPipeline.js";
+import { DEMO_SCALES, DEMO_TARGETS, demoComparisons, demoPipeline } from "../src/workflows/demoPipeline.js";
 
 interface BenchmarkSpec {
   name: string;

@@ -15,9 +15,9 @@ import {
 import { EndpointAnswerer } from "../src/eval/answer/endpointAnswerer.js";
 import type { GenerationSettings } from "../src/eval/results.js";
 import { createScratchModel } from "../src/model/scratchModel.js";
-import { evalStage } from "../src/pipeline/stages/evalStages.js";
 import { RaftConfigSchema } from "../src/train/runConfig.js";
 import { runRaft } from "../src/train/runRaft.js";
+import { evalStage } from "../src/workflows/evalStages.js";
 import { cliAsync } from "./helpers/cliAsync.js";
 import { type FakeRequest, type FakeServer, startFakeOpenAIServer } from "./helpers/fakeOpenAIServer.js";
 import { tmpDirWithCleanup } from "./helpers/fixtures.js";

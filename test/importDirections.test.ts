@@ -47,14 +47,52 @@ test("the table lists every folder of src/ and nothing that is not there", () =>
   );
 });
 
-test("the table has no cycle, and training and evaluation stay apart", () => {
+test("the table has no cycle, and training, evaluation and the pipeline machinery stay apart", () => {
   assert.deepEqual(cyclicLayers(TABLE), []);
   for (const [a, b] of [
     ["eval", "train"],
     ["train", "eval"],
     ["serve", "train"],
+    ["pipeline", "train"],
+    ["pipeline", "eval"],
   ] as const)
     assert.ok(!reachableBelow(TABLE, a).has(b), `the table lets ${a} import ${b}`);
+});
+
+/**
+ * Issue 18's two checks, independent of the table: `grep -rn 'from "../(../)?train/' src/eval src/serve
+ * src/pipeline` and `grep -rn 'from "../(../)?eval/' src/train` print nothing. Read from the resolved imports
+ * (any depth, re-exports and dynamic imports too), so `../../../train/x.js` counts as well.
+ */
+function trainEvalCrossings(imports: readonly SourceImport[]): string[] {
+  const crosses = (from: string, to: string) =>
+    (["eval", "serve", "pipeline"].includes(layerOf(from)) && layerOf(to) === "train") ||
+    (layerOf(from) === "train" && layerOf(to) === "eval");
+  return imports
+    .filter((i) => crosses(i.from, i.to))
+    .map((i) => `src/${i.from}:${i.line} imports src/${i.to}`);
+}
+
+test("nothing in src/eval, src/serve or src/pipeline imports src/train, nothing in src/train imports src/eval", () => {
+  assert.deepEqual(trainEvalCrossings(sourceImports(SRC)), []);
+});
+
+test("trainEvalCrossings reports each forbidden direction and nothing else", () => {
+  const imports: SourceImport[] = [
+    { from: "eval/judges/scoreModelJudges.ts", to: "train/raft.ts", line: 3 },
+    { from: "serve/guards/guardConfig.ts", to: "train/runConfig.ts", line: 12 },
+    { from: "pipeline/stageWorker.ts", to: "train/trainingLoop.ts", line: 7 },
+    { from: "train/endpointSampler.ts", to: "eval/answer/endpointAnswerer.ts", line: 5 },
+    { from: "workflows/trainerStages.ts", to: "train/runDpo.ts", line: 14 },
+    { from: "train/dpo.ts", to: "score/logProbs.ts", line: 9 },
+    { from: "eval/runEval.ts", to: "score/scorer.ts", line: 2 },
+  ];
+  assert.deepEqual(trainEvalCrossings(imports), [
+    "src/eval/judges/scoreModelJudges.ts:3 imports src/train/raft.ts",
+    "src/serve/guards/guardConfig.ts:12 imports src/train/runConfig.ts",
+    "src/pipeline/stageWorker.ts:7 imports src/train/trainingLoop.ts",
+    "src/train/endpointSampler.ts:5 imports src/eval/answer/endpointAnswerer.ts",
+  ]);
 });
 
 test("the diagram in docs/architecture.md is the one drawn from its table", () => {
@@ -64,12 +102,15 @@ test("the diagram in docs/architecture.md is the one drawn from its table", () =
   );
 });
 
-test("an eval, serve or pipeline-helper import of train/ would be reported", () => {
+test("the table reports an eval, serve or pipeline import of train/, and a pipeline import of a workflow", () => {
   const imports: SourceImport[] = [
     { from: "eval/judges/scoreModelJudges.ts", to: "train/raft.ts", line: 3 },
     { from: "serve/guards/guardConfig.ts", to: "train/runConfig.ts", line: 12 },
     { from: "train/endpointSampler.ts", to: "eval/answer/endpointAnswerer.ts", line: 5 },
     { from: "data/records.ts", to: "tokenize/chatTemplate.ts", line: 2 },
+    { from: "pipeline/plan.ts", to: "train/runDpo.ts", line: 11 },
+    { from: "pipeline/plan.ts", to: "eval/runEval.ts", line: 12 },
+    { from: "pipeline/plan.ts", to: "workflows/stageKinds.ts", line: 13 },
   ];
   assert.deepEqual(
     importViolations(TABLE, imports).map((v) => v.reason),
@@ -78,6 +119,9 @@ test("an eval, serve or pipeline-helper import of train/ would be reported", () 
       "serve imports train (sideways)",
       "train imports eval (sideways)",
       "data imports tokenize (upward)",
+      "pipeline imports train (sideways)",
+      "pipeline imports eval (sideways)",
+      "pipeline imports workflows (upward)",
     ],
   );
 });

@@ -6,11 +6,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PipelineError } from "../src/pipeline/errors.js";
-import { loadPipeline, parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
-import { STAGE_KINDS } from "../src/pipeline/stageKinds.js";
 import { readStageState, writeStageState } from "../src/pipeline/stageState.js";
+import { loadPipeline, parsePipeline } from "../src/workflows/pipelines.js";
+import { STAGE_KINDS } from "../src/workflows/stageKinds.js";
 import { REPO_ROOT, SHARED, tmpDir } from "./helpers/fixtures.js";
 
 const SMALL_WORLD = {
@@ -193,7 +193,7 @@ test("stages are cached by hash: a rerun skips them, an edit reruns only what de
   );
 
   // So does a new revision of the world generator: the same config, different content.
-  const worldKind = STAGE_KINDS.world;
+  const worldKind = STAGE_KINDS.byName.world;
   assert.ok(worldKind?.revision !== undefined, "the world stage has a revision");
   const revision = worldKind.revision;
   worldKind.revision = revision + 1;

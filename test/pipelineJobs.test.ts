@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { test } from "node:test";
-import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
 import { criticalPathPriorities } from "../src/pipeline/schedule.js";
 import { readStageState } from "../src/pipeline/stageState.js";
+import { parsePipeline } from "../src/workflows/pipelines.js";
 import { tmpDir } from "./helpers/fixtures.js";
 
 const WORLD = {

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { readResults } from "../src/eval/runFiles.js";
 import { saveScratchTokenizer } from "../src/model/scratchModel.js";
-import { loadPipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { runPipeline } from "../src/pipeline/runPipeline.js";
+import { loadPipeline } from "../src/workflows/pipelines.js";
 import { fixtureDir, REPO_ROOT, SHARED, tmpDir } from "./helpers/fixtures.js";
 
 /** The fixture Llama's weights with a 300-token tokenizer (its vocabulary size) and room for long prompts. */

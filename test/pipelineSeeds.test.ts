@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { PipelineError } from "../src/pipeline/errors.js";
 import { compareOrderings } from "../src/pipeline/orderingCheck.js";
-import { parsePipeline } from "../src/pipeline/pipelineFile.js";
 import { planPipeline } from "../src/pipeline/plan.js";
 import { expandSeeds, type SeedableStage, stageSeeds } from "../src/pipeline/seeds.js";
+import { parsePipeline } from "../src/workflows/pipelines.js";
 import { tmpDir } from "./helpers/fixtures.js";
 
 function stage(

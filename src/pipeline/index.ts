@@ -1,12 +1,12 @@
-// Pipelines: named, hash-cached stages from data to aligned and evaluated models; the built-in demo.
-export { DEMO_SCALES, type DemoScale, demoPipeline } from "./demoPipeline.js";
+// Pipelines: named, hash-cached stages run in order or in parallel processes, for any set of stage kinds
+// (safetune's own, and the built-in demo, are in src/workflows).
 export { PipelineError } from "./errors.js";
 export {
-  loadPipeline,
+  loadPipelineWith,
   type Pipeline,
   type PipelineOverrides,
   type PipelineStage,
-  parsePipeline,
+  parsePipelineWith,
 } from "./pipelineFile.js";
 export { type PlannedStage, type PlanOptions, planPipeline, type StageAction } from "./plan.js";
 export {
@@ -16,5 +16,6 @@ export {
   runPipeline,
   type StageReport,
 } from "./runPipeline.js";
-export type { StageContext, StageKind, StageOutcome } from "./stageKind.js";
-export { STAGE_KINDS } from "./stageKinds.js";
+export type { StageContext, StageKind, StageKinds, StageOutcome } from "./stageKind.js";
+export { moduleBeside } from "./stageProcess.js";
+export { runStageWorker } from "./stageWorker.js";

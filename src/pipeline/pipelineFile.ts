@@ -7,7 +7,7 @@ import { parseValue, setPath } from "../util/configValues.js";
 import { PipelineError } from "./errors.js";
 import { stageReferences } from "./references.js";
 import { type ExpandedStage, expandSeeds, type SeedableStage, seedRange, stageSeeds } from "./seeds.js";
-import { STAGE_KINDS } from "./stageKinds.js";
+import type { StageKinds } from "./stageKind.js";
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -47,6 +47,8 @@ export interface Pipeline {
   threads?: number;
   /** The stages in file order, seeded ones expanded into one stage per seed. */
   stages: PipelineStage[];
+  /** The kinds its stages were checked against, which plan and run them. */
+  stageKinds: StageKinds;
 }
 
 export interface PipelineOverrides {
@@ -61,8 +63,12 @@ export interface PipelineOverrides {
   threads?: number;
 }
 
-/** Reads and checks a pipeline file. */
-export function loadPipeline(path: string, overrides: PipelineOverrides = {}): Pipeline {
+/** Reads a pipeline file and checks it against the stage kinds it may use. */
+export function loadPipelineWith(
+  stageKinds: StageKinds,
+  path: string,
+  overrides: PipelineOverrides = {},
+): Pipeline {
   if (!existsSync(path)) throw new PipelineError(`${path}: pipeline file not found`);
   let raw: unknown;
   try {
@@ -70,7 +76,7 @@ export function loadPipeline(path: string, overrides: PipelineOverrides = {}): P
   } catch (err) {
     throw new PipelineError(`${path}: not valid YAML (${(err as Error).message.split("\n")[0]})`);
   }
-  return parsePipeline(raw, path, overrides);
+  return parsePipelineWith(stageKinds, raw, path, overrides);
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -90,8 +96,13 @@ function mergeDefaults(
   return out;
 }
 
-/** Checks a parsed pipeline document; `source` names it in errors. */
-export function parsePipeline(raw: unknown, source: string, overrides: PipelineOverrides = {}): Pipeline {
+/** Checks a parsed pipeline document against the stage kinds it may use; `source` names it in errors. */
+export function parsePipelineWith(
+  stageKinds: StageKinds,
+  raw: unknown,
+  source: string,
+  overrides: PipelineOverrides = {},
+): Pipeline {
   if (!isPlainObject(raw)) throw new PipelineError(`${source}: expected a mapping with name and stages`);
   const doc = structuredClone(raw);
   for (const [path, value] of overrides.set ?? []) setPath(doc, path, parseValue(value));
@@ -122,10 +133,10 @@ export function parsePipeline(raw: unknown, source: string, overrides: PipelineO
         `${where}: threads: expected a positive integer, got ${JSON.stringify(stageThreads)}`,
       );
     const kindName = own.kind;
-    const kind = typeof kindName === "string" ? STAGE_KINDS[kindName] : undefined;
+    const kind = typeof kindName === "string" ? stageKinds.byName[kindName] : undefined;
     if (!kind)
       throw new PipelineError(
-        `${where}: kind: expected one of ${Object.keys(STAGE_KINDS).join(", ")}, got ${JSON.stringify(kindName ?? null)}`,
+        `${where}: kind: expected one of ${Object.keys(stageKinds.byName).join(", ")}, got ${JSON.stringify(kindName ?? null)}`,
       );
     const stageRaw = kind.takesDefaults ? mergeDefaults(file.defaults, own) : own;
     const needs = stageReferences(stageRaw);
@@ -160,5 +171,6 @@ export function parsePipeline(raw: unknown, source: string, overrides: PipelineO
     seeds,
     ...(threads === undefined ? {} : { threads }),
     stages: expandSeeds(stages, source),
+    stageKinds,
   };
 }

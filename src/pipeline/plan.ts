@@ -8,7 +8,6 @@ import { pathFingerprint } from "./pathFingerprint.js";
 import type { Pipeline, PipelineStage } from "./pipelineFile.js";
 import { substitute } from "./references.js";
 import type { StageKind } from "./stageKind.js";
-import { STAGE_KINDS } from "./stageKinds.js";
 import { readStageState, type StageState } from "./stageState.js";
 
 export type StageAction = "cached" | "resume" | "run" | "rerun" | "skip";
@@ -68,8 +67,10 @@ export function planPipeline(pipeline: Pipeline, options: PlanOptions = {}): Pla
   const fromIndex = picked.from.length === 0 ? -1 : names.indexOf(picked.from[0] as string);
   const only = options.only === undefined ? undefined : new Set(picked.only);
   for (const [index, stage] of pipeline.stages.entries()) {
-    const kind = STAGE_KINDS[stage.kind] as StageKind;
     const where = `${pipeline.source}: stages.${stage.name}`;
+    const kind = pipeline.stageKinds.byName[stage.kind];
+    if (!kind)
+      throw new PipelineError(`${where}: kind: ${stage.kind} is not one of the pipeline's stage kinds`);
     const resolved = substitute(stage.raw, {
       vars: pipeline.vars,
       where,

@@ -147,6 +147,7 @@ export async function runPipeline(
       try {
         outcome = await runStageProcess(
           { kind: p.kind.kind, ...context, threads: stageThreadCount ?? 1 },
+          pipeline.stageKinds.workerModule,
           (line) => {
             appendFileSync(logFile, `${line}\n`);
             display.line(p.stage.name, line);

@@ -50,6 +50,17 @@ export interface StageKind<C = unknown> {
   run: (ctx: StageContext<C>) => Promise<StageOutcome>;
 }
 
+/**
+ * The stage kinds a pipeline may use, by name, and the module that runs one of them in a process of its own
+ * (`--jobs N`). The pipeline machinery receives them (parsePipelineWith); the concrete kinds live above it
+ * (src/workflows/stageKinds.ts), since they run trainers and evaluations.
+ */
+export interface StageKinds {
+  readonly byName: Readonly<Record<string, StageKind>>;
+  /** A module that calls runStageWorker (stageWorker.ts) with these same kinds. */
+  readonly workerModule: URL;
+}
+
 /** Declares a stage kind with its config type inferred from the schema. */
 export function stageKind<S extends z.ZodType>(kind: StageKind<z.infer<S>> & { schema: S }): StageKind {
   return kind as unknown as StageKind;

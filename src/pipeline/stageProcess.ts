@@ -1,6 +1,6 @@
-// Runs one stage in a child process (stageWorker.ts): libtorch's thread pool is per process, and the addon's
-// calls block the event loop, so parallel stages need processes of their own. The child's output arrives as
-// lines; its outcome, or the error that stopped it, over IPC.
+// Runs one stage in a child process (the stage kinds' worker module, which calls stageWorker.ts): libtorch's
+// thread pool is per process, and the addon's calls block the event loop, so parallel stages need processes of
+// their own. The child's output arrives as lines; its outcome, or the error that stopped it, over IPC.
 import { spawn } from "node:child_process";
 import { INTERRUPTED_EXIT_CODE, SafetuneError } from "../util/safetuneError.js";
 import { PipelineError } from "./errors.js";
@@ -30,10 +30,17 @@ export class StageInterrupted extends SafetuneError {
   override readonly exitCode = INTERRUPTED_EXIT_CODE;
 }
 
-/** The worker module next to this file; from TypeScript sources it is loaded through tsx, as the CLI is. */
-function workerArgs(): string[] {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const entry = new URL(`./stageWorker.${fromSource ? "ts" : "js"}`, import.meta.url);
+/**
+ * The module `name` in the folder of the module at `moduleUrl`, with the same extension: `.ts` when running from
+ * the TypeScript sources (through tsx), `.js` when built.
+ */
+export function moduleBeside(moduleUrl: string, name: string): URL {
+  return new URL(`./${name}.${moduleUrl.endsWith(".ts") ? "ts" : "js"}`, moduleUrl);
+}
+
+/** Node's arguments to run `entry`; a TypeScript source is loaded through tsx, as the CLI is. */
+function workerArgs(entry: URL): string[] {
+  const fromSource = entry.pathname.endsWith(".ts");
   if (!fromSource) return [entry.pathname];
   const tsx = import.meta.resolve("tsx/esm/api");
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
@@ -41,15 +48,17 @@ function workerArgs(): string[] {
 }
 
 /**
- * Runs `job` in a child process; `onLine` gets each line it prints (stdout and stderr). Resolves with its outcome;
- * rejects with StageInterrupted when it was stopped, a PipelineError naming the stage when it failed.
+ * Runs `job` in a child process of `workerModule` (StageKinds.workerModule); `onLine` gets each line it prints
+ * (stdout and stderr). Resolves with its outcome; rejects with StageInterrupted when it was stopped, a
+ * PipelineError naming the stage when it failed.
  */
 export function runStageProcess(
   job: StageJob,
+  workerModule: URL,
   onLine: (line: string) => void,
   signal: AbortSignal,
 ): Promise<StageOutcome> {
-  const child = spawn(process.execPath, workerArgs(), {
+  const child = spawn(process.execPath, workerArgs(workerModule), {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: {
       ...process.env,

@@ -1,15 +1,12 @@
-// The child process one stage runs in when a pipeline runs stages in parallel (`--jobs N`): it receives the
-// stage (kind, validated config, folder) in its environment, fixes libtorch's intra-op threads, runs it with its progress
-// on stderr, and answers with the outcome, or with the error that stopped it. Ctrl-C reaches it as SIGINT:
-// trainers checkpoint, evaluations keep their caches, and it answers "interrupted".
+// What the child process of one stage does when a pipeline runs stages in parallel (`--jobs N`): it receives the
+// stage (kind, validated config, folder) in its environment, fixes libtorch's intra-op threads, runs it with its
+// progress on stderr, and answers with the outcome, or with the error that stopped it. Ctrl-C reaches it as
+// SIGINT: trainers checkpoint, evaluations keep their caches, and it answers "interrupted". The process's module
+// (StageKinds.workerModule) calls runStageWorker with the kinds it knows.
 import { setNumThreads } from "../engine/runtime.js";
 import { INTERRUPTED_EXIT_CODE, SafetuneError } from "../util/safetuneError.js";
-import { STAGE_KINDS } from "./stageKinds.js";
+import type { StageKinds } from "./stageKind.js";
 import type { StageJob, WorkerReply } from "./stageProcess.js";
-
-const controller = new AbortController();
-process.on("SIGINT", () => controller.abort());
-process.on("SIGTERM", () => controller.abort());
 
 function reply(message: WorkerReply): Promise<void> {
   return new Promise((resolve) => {
@@ -18,10 +15,15 @@ function reply(message: WorkerReply): Promise<void> {
   });
 }
 
-async function main(job: StageJob): Promise<void> {
+/** Runs the stage job of this process's environment with `kinds`, answers its parent and exits. */
+export async function runStageWorker(kinds: StageKinds["byName"]): Promise<never> {
+  const controller = new AbortController();
+  process.on("SIGINT", () => controller.abort());
+  process.on("SIGTERM", () => controller.abort());
+  const job = JSON.parse(process.env.SAFETUNE_STAGE_JOB ?? "null") as StageJob;
   try {
     setNumThreads(job.threads);
-    const kind = STAGE_KINDS[job.kind];
+    const kind = kinds[job.kind];
     if (!kind) throw new Error(`unknown stage kind ${job.kind}`);
     const outcome = await kind.run({
       name: job.name,
@@ -47,5 +49,3 @@ async function main(job: StageJob): Promise<void> {
     process.exit(interrupted ? INTERRUPTED_EXIT_CODE : 1);
   }
 }
-
-await main(JSON.parse(process.env.SAFETUNE_STAGE_JOB ?? "null") as StageJob);

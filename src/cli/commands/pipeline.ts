@@ -4,17 +4,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { EvalInterrupted } from "../../eval/errors.js";
-import { DEMO_SCALES, type DemoScale, demoPipeline } from "../../pipeline/demoPipeline.js";
-import {
-  loadPipeline,
-  type Pipeline,
-  type PipelineOverrides,
-  parsePipeline,
-} from "../../pipeline/pipelineFile.js";
+import type { Pipeline, PipelineOverrides } from "../../pipeline/pipelineFile.js";
 import { planPipeline } from "../../pipeline/plan.js";
 import { defaultJobs, describePlan, type PipelineReport, runPipeline } from "../../pipeline/runPipeline.js";
-import { STAGE_KINDS } from "../../pipeline/stageKinds.js";
 import { formatDuration } from "../../util/progress.js";
+import { DEMO_SCALES, type DemoScale, demoPipeline } from "../../workflows/demoPipeline.js";
+import { loadPipeline, parsePipeline } from "../../workflows/pipelines.js";
+import { STAGE_KINDS } from "../../workflows/stageKinds.js";
 import { parseCommandArgs } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -38,7 +34,7 @@ ${RUN_OPTIONS}
   --set PATH=VALUE        set any field of the file, e.g. stages.dpo.dpo.beta=0.2 or defaults.training.maxSteps=2
 
 Stage kinds:
-${Object.values(STAGE_KINDS)
+${Object.values(STAGE_KINDS.byName)
   .map((k) => `  ${k.kind.padEnd(10)}${k.about}`)
   .join("\n")}
 A stage names an earlier stage's output as \${STAGE} (\${world}/eval/harmful.jsonl); relative paths are relative to

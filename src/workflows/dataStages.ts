@@ -3,14 +3,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadRecords } from "../../data/loadRecords.js";
-import { mixRecords } from "../../data/mix.js";
-import { answerTexts, promptText } from "../../data/text.js";
-import { writeRecordsJsonl } from "../../data/writeRecords.js";
-import { DEFAULT_PREFERENCE_MIX, generateWorld, WORLD_REVISION } from "../../gym/world.js";
-import { writeWorld } from "../../gym/writeWorld.js";
-import { saveScratchTokenizer } from "../../model/scratchModel.js";
-import { stageKind } from "../stageKind.js";
+import { loadRecords } from "../data/loadRecords.js";
+import { mixRecords } from "../data/mix.js";
+import { answerTexts, promptText } from "../data/text.js";
+import { writeRecordsJsonl } from "../data/writeRecords.js";
+import { DEFAULT_PREFERENCE_MIX, generateWorld, WORLD_REVISION } from "../gym/world.js";
+import { writeWorld } from "../gym/writeWorld.js";
+import { saveScratchTokenizer } from "../model/scratchModel.js";
+import { stageKind } from "../pipeline/stageKind.js";
 
 const count = z.number().int().nonnegative();
 
@@ -29,6 +29,7 @@ export const worldStage = stageKind({
           baseLookAlikes: count,
           helpful: count,
           safety: count,
+          lookAlikeAnswers: count,
           preferences: count,
           raftPrompts: count,
           labelled: count,

@@ -3,20 +3,20 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { PRESET_NAMES, type PresetName } from "../../model/presets.js";
-import { createModelForTokenizer } from "../../model/scratchModel.js";
+import { PRESET_NAMES, type PresetName } from "../model/presets.js";
+import { createModelForTokenizer } from "../model/scratchModel.js";
+import { type StageOutcome, stageKind } from "../pipeline/stageKind.js";
 import {
   DpoConfigSchema,
   RaftConfigSchema,
   RewardConfigSchema,
   SftConfigSchema,
-} from "../../train/runConfig.js";
-import { runDpo } from "../../train/runDpo.js";
-import { runRaft } from "../../train/runRaft.js";
-import { runReward } from "../../train/runReward.js";
-import { runSft } from "../../train/runSft.js";
-import type { TrainingSummary } from "../../train/trainingLoop.js";
-import { type StageOutcome, stageKind } from "../stageKind.js";
+} from "../train/runConfig.js";
+import { runDpo } from "../train/runDpo.js";
+import { runRaft } from "../train/runRaft.js";
+import { runReward } from "../train/runReward.js";
+import { runSft } from "../train/runSft.js";
+import type { TrainingSummary } from "../train/trainingLoop.js";
 
 const commonInputs = (c: { model: string; data: { train: string; eval?: string | undefined } }) => [
   c.model,

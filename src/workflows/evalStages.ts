@@ -4,21 +4,21 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadSuite, parseSuite, type Suite } from "../../eval/benchmarks/suite.js";
-import { type AnswererSpec, apiKeyFromEnv, buildEvaluation } from "../../eval/buildEvaluation.js";
-import { validateJudgeSpec } from "../../eval/judges/judgeSpec.js";
-import { ComparisonSpecSchema } from "../../eval/metrics/conclusions.js";
-import { TargetSpecSchema } from "../../eval/metrics/targets.js";
-import { evalProgressBars } from "../../eval/progressBars.js";
-import { headlineMetric, metricLabel } from "../../eval/report/headline.js";
-import { htmlReport } from "../../eval/report/html.js";
-import { seedGroupTable, seedReport, seedReportMarkdown } from "../../eval/report/seedReport.js";
-import { runEval } from "../../eval/runEval.js";
-import { readResults, readSamples } from "../../eval/runFiles.js";
-import { readSeedRun } from "../../eval/seedRuns.js";
-import { writeFileAtomically } from "../../util/atomicFolder.js";
-import { PipelineError } from "../errors.js";
-import { stageKind } from "../stageKind.js";
+import { loadSuite, parseSuite, type Suite } from "../eval/benchmarks/suite.js";
+import { type AnswererSpec, apiKeyFromEnv, buildEvaluation } from "../eval/buildEvaluation.js";
+import { validateJudgeSpec } from "../eval/judges/judgeSpec.js";
+import { ComparisonSpecSchema } from "../eval/metrics/conclusions.js";
+import { TargetSpecSchema } from "../eval/metrics/targets.js";
+import { evalProgressBars } from "../eval/progressBars.js";
+import { headlineMetric, metricLabel } from "../eval/report/headline.js";
+import { htmlReport } from "../eval/report/html.js";
+import { seedGroupTable, seedReport, seedReportMarkdown } from "../eval/report/seedReport.js";
+import { runEval } from "../eval/runEval.js";
+import { readResults, readSamples } from "../eval/runFiles.js";
+import { readSeedRun } from "../eval/seedRuns.js";
+import { PipelineError } from "../pipeline/errors.js";
+import { stageKind } from "../pipeline/stageKind.js";
+import { writeFileAtomically } from "../util/atomicFolder.js";
 
 /** Unset settings take buildEvaluation's GENERATION_DEFAULTS, as on the command line. */
 const GenerationSchema = z
