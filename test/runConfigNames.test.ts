@@ -346,3 +346,30 @@ test("the configs shown in docs/training.md resolve as they are written", () => 
     [2e-5, 0.03, 1024, 16],
   );
 });
+
+test("TRL's bf16 / fp16 switches choose the dtype; false leaves it; a clash or a non-boolean is an error", () => {
+  const dtypeOf = (text: string) =>
+    resolveConfig(DpoConfigSchema, yamlFile(`${BASE}use_peft: true\n${text}`), []).dtype;
+  assert.equal(dtypeOf("bf16: true\n"), "bfloat16");
+  assert.equal(dtypeOf("fp16: true\n"), "float16");
+  assert.equal(dtypeOf("bf16: false\n"), "float32");
+  assert.equal(dtypeOf("bf16: false\ntorch_dtype: float16\n"), "float16");
+  assert.match(
+    configError(() => dtypeOf("bf16: true\nfp16: true\n")),
+    /dtype is set twice \(as bf16 and as fp16\)/,
+  );
+  assert.match(
+    configError(() => dtypeOf("bf16: true\ntorch_dtype: float32\n")),
+    /dtype is set twice \(as bf16 and as torch_dtype\)/,
+  );
+  assert.match(
+    configError(() => dtypeOf("fp16: yes please\n")),
+    /fp16: expected true or false, got "yes please"/,
+  );
+  // The same switch under every trainer that has a dtype.
+  for (const schema of Object.values(SCHEMAS))
+    assert.equal(
+      normalizeConfig({ bf16: true }, schema, "x").config.dtype,
+      configNames(schema).fields.some((f) => f.path === "dtype") ? "bfloat16" : undefined,
+    );
+});

@@ -120,6 +120,13 @@ export function normalizeConfig(
       }
       continue;
     }
+    const valueSwitch = names.valueSwitches.get(snakeCase(key));
+    if (valueSwitch) {
+      if (typeof value !== "boolean")
+        throw new ConfigError(`${where}: ${key}: expected true or false, got ${JSON.stringify(value)}`);
+      if (value) out.set(valueSwitch.field.path, valueSwitch.value, key);
+      continue;
+    }
     const field = section === undefined ? names.flat.get(snakeCase(key)) : fieldAt(names, section);
     if (field?.kind === "switch") switches.push([field.path, value, key]);
     else out.set(field?.path ?? section ?? key, translateValue(field, value), key);

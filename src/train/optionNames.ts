@@ -12,6 +12,11 @@ export interface OptionNames {
   names?: string[];
   /** Values in other tools' vocabulary and the value they mean here. */
   values?: Record<string, unknown>;
+  /**
+   * Other tools' on/off keys that choose a value of this option when true (TRL's `bf16: true` -> dtype bfloat16);
+   * false leaves the option as it is. Config-file keys only, snake_case.
+   */
+  switchedBy?: Record<string, unknown>;
 }
 
 /** Options whose flag is not their key, or that other tools name differently; the rest go by their key. */
@@ -41,6 +46,8 @@ export const OPTION_NAMES: Readonly<Record<string, OptionNames>> = {
   dtype: {
     names: ["torch_dtype"],
     values: { bf16: "bfloat16", fp16: "float16", half: "float16", fp32: "float32", float: "float32" },
+    // TRL's mixed-precision switches: with LoRA, a half-precision frozen base under an fp32 adapter and loss.
+    switchedBy: { bf16: "bfloat16", fp16: "float16" },
   },
   "lora.r": { flag: "lora-r" },
   "lora.alpha": { flag: "lora-alpha" },
@@ -88,6 +95,8 @@ export interface ConfigNames {
   inSection: Map<string, Map<string, ConfigField>>;
   /** Every flag spelling, kebab-case. */
   flags: Map<string, ConfigField>;
+  /** Top-level on/off keys that set an option to a value when true (OptionNames.switchedBy), by snake_case name. */
+  valueSwitches: Map<string, { field: ConfigField; value: unknown }>;
 }
 
 /** "learningRate", "learning-rate", "learning_rate" -> "learning_rate" */
@@ -187,7 +196,23 @@ export function configNames(schema: z.ZodType): ConfigNames {
       claim(flags, kebabCase(name), f, "as a flag");
     }
   }
-  const names: ConfigNames = { fields, topKeys, sections, sectionKeys, flat, inSection, flags };
+  const valueSwitches = new Map<string, { field: ConfigField; value: unknown }>();
+  for (const f of fields)
+    for (const [name, value] of Object.entries(OPTION_NAMES[f.path]?.switchedBy ?? {})) {
+      const other = flat.get(name) ?? valueSwitches.get(name)?.field;
+      if (other) throw new Error(`option name '${name}' is claimed by both ${other.path} and ${f.path}`);
+      valueSwitches.set(name, { field: f, value });
+    }
+  const names: ConfigNames = {
+    fields,
+    topKeys,
+    sections,
+    sectionKeys,
+    flat,
+    inSection,
+    flags,
+    valueSwitches,
+  };
   cache.set(schema, names);
   return names;
 }
