@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { loadRecords } from "../data/loadRecords.js";
 import type { DataRecord, RecordKind } from "../data/records.js";
-import { isHalfDtype, keep, noGrad, type Tensor } from "../engine/index.js";
+import { isHalfDtype, keep, manualSeed, noGrad, type Tensor } from "../engine/index.js";
 import { type LoadModelOptions, loadModel } from "../model/loadModel.js";
 import { attachAdapter, createLora, type LoraAdapter, mergeAdapter } from "../model/lora.js";
 import { saveAdapter } from "../model/loraFiles.js";
@@ -85,6 +85,10 @@ export async function prepareRun(
   let adapter: LoraAdapter | undefined;
   let trainable: [string, Tensor][];
   if (config.lora) {
+    // The adapter's A matrices are random: drawn under the run's seed, so that two runs of one config (with and
+    // without gradient checkpointing, or every rank of a data-parallel run) start from the same adapter. libtorch
+    // seeds its generator at random in each process.
+    manualSeed(config.training.seed);
     adapter = createLora(model, {
       r: config.lora.r,
       alpha: config.lora.alpha,
