@@ -152,9 +152,9 @@ export interface LoopRun {
 
 /**
  * The loop, top to bottom: check the data can feed every rank, build the optimizer, resume from the newest intact
- * checkpoint, then step by step: learning rate, forward and backward over the micro-batches, (data-parallel) sum
- * across ranks, clip and update, log, evaluate, checkpoint, and stop cleanly on Ctrl-C. A final evaluation and the
- * curves end the run.
+ * checkpoint, then step by step: one optimizer step (learning rate, forward and backward over the micro-batches,
+ * data-parallel sums, clip and update), its metrics row, an evaluation and a checkpoint when due, and a clean stop
+ * on Ctrl-C. A final evaluation and the curves end the run.
  */
 export async function runTrainingLoop(
   trainable: [string, Tensor][],
@@ -167,82 +167,40 @@ export async function runTrainingLoop(
   const main = isMainRank(dp);
   mkdirSync(o.outDir, { recursive: true });
   const steps = totalSteps(task.size, o);
-  const schedule = {
-    kind: o.schedule,
-    lr: o.lr,
-    warmupSteps: o.warmupSteps > 0 ? o.warmupSteps : Math.floor(o.warmupRatio * steps),
-    totalSteps: steps,
-  };
-  const optimizer = new AdamW(weightDecayGroups(trainable, o.weightDecay), {
-    lr: o.lr,
-    beta1: o.beta1,
-    beta2: o.beta2,
-  });
+  const { optimizer, state, resumedFrom } = createOptimizerAndStart(trainable, task, o, run, steps);
   const params = trainable.map(([, t]) => t);
-
-  let start: { state: CheckpointState; from?: string };
-  try {
-    start = startOrResume(trainable, optimizer, task, o, run, steps);
-  } catch (error) {
-    optimizer.dispose();
-    throw error;
-  }
-  const state = start.state;
   // Every rank starts from rank 0's weights (after a resume all loaded the same checkpoint; this makes it certain).
   if (dp) broadcastParameters(dp.group, params);
 
   const ctrlC = watchCtrlC();
   const report = main ? new LoopReport(o, run, state, steps) : undefined;
   const batches = new BatchOrder(task.size, o.seed, o.batchSize, state);
-  const started = performance.now();
-  const startTokens = state.tokens;
-  let lastCheckpoint = start.from;
-  let metricKeys: string[] | undefined;
-  let final: Record<string, number> = {};
-  let evalFigures: Record<string, number> = {};
+  let lastCheckpoint = resumedFrom;
   const stopped = (what: string, value: number) =>
     new TrainingError(
       `step ${state.step + 1}: ${what} is ${value}; training stopped before the update. Last good checkpoint: ${lastCheckpoint ?? "none yet"}`,
     );
-
+  const parts: StepParts = { task, params, optimizer, batches, o, steps, dp, ctrlC, stopped };
+  const throughput = new Throughput(state.tokens);
+  let final: Record<string, number> = {};
+  let evalFigures: Record<string, number> = {};
   try {
     while (state.step < steps) {
-      optimizer.lr = learningRate(state.step, schedule);
-      const step = accumulateGradients(task, batches, o.gradientAccumulation, dp, stopped);
-      if (dp) {
-        allReduceGradients(dp.group, params);
-        // The first step fixes the figures' layout (a rank with an empty shard later has none of its own).
-        metricKeys ??= Object.keys(step.sums).sort();
-        // Ctrl-C reaches ranks at different moments: all stop at the same step, or the others would wait forever.
-        if (sumAcrossRanks(dp, step, metricKeys, ctrlC.interrupted)) ctrlC.interrupted = true;
-      }
-      const gradNorm = clipAndUpdate(params, optimizer, o.maxGradNorm, stopped);
-      state.step++;
-      state.tokens += step.tokens;
-
-      const averages = Object.fromEntries(Object.entries(step.sums).map(([k, v]) => [k, v / step.micro]));
-      final = { ...averages, lr: optimizer.lr, ...(o.maxGradNorm > 0 ? { grad_norm: gradNorm } : {}) };
-      const record: Record<string, number> = {
-        step: state.step,
-        epoch: fractionalEpoch(state.epoch, state.offset, task.size),
-        ...final,
-        tokens_per_s: (state.tokens - startTokens) / ((performance.now() - started) / 1000),
-      };
+      final = optimizerStep(parts, state);
+      const record = metricsRow(state, task.size, final, throughput.tokensPerSecond(state.tokens));
       if (main && task.evaluate && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < steps) {
         evalFigures = task.evaluate();
-        for (const [k, v] of Object.entries(evalFigures)) record[`eval_${k}`] = v;
+        Object.assign(record, evalColumns(evalFigures));
       }
       report?.step(record);
-
       if (main && ((o.saveEvery > 0 && state.step % o.saveEvery === 0) || ctrlC.interrupted)) {
         lastCheckpoint = saveCheckpoint(o.outDir, trainable, optimizer, { ...state }, o.keepCheckpoints);
         await writeCurves(o.outDir, run.log);
       }
-      if (ctrlC.interrupted) {
+      if (ctrlC.interrupted)
         throw new TrainingInterrupted(
           `interrupted at step ${state.step}/${steps}; checkpoint saved to ${lastCheckpoint}; continue with --resume`,
         );
-      }
       // Let signals and I/O through between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -256,14 +214,105 @@ export async function runTrainingLoop(
     optimizer.dispose();
     report?.close();
   }
+  const seconds = throughput.seconds();
+  return { steps: state.step, tokens: state.tokens, seconds, final, eval: evalFigures, resumedFrom };
+}
+
+/** AdamW over the trainable tensors, and the position the run starts from (startOrResume); no optimizer leaks. */
+function createOptimizerAndStart(
+  trainable: [string, Tensor][],
+  task: TrainingTask,
+  o: LoopOptions,
+  run: LoopRun,
+  steps: number,
+): { optimizer: AdamW; state: CheckpointState; resumedFrom: string | undefined } {
+  const optimizer = new AdamW(weightDecayGroups(trainable, o.weightDecay), {
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+  });
+  try {
+    const start = startOrResume(trainable, optimizer, task, o, run, steps);
+    return { optimizer, state: start.state, resumedFrom: start.from };
+  } catch (error) {
+    optimizer.dispose();
+    throw error;
+  }
+}
+
+/** What one optimizer step works with. */
+interface StepParts {
+  task: TrainingTask;
+  params: Tensor[];
+  optimizer: AdamW;
+  batches: BatchOrder;
+  o: LoopOptions;
+  steps: number;
+  dp: DataParallel | undefined;
+  ctrlC: { interrupted: boolean };
+  /** The figures' order across ranks, fixed by the first data-parallel step. */
+  metricKeys?: string[];
+  stopped: (what: string, value: number) => Error;
+}
+
+/**
+ * One optimizer step: the learning rate for it, forward and backward over its micro-batches, (data-parallel)
+ * gradients and figures summed across ranks, clip and update. Advances `state` and returns the step's figures:
+ * loss and task metrics averaged over the micro-batches, lr, and grad_norm when clipping.
+ */
+function optimizerStep(p: StepParts, state: CheckpointState): Record<string, number> {
+  const { o, dp } = p;
+  p.optimizer.lr = learningRate(state.step, {
+    kind: o.schedule,
+    lr: o.lr,
+    warmupSteps: o.warmupSteps > 0 ? o.warmupSteps : Math.floor(o.warmupRatio * p.steps),
+    totalSteps: p.steps,
+  });
+  const step = accumulateGradients(p.task, p.batches, o.gradientAccumulation, dp, p.stopped);
+  if (dp) {
+    allReduceGradients(dp.group, p.params);
+    // The first step fixes the figures' layout (a rank with an empty shard later has none of its own).
+    p.metricKeys ??= Object.keys(step.sums).sort();
+    // Ctrl-C reaches ranks at different moments: all stop at the same step, or the others would wait forever.
+    if (sumAcrossRanks(dp, step, p.metricKeys, p.ctrlC.interrupted)) p.ctrlC.interrupted = true;
+  }
+  const gradNorm = clipAndUpdate(p.params, p.optimizer, o.maxGradNorm, p.stopped);
+  state.step++;
+  state.tokens += step.tokens;
+  const averages = Object.fromEntries(Object.entries(step.sums).map(([k, v]) => [k, v / step.micro]));
+  return { ...averages, lr: p.optimizer.lr, ...(o.maxGradNorm > 0 ? { grad_norm: gradNorm } : {}) };
+}
+
+/** Tokens per second since the loop started (a resumed run counts from its checkpoint). */
+class Throughput {
+  readonly #started = performance.now();
+  constructor(readonly startTokens: number) {}
+  seconds(): number {
+    return (performance.now() - this.#started) / 1000;
+  }
+  tokensPerSecond(tokens: number): number {
+    return (tokens - this.startTokens) / this.seconds();
+  }
+}
+
+/** A metrics.jsonl row: step, fractional epoch, the step's figures and throughput. */
+function metricsRow(
+  state: CheckpointState,
+  size: number,
+  figures: Record<string, number>,
+  tokensPerSecond: number,
+): Record<string, number> {
   return {
-    steps: state.step,
-    tokens: state.tokens,
-    seconds: (performance.now() - started) / 1000,
-    final,
-    eval: evalFigures,
-    resumedFrom: start.from,
+    step: state.step,
+    epoch: fractionalEpoch(state.epoch, state.offset, size),
+    ...figures,
+    tokens_per_s: tokensPerSecond,
   };
+}
+
+/** Held-out figures as the eval_* columns of a metrics row. */
+function evalColumns(figures: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [`eval_${k}`, v]));
 }
 
 /** Every rank needs an example in each micro-batch. */
@@ -468,7 +517,7 @@ class LoopReport {
 
   /** The final held-out figures, as eval_* columns of their own row. */
   evaluation(step: number, figures: Record<string, number>): void {
-    const row = { step, ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [`eval_${k}`, v])) };
+    const row = { step, ...evalColumns(figures) };
     appendFileSync(this.#metricsPath, `${JSON.stringify(row)}\n`);
     this.#tensorboard?.log(row);
   }
