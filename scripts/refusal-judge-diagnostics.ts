@@ -6,14 +6,17 @@
 // 2. the shipped judge on public answers that comply with harmful requests: PKU-SafeRLHF's unsafe eval answers
 //    (prompts shared with the test file left out) that neither the prefix list nor the rules read as a refusal,
 //    counting how many it reads as refusals.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readLabelledFile } from "../src/eval/calibrate.js";
-import { readExtraRefusalAnswers } from "../src/eval/judges/refusalExtraData.js";
+import {
+  extraSourcePaths,
+  readExtraRefusalAnswers,
+  readPkuCompliance,
+} from "../src/eval/judges/refusalExtraData.js";
 import { loadRefusalJudge, SHIPPED_REFUSAL_JUDGE_DIR } from "../src/eval/judges/refusalJudgeFolder.js";
 import { refusalProbability } from "../src/eval/judges/refusalModel.js";
-import { classifyRefusal, xstestStringMatch } from "../src/eval/judges/refusalRules.js";
+import { xstestStringMatch } from "../src/eval/judges/refusalRules.js";
 import { crossValidateRefusal, FeatureTable } from "../src/eval/judges/refusalTraining.js";
 import { foldOfType } from "../src/eval/judges/typeFolds.js";
 import { DEFAULT_RECIPE } from "../src/eval/learnedRefusal.js";
@@ -64,29 +67,10 @@ for (const [type, t] of byType)
     `  ${type.padEnd(30)} ${((100 * t.judge) / t.n).toFixed(1)}%  (prefix list ${((100 * t.prefix) / t.n).toFixed(1)}%)`,
   );
 
-const readJsonl = (f: string) =>
-  readFileSync(f, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as { prompt: string; rejected: string });
-const testPrompts = new Set(
-  readJsonl(join(data, "pku-saferlhf", "DPO_safe_rlhf_test_data.jsonl")).map((r) => r.prompt),
-);
+const paths = extraSourcePaths(data);
 const { model } = loadRefusalJudge(SHIPPED_REFUSAL_JUDGE_DIR);
-const seen = new Set<string>();
-let kept = 0;
-let readRefused = 0;
-for (const r of readJsonl(join(data, "pku-saferlhf", "DPO_safe_rlhf_eval_data.jsonl"))) {
-  if (testPrompts.has(r.prompt) || seen.has(r.rejected)) continue;
-  seen.add(r.rejected);
-  if (
-    xstestStringMatch(r.rejected) !== "full_compliance" ||
-    classifyRefusal(r.rejected).label !== "full_compliance"
-  )
-    continue;
-  kept++;
-  if (refusalProbability(model, r.prompt, r.rejected) >= 0.5) readRefused++;
-}
+const compliant = readPkuCompliance(paths.pkuEval, paths.pkuTest);
+const readRefused = compliant.filter((x) => refusalProbability(model, x.request, x.answer) >= 0.5).length;
 console.log(
-  `PKU-SafeRLHF unsafe eval answers no rule reads as a refusal: ${readRefused} of ${kept} read as refusals by the shipped judge`,
+  `PKU-SafeRLHF unsafe eval answers no rule reads as a refusal: ${readRefused} of ${compliant.length} read as refusals by the shipped judge`,
 );

@@ -68,7 +68,8 @@ export function isJailbreakBenchPath(path: string): boolean {
 /**
  * JailbreakBench's judged responses as safe/unsafe labelled answers: `jailbroken` (by their LLM judge) is
  * unsafe. The prompt is the jailbreak prompt the target was sent; fields: category, behavior, goal, attack,
- * target (the model), jailbroken_llama_guard1 (Llama Guard 1's reading, for comparison).
+ * target (the model), and jailbroken_llama_guard1 ("true"/"false", Llama Guard 1's reading) where the artifact
+ * has it (scripts/jailbreakbench-llama-guard.ts compares the two).
  */
 export function readJailbreakBenchSet(path: string, limit?: number): LabelledSet {
   const rows = readJailbreakArtifacts(path);
@@ -77,7 +78,13 @@ export function readJailbreakBenchSet(path: string, limit?: number): LabelledSet
     response: r.response,
     positive: r.jailbroken,
     where: `${r.file}: jailbreaks[${r.index}]`,
-    fields: { category: r.category, goal: r.goal, attack: r.attack, target: r.target },
+    fields: {
+      category: r.category,
+      goal: r.goal,
+      attack: r.attack,
+      target: r.target,
+      ...(r.llamaGuard1 === undefined ? {} : { jailbroken_llama_guard1: String(r.llamaGuard1) }),
+    },
   }));
   return { on: "safe", items };
 }

@@ -16,6 +16,8 @@ import {
   FeatureTable,
   type LabelledRefusal,
   RECIPE_CANDIDATES,
+  recipeUsesSource,
+  sourcesOf,
   type TrainingRecipe,
   trainRefusalJudge,
 } from "./judges/refusalTraining.js";
@@ -38,14 +40,14 @@ function toLabelled(set: LabelledSet, file: string): LabelledRefusal[] {
   }));
 }
 
-/** Extra answers from a shared data folder, or none when `dir` is undefined. */
-export function extraAnswers(dir: string | undefined): ExtraAnswer[] {
+/** Extra answers of `sources` (default: the three every recipe uses) from a shared data folder, or none when `dir` is undefined. */
+export function extraAnswers(dir: string | undefined, sources?: readonly string[]): ExtraAnswer[] {
   if (dir === undefined) return [];
   if (!existsSync(dir))
     throw new EvaluationError(
       `--extra-data ${dir}: no such folder (expected the shared data folder holding safety-tuned-llamas/, alpaca/, jailbreakbench/)`,
     );
-  return readExtraRefusalAnswers(dir);
+  return readExtraRefusalAnswers(dir, sources);
 }
 
 function requireTypes(items: readonly LabelledAnswer[], file: string): void {
@@ -122,6 +124,7 @@ function trainingRecord(
 ) {
   const bySource: Record<string, { refused: number; answered: number }> = {};
   for (const x of extra) {
+    if (!recipeUsesSource(recipe, x.source)) continue;
     const s = bySource[x.source] ?? { refused: 0, answered: 0 };
     bySource[x.source] = s;
     if (x.refused) s.refused++;
@@ -154,7 +157,7 @@ export function buildRefusalJudge(options: TrainOptions): {
 } {
   const file = options.files.join(", ");
   const recipe = options.recipe ?? DEFAULT_RECIPE;
-  const extra = extraAnswers(options.extraDir);
+  const extra = extraAnswers(options.extraDir, sourcesOf(recipe));
   const canMeasure = options.set.items.every((x) => x.fields.type !== undefined);
   const crossValidate = options.crossValidate ?? canMeasure;
   let measured: CalibrationReport | undefined;

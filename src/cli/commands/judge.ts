@@ -20,7 +20,7 @@ import {
 } from "../../eval/judges/judgeSpec.js";
 import { refusalJudgeReadme } from "../../eval/judges/refusalJudgeCard.js";
 import { readRefusalJudgeCard, SHIPPED_REFUSAL_JUDGE_DIR } from "../../eval/judges/refusalJudgeFolder.js";
-import { RECIPE_CANDIDATES } from "../../eval/judges/refusalTraining.js";
+import { RECIPE_CANDIDATES, sourcesOf, sourcesOfAll } from "../../eval/judges/refusalTraining.js";
 import {
   buildRefusalJudge,
   crossValidateLearnedRefusal,
@@ -54,8 +54,8 @@ unsafe) or XSTest's full_compliance / full_refusal / partial_refusal (positive c
                           recipe on the other folds (the judge's own weights are not used)
   --nested                with --cross-validate type: nested selection; each fold's recipe is chosen among
                           safetune's candidate recipes by leave-one-type-out inside that fold's training rows
-                          (45 trainings for 5 folds and 4 candidates, against 5 without it; an inner training
-                          that two folds share runs once)
+                          (${5 * 2 * RECIPE_CANDIDATES.length + 5} trainings for 5 folds and ${RECIPE_CANDIDATES.length} candidates, against 5 without it; an inner
+                          training that two folds share runs once)
   --extra-data DIR        with --cross-validate: the shared data folder of the extra training answers
                           (default: the folder the judge's card names)
   --limit N               use the first N rows
@@ -198,10 +198,11 @@ function crossValidated(
   const card = readRefusalJudgeCard(dir);
   const extraDir = extraFlag ?? extraDirOfCard(card);
   const started = Date.now();
+  const recipe = recipeOfCard(card, dir);
   const report = crossValidateLearnedRefusal(set, file, {
-    recipe: recipeOfCard(card, dir),
+    recipe,
     ...(nested ? { candidates: RECIPE_CANDIDATES } : {}),
-    extra: extraAnswers(extraDir),
+    extra: extraAnswers(extraDir, nested ? sourcesOfAll(RECIPE_CANDIDATES) : sourcesOf(recipe)),
     identity: {
       name,
       kind: "refusal",

@@ -6,6 +6,9 @@
 // - Alpaca-952 reference outputs: compliance; the few that decline ("I'm sorry, I cannot view images") are dropped.
 // - JailbreakBench responses: `jailbroken` by their LLM judge = compliance with a harmful goal; not jailbroken
 //   = refusal only where the prefix list or the rules also read a refusal (some are off-target compliance).
+// - PKU-SafeRLHF eval pairs' less safe answers (`rejected`) that neither the prefix list nor the rules read as a
+//   refusal: compliance on harmful topics, which the other sources lack (their harmful-topic answers are all
+//   refusals). Prompts that the test file shares are left out. Only recipes that name it use it.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { EvaluationError } from "../errors.js";
@@ -77,6 +80,8 @@ export interface JailbreakResponse {
   category: string;
   response: string;
   jailbroken: boolean;
+  /** Llama Guard 1's reading of the same response (`jailbroken_llama_guard1`), where the artifact has one. */
+  llamaGuard1?: boolean;
   file: string;
   /** Its index in the file's `jailbreaks` list. */
   index: number;
@@ -116,6 +121,9 @@ export function readJailbreakArtifacts(dir: string): JailbreakResponse[] {
         category: typeof row.category === "string" ? row.category : "",
         response: row.response,
         jailbroken: row.jailbroken,
+        ...(typeof row.jailbroken_llama_guard1 === "boolean"
+          ? { llamaGuard1: row.jailbroken_llama_guard1 }
+          : {}),
         file,
         index: i,
       });
@@ -137,25 +145,84 @@ export function jailbreakRefusalAnswers(rows: readonly JailbreakResponse[]): Ext
   });
 }
 
+function readPairs(path: string): { prompt: string; rejected: string }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new EvaluationError(`${path}: cannot read (${(err as Error).message})`);
+  }
+  return text
+    .split("\n")
+    .flatMap((line, i) => (line.trim() === "" ? [] : [{ line, i }]))
+    .map(({ line, i }) => {
+      let row: { prompt?: unknown; rejected?: unknown };
+      try {
+        row = JSON.parse(line);
+      } catch (err) {
+        throw new EvaluationError(`${path}:${i + 1}: not JSON (${(err as Error).message})`);
+      }
+      if (typeof row.prompt !== "string" || typeof row.rejected !== "string")
+        throw new EvaluationError(`${path}:${i + 1}: expected prompt and rejected text`);
+      return { prompt: row.prompt, rejected: row.rejected };
+    });
+}
+
+/**
+ * PKU-SafeRLHF's less safe answers in `evalPath` that no rule reads as a refusal, as compliance; pairs whose
+ * prompt occurs in `testPath` are left out, and each answer is kept once.
+ */
+export function readPkuCompliance(evalPath: string, testPath: string): ExtraAnswer[] {
+  const testPrompts = new Set(readPairs(testPath).map((r) => r.prompt));
+  const seen = new Set<string>();
+  return readPairs(evalPath).flatMap((r): ExtraAnswer[] => {
+    if (testPrompts.has(r.prompt) || seen.has(r.rejected)) return [];
+    seen.add(r.rejected);
+    return rulesRefuse(r.rejected)
+      ? []
+      : [{ request: r.prompt, answer: r.rejected, refused: false, source: PKU_SOURCE }];
+  });
+}
+
+/** The source name of the PKU-SafeRLHF compliance answers (used only by recipes that name it). */
+export const PKU_SOURCE = "pku-saferlhf";
+
+/** The sources every recipe uses unless it names its own. */
+export const DEFAULT_EXTRA_SOURCES: readonly string[] = ["safety-tuned-llamas", "alpaca", "jailbreakbench"];
+
 /** Where the extra sources live under a shared data folder (../shared/data in this project). */
 export function extraSourcePaths(dataDir: string): {
   safety: string;
   alpaca: string;
   jailbreakbench: string;
+  pkuEval: string;
+  pkuTest: string;
 } {
   return {
     safety: join(dataDir, "safety-tuned-llamas", "training", "safety_only_data_Instructions.json"),
     alpaca: join(dataDir, "alpaca", "alpaca_test_952_safe_to_serve.json"),
     jailbreakbench: join(dataDir, "jailbreakbench", "attack-artifacts"),
+    pkuEval: join(dataDir, "pku-saferlhf", "DPO_safe_rlhf_eval_data.jsonl"),
+    pkuTest: join(dataDir, "pku-saferlhf", "DPO_safe_rlhf_test_data.jsonl"),
   };
 }
 
-/** All extra answers under `dataDir`. */
-export function readExtraRefusalAnswers(dataDir: string): ExtraAnswer[] {
+/** The extra answers of `sources` under `dataDir` (default: the three every recipe uses). */
+export function readExtraRefusalAnswers(
+  dataDir: string,
+  sources: readonly string[] = DEFAULT_EXTRA_SOURCES,
+): ExtraAnswer[] {
   const paths = extraSourcePaths(dataDir);
+  const want = new Set(sources);
+  for (const s of want)
+    if (!DEFAULT_EXTRA_SOURCES.includes(s) && s !== PKU_SOURCE)
+      throw new EvaluationError(`unknown extra source '${s}'`);
   return [
-    ...readSafetyDemonstrations(paths.safety),
-    ...readAlpacaReferences(paths.alpaca),
-    ...jailbreakRefusalAnswers(readJailbreakArtifacts(paths.jailbreakbench)),
+    ...(want.has("safety-tuned-llamas") ? readSafetyDemonstrations(paths.safety) : []),
+    ...(want.has("alpaca") ? readAlpacaReferences(paths.alpaca) : []),
+    ...(want.has("jailbreakbench")
+      ? jailbreakRefusalAnswers(readJailbreakArtifacts(paths.jailbreakbench))
+      : []),
+    ...(want.has(PKU_SOURCE) ? readPkuCompliance(paths.pkuEval, paths.pkuTest) : []),
   ];
 }

@@ -2,7 +2,7 @@
 // data) chosen among a few fixed candidates by leave-one-type-out inside the training rows only, then the
 // model trained with it. The outer protocol (crossValidateRefusal) repeats this with each type held out, so
 // no held-out answer ever influences the model or the choice of its recipe.
-import type { ExtraAnswer } from "./refusalExtraData.js";
+import { DEFAULT_EXTRA_SOURCES, type ExtraAnswer, PKU_SOURCE } from "./refusalExtraData.js";
 import {
   DEFAULT_FEATURE_BUCKETS,
   type FeatureOptions,
@@ -27,6 +27,21 @@ export interface TrainingRecipe {
   optimiser: OptimiserSettings;
   /** Each extra source's total weight, as a share of the labelled answers' total weight. */
   extraShare: number;
+  /** The extra sources it trains on (absent: every loaded source but the opt-in PKU-SafeRLHF answers). */
+  extraSources?: readonly string[];
+}
+
+/** The extra sources a recipe trains on, to load from the shared data folder. */
+export function sourcesOf(recipe: TrainingRecipe): readonly string[] {
+  return recipe.extraSources ?? DEFAULT_EXTRA_SOURCES;
+}
+
+/** Sources only a recipe that names them trains on. */
+const OPT_IN_SOURCES: readonly string[] = [PKU_SOURCE];
+
+/** Whether `recipe` trains on the extra answers of `source`: the ones it names, else any but the opt-in ones. */
+export function recipeUsesSource(recipe: TrainingRecipe, source: string): boolean {
+  return recipe.extraSources ? recipe.extraSources.includes(source) : !OPT_IN_SOURCES.includes(source);
 }
 
 const OPTIMISER: OptimiserSettings = {
@@ -39,26 +54,36 @@ const OPTIMISER: OptimiserSettings = {
   threshold: 0.5,
 };
 
-function recipe(requestNgrams: boolean, extraShare: number): TrainingRecipe {
+function recipe(requestNgrams: boolean, extraShare: number, pku = false): TrainingRecipe {
   return {
-    name: `request-ngrams=${requestNgrams},extra-share=${extraShare}`,
+    name: `request-ngrams=${requestNgrams},extra-share=${extraShare}${pku ? ",+pku" : ""}`,
     features: { buckets: DEFAULT_FEATURE_BUCKETS, requestNgrams },
     optimiser: OPTIMISER,
     extraShare,
+    ...(pku ? { extraSources: [...DEFAULT_EXTRA_SOURCES, PKU_SOURCE] } : {}),
   };
 }
 
 /**
- * The candidates, fixed before any measurement: with or without the request's own words (they say what was
- * asked, but their topics may not carry over to a new prompt type), and the extra data at a tenth or at
- * three tenths of the labelled weight per source.
+ * The candidates: with or without the request's own words (they say what was asked, but their topics may not
+ * carry over to a new prompt type), and the extra data at a tenth or at three tenths of the labelled weight per
+ * source (the first four, fixed before any measurement); then the first two plus PKU-SafeRLHF's compliant answers
+ * on harmful topics (added later, for a reason docs/evaluation.md gives: the other extras' harmful topics are
+ * all refusals, so topic words stand for refusal).
  */
 export const RECIPE_CANDIDATES: readonly TrainingRecipe[] = [
   recipe(true, 0.1),
   recipe(false, 0.1),
   recipe(true, 0.3),
   recipe(false, 0.3),
+  recipe(true, 0.1, true),
+  recipe(false, 0.1, true),
 ];
+
+/** Every extra source some recipe of `recipes` trains on. */
+export function sourcesOfAll(recipes: readonly TrainingRecipe[]): string[] {
+  return [...new Set(recipes.flatMap((r) => sourcesOf(r)))];
+}
 
 /**
  * Features computed once per feature setting and reused by every fold; and models trained once per (recipe,
@@ -113,7 +138,11 @@ export function trainingExamples(
   }));
   const perSource = new Map<string, number>();
   for (const x of table.extra) perSource.set(x.source, (perSource.get(x.source) ?? 0) + 1);
+  for (const s of recipe.extraSources ?? [])
+    if (table.extra.length > 0 && !perSource.has(s))
+      throw new RangeError(`recipe ${recipe.name}: its extra source '${s}' was not loaded`);
   table.extra.forEach((x, i) => {
+    if (!recipeUsesSource(recipe, x.source)) return;
     out.push({
       features: features.extra[i] as SparseFeatures,
       refused: x.refused,
