@@ -121,7 +121,10 @@ async function llamaCppGeneration(
 }
 
 interface DpoFigures {
+  /** Median wall time of a step. */
   stepS: number;
+  /** Median CPU time (user + system) of a step: steadier than wall time on a shared machine. */
+  stepCpuS?: number;
   peakRssMiB: number;
   threads: number;
 }
@@ -145,14 +148,25 @@ function safetuneDpo(dir: string, length: number, steps: number): DpoFigures {
   const task = dpoTask(model, pairs, reference, options);
   const optimizer = new AdamW(adapter.parameters(), { lr: 1e-4 });
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < steps + 1; i++) {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     tidy(() => task.step([0]).loss.backward());
     optimizer.step();
     optimizer.zeroGrad();
-    if (i > 0) times.push((performance.now() - t) / 1000);
+    const used = process.cpuUsage(cpu);
+    if (i > 0) {
+      times.push((performance.now() - t) / 1000);
+      cpuTimes.push((used.user + used.system) / 1e6);
+    }
   }
-  return { stepS: median(times), peakRssMiB: peakRssMiB(), threads: getNumThreads() };
+  return {
+    stepS: median(times),
+    stepCpuS: median(cpuTimes),
+    peakRssMiB: peakRssMiB(),
+    threads: getNumThreads(),
+  };
 }
 
 // ---------------------------------------------------------------- the parent
@@ -349,12 +363,12 @@ function renderBlock(
       "",
       `LoRA DPO step (r 8, alpha 32, q/k/v; one pair, ${o.dpoLength} tokens each; fp32 base; median step after one warm-up):`,
       "",
-      "| model | safetune step s | PyTorch step s | speed vs PyTorch (≥ 1.0) | safetune peak RSS MiB | PyTorch peak RSS MiB | RSS vs PyTorch (≤ 1.2) |",
-      "|---|---:|---:|---:|---:|---:|---:|",
+      "| model | step s, wall (safetune / PyTorch) | speed vs PyTorch, wall (≥ 1.0) | step s, CPU (safetune / PyTorch) | speed vs PyTorch, CPU | safetune peak RSS MiB | PyTorch peak RSS MiB | RSS vs PyTorch (≤ 1.2) |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const d of dpoRows)
       lines.push(
-        `| ${d.model} | ${fmt(d.safetune?.stepS)} | ${fmt(d.torch?.stepS)} | ${fmt(ratio(d.torch?.stepS ?? 0, d.safetune?.stepS ?? 0))}x | ${fmt(d.safetune?.peakRssMiB, 0)} | ${fmt(d.torch?.peakRssMiB, 0)} | ${fmt(ratio(d.safetune?.peakRssMiB ?? 0, d.torch?.peakRssMiB ?? 0))}x |`,
+        `| ${d.model} | ${fmt(d.safetune?.stepS)} / ${fmt(d.torch?.stepS)} | ${fmt(ratio(d.torch?.stepS ?? 0, d.safetune?.stepS ?? 0))}x | ${fmt(d.safetune?.stepCpuS)} / ${fmt(d.torch?.stepCpuS)} | ${fmt(ratio(d.torch?.stepCpuS ?? 0, d.safetune?.stepCpuS ?? 0))}x | ${fmt(d.safetune?.peakRssMiB, 0)} | ${fmt(d.torch?.peakRssMiB, 0)} | ${fmt(ratio(d.safetune?.peakRssMiB ?? 0, d.torch?.peakRssMiB ?? 0))}x |`,
       );
   }
   lines.push(END);

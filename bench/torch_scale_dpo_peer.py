@@ -5,7 +5,8 @@ A Llama-family model (Llama, Qwen2: q/k/v biases, grouped-query attention, tied 
 PEFT); one preference pair of --dpo-length tokens each with the same token ids as the safetune side (first half
 prompt, masked with -100); reference log-probs once under no_grad with the adapter off; then per step: one forward
 over the 2 sequences, summed answer log-probs, the sigmoid DPO loss (beta 0.1), backward, AdamW (lr 1e-4) and
-zero_grad. Median of --dpo-steps timed steps after one warm-up; prints one JSON object like the safetune side.
+zero_grad. Median of --dpo-steps timed steps (wall and CPU time) after one warm-up; prints one JSON object like the
+safetune side.
 
 Usage: /usr/bin/python3 bench/torch_scale_dpo_peer.py --config DIR/config.json [--threads N] [--dpo-length N]
        [--dpo-steps N]
@@ -173,13 +174,23 @@ def main():
         optimizer.zero_grad()
 
     step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.dpo_steps):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"stepS": statistics.median(times), "peakRssMiB": peak, "threads": torch.get_num_threads()}))
+    print(
+        json.dumps(
+            {
+                "stepS": statistics.median(times),
+                "stepCpuS": statistics.median(cpu_times),
+                "peakRssMiB": peak,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

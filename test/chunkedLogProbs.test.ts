@@ -240,10 +240,11 @@ describe("chunkedTokenLogProbs against the unfused ops", () => {
     });
   });
 
-  test("the default chunk holds about 2^21 logits, and never fewer than 16 positions", () => {
+  test("the default chunk holds about 2^21 logits, and never fewer than 128 positions", () => {
     assert.equal(defaultChunkPositions(4096), 512);
-    assert.equal(defaultChunkPositions(32000), 65);
-    assert.equal(defaultChunkPositions(1_000_000), 16);
+    assert.equal(defaultChunkPositions(8192), 256);
+    assert.equal(defaultChunkPositions(32000), 128);
+    assert.equal(defaultChunkPositions(151_936), 128);
   });
 });
 

@@ -6,9 +6,19 @@ import { nt, Tensor } from "./tensor.js";
 /** Float32 logit elements per chunk when no chunk size is given (8 MiB of logits at a time). */
 export const DEFAULT_LOGITS_CHUNK_ELEMENTS = 2 ** 21;
 
-/** Positions per chunk for a head of `vocab` outputs: {@link DEFAULT_LOGITS_CHUNK_ELEMENTS} / vocab, at least 16. */
+/**
+ * The fewest positions a chunk holds, whatever the vocabulary: each chunk's head matmul packs the whole [V, D]
+ * weight again, so a chunk of a few rows spends more time copying the weight than multiplying (a 151,936-word
+ * head in 16-row chunks: OpenBLAS's packing took half as long as its kernel in a 0.5B LoRA DPO step).
+ */
+export const MIN_CHUNK_POSITIONS = 128;
+
+/**
+ * Positions per chunk for a head of `vocab` outputs: {@link DEFAULT_LOGITS_CHUNK_ELEMENTS} / vocab, at least
+ * {@link MIN_CHUNK_POSITIONS}.
+ */
 export function defaultChunkPositions(vocab: number): number {
-  return Math.max(16, Math.floor(DEFAULT_LOGITS_CHUNK_ELEMENTS / Math.max(1, vocab)));
+  return Math.max(MIN_CHUNK_POSITIONS, Math.floor(DEFAULT_LOGITS_CHUNK_ELEMENTS / Math.max(1, vocab)));
 }
 
 export interface ChunkedLogProbsOptions {
