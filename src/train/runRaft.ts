@@ -158,22 +158,9 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
   const hash = configHash(config);
   // Every iteration's randomness derives from the seed and its index, so the weights are all a resume needs.
   const resumed = options.resume ? resumeRaft(config.out, hash, run, raft.iterations, log) : undefined;
-  const progress: RaftProgress = resumed ?? {
-    history: [],
-    total: { steps: 0, tokens: 0, seconds: 0, final: {}, eval: {} },
-    trainedExamples: 0,
-  };
+  const progress: RaftProgress = resumed ?? freshProgress();
   const start = (resumed?.iteration ?? 0) + 1;
-  const logPath = join(config.out, "raft.jsonl");
-  if (main) {
-    mkdirSync(join(config.out, "iterations"), { recursive: true });
-    writeFileSync(logPath, progress.history.map((r) => `${JSON.stringify(r)}\n`).join(""));
-  }
-  // Rewards per iteration as TensorBoard scalars (raft/mean_reward, ...) at step = iteration, rank 0 only.
-  const tensorboard =
-    main && reportsTo(config.training.reportTo, "tensorboard")
-      ? new TensorBoardReport(config.out, resumed ? { resumedAt: start - 1 } : {})
-      : undefined;
+  const { logPath, tensorboard } = openRaftLogs(config, progress, main, resumed?.iteration);
   const owned: Scorer[] = [];
   let sampler: AnswerSampler | undefined;
   try {
@@ -199,16 +186,56 @@ export async function runRaft(config: RaftConfig, options: RaftRunOptions = {}) 
     sampler?.dispose?.();
     for (const s of owned) s.dispose?.();
   }
+  const modelDir = saveRaftModel(config, run, progress, main);
+  return {
+    modelDir,
+    summary: progress.total,
+    history: progress.history,
+    model: run.model,
+    tokenizer: run.tokenizer,
+  };
+}
+
+/**
+ * raft.jsonl holding the iterations kept, and TensorBoard's per-iteration scalars (raft/mean_reward, ... at step =
+ * iteration) when asked for; rank 0 writes them, the other ranks get a path they never write to.
+ */
+function openRaftLogs(
+  config: RaftConfig,
+  progress: RaftProgress,
+  main: boolean,
+  resumedAt: number | undefined,
+): { logPath: string; tensorboard: TensorBoardReport | undefined } {
+  const logPath = join(config.out, "raft.jsonl");
+  if (main) {
+    mkdirSync(join(config.out, "iterations"), { recursive: true });
+    writeFileSync(logPath, progress.history.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  }
+  const tensorboard =
+    main && reportsTo(config.training.reportTo, "tensorboard")
+      ? new TensorBoardReport(config.out, resumedAt === undefined ? {} : { resumedAt })
+      : undefined;
+  return { logPath, tensorboard };
+}
+
+/** A run's progress before its first iteration. */
+function freshProgress(): RaftProgress {
+  return { history: [], total: { steps: 0, tokens: 0, seconds: 0, final: {}, eval: {} }, trainedExamples: 0 };
+}
+
+/**
+ * The trained policy saved as a model folder (by rank 0; the others return where it goes), with the last
+ * iteration's sampled rewards as RAFT's held-out-style figures in its summary and model card.
+ */
+function saveRaftModel(config: RaftConfig, run: PreparedRun, progress: RaftProgress, main: boolean): string {
   if (run.adapter) run.adapter.training = false;
   const { history, total, trainedExamples } = progress;
   const last = history[history.length - 1];
-  // The last iteration's sampled rewards are RAFT's held-out-style figures (reported and in the model card).
   if (last)
     total.eval = { iterations: history.length, mean_reward: last.mean_reward, best_reward: last.best_reward };
-  const modelDir = main
+  return main
     ? saveTrainedModel(run, config, total, "RAFT", { logs: ["raft.jsonl"], examples: trainedExamples })
     : join(config.out, "model");
-  return { modelDir, summary: total, history, model: run.model, tokenizer: run.tokenizer };
 }
 
 /** The newest intact RAFT checkpoint's weights loaded into the run, and its progress; undefined with none yet. */
