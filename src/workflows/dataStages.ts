@@ -29,7 +29,6 @@ export const worldStage = stageKind({
           baseLookAlikes: count,
           helpful: count,
           safety: count,
-          lookAlikeAnswers: count,
           preferences: count,
           raftPrompts: count,
           labelled: count,
