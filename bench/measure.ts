@@ -54,9 +54,15 @@ export function intFlag(
 }
 
 /** Runs one measuring process; its stderr passes through, the last line of its stdout is one JSON object. */
-export function runJsonProcess<T>(command: string, args: string[], cwd = repoRoot): T {
+export function runJsonProcess<T>(
+  command: string,
+  args: string[],
+  cwd = repoRoot,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   const r = spawnSync(command, args, {
     cwd,
+    env,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 16 * 2 ** 20,

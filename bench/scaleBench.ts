@@ -312,12 +312,14 @@ export async function scaleBench(argv: string[]): Promise<void> {
       let torch: DpoFigures | undefined;
       if (!values["no-torch"]) {
         log(`${name}: PyTorch LoRA DPO step`);
-        torch = runJsonProcess<DpoFigures>("/usr/bin/python3", [
-          join(here, "torch_scale_dpo_peer.py"),
-          "--config",
-          join(dir, "config.json"),
-          ...dpoArgs,
-        ]);
+        // OpenBLAS sizes its thread pool to the cores when it loads, and torch.set_num_threads does not resize it
+        // (safetune's setNumThreads does): the same number of BLAS threads on both sides.
+        torch = runJsonProcess<DpoFigures>(
+          "/usr/bin/python3",
+          [join(here, "torch_scale_dpo_peer.py"), "--config", join(dir, "config.json"), ...dpoArgs],
+          root,
+          { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+        );
       }
       dpoRows.push({ model: name, safetune, ...(torch ? { torch } : {}) });
       log(JSON.stringify(dpoRows.at(-1)));
