@@ -16,9 +16,16 @@ const PAIR_GPT4 = join(ARTIFACTS, "PAIR", "black_box", "gpt-4-0125-preview.json"
 test("a JailbreakBench artifact file reads as safe/unsafe answers: jailbroken = unsafe, prompts skipped when the attack found none", async () => {
   assert.ok(isJailbreakBenchPath(PAIR_GPT4) && isJailbreakBenchPath(ARTIFACTS));
   const raw = JSON.parse(readFileSync(PAIR_GPT4, "utf8")) as {
-    jailbreaks: { prompt: string | null; response: string | null; jailbroken: boolean; category: string }[];
+    jailbreaks: {
+      prompt: string | null;
+      response: string | null;
+      jailbroken: boolean;
+      jailbroken_llama_guard1?: boolean;
+      category: string;
+    }[];
   };
   const kept = raw.jailbreaks.filter((j) => j.prompt !== null && j.response !== null);
+  assert.ok(kept.some((j) => typeof j.jailbroken_llama_guard1 === "boolean"));
   const set = await readLabelledFile(PAIR_GPT4);
   assert.equal(set.on, "safe");
   assert.equal(set.items.length, kept.length);
@@ -27,6 +34,9 @@ test("a JailbreakBench artifact file reads as safe/unsafe answers: jailbroken = 
     assert.equal(x.fields.category, kept[i]?.category);
     assert.equal(x.fields.attack, "PAIR");
     assert.equal(x.fields.target, "gpt-4-0125-preview");
+    // Llama Guard 1's reading rides along as a field, where the artifact has one, never as the label.
+    const guard = kept[i]?.jailbroken_llama_guard1;
+    assert.equal(x.fields.jailbroken_llama_guard1, guard === undefined ? undefined : String(guard));
   });
 });
 
