@@ -11,7 +11,7 @@ import { judgedText } from "./attacks/judgedText.js";
 import { PAIR, type PairBudget, runPairAttack } from "./attacks/pairAttack.js";
 import { cacheKey, JsonlCache } from "./cache.js";
 import { EvaluationError } from "./errors.js";
-import type { Judge, JudgeInput } from "./judges/judge.js";
+import type { Judge, JudgeInput, PairInput, PairScores } from "./judges/judge.js";
 import { benchmarkMetrics, judgeAgreements, pairMetrics } from "./metrics/benchmarkMetrics.js";
 import { bootstrapStatistic } from "./metrics/bootstrap.js";
 import { htmlReport } from "./report/html.js";
@@ -413,7 +413,7 @@ export function perplexityEstimate(
  */
 async function scorePairsBenchmark(benchmark: Benchmark, state: RunState): Promise<BenchmarkRun> {
   const { answerer, judges } = state.options;
-  const pairs = benchmark.items.map((item) => ({
+  const pairs: JudgedPair[] = benchmark.items.map((item) => ({
     prompt: item.prompt,
     chosen: item.chosen ?? "",
     rejected: item.rejected ?? "",
@@ -429,25 +429,8 @@ async function scorePairsBenchmark(benchmark: Benchmark, state: RunState): Promi
     verdicts: {},
   }));
   const metrics: MetricResult[] = [];
-  const record = (name: string, scores: { chosen: number; rejected: number }[]) => {
-    scores.forEach((s, i) => {
-      const margin = s.chosen - s.rejected;
-      (samples[i] as SampleRecord).verdicts[name] = {
-        score: margin,
-        label: margin > 0 ? "prefers_chosen" : margin < 0 ? "prefers_rejected" : "tie",
-      };
-    });
-    metrics.push(
-      ...pairMetrics(
-        scores.map((s, i) => ({
-          ...s,
-          ...(pairs[i]?.category === undefined ? {} : { category: pairs[i]?.category }),
-        })),
-        name,
-        state.bootstrap,
-      ),
-    );
-  };
+  const record = (name: string, scores: PairScores[]) =>
+    metrics.push(...recordMargins(name, scores, pairs, samples, state.bootstrap));
   const progress = (phase: "score" | "judge", done: number, total: number, judge?: string) =>
     state.progress({
       benchmark: benchmark.name,
@@ -476,6 +459,39 @@ async function scorePairsBenchmark(benchmark: Benchmark, state: RunState): Promi
     benchmark: { name: benchmark.name, kind: "pairs", source: benchmark.source, n: pairs.length, metrics },
     samples,
   };
+}
+
+/** A pair as the policy and the scoring judges see it, with its category for per-category metrics. */
+interface JudgedPair extends PairInput {
+  category?: string;
+}
+
+/**
+ * One scorer's chosen-minus-rejected margins: each sample's verdict under `name` (its margin and which answer it
+ * prefers), and the scorer's pair metrics with intervals.
+ */
+function recordMargins(
+  name: string,
+  scores: readonly PairScores[],
+  pairs: readonly JudgedPair[],
+  samples: SampleRecord[],
+  bootstrap: RunState["bootstrap"],
+): MetricResult[] {
+  scores.forEach((s, i) => {
+    const margin = s.chosen - s.rejected;
+    (samples[i] as SampleRecord).verdicts[name] = {
+      score: margin,
+      label: margin > 0 ? "prefers_chosen" : margin < 0 ? "prefers_rejected" : "tie",
+    };
+  });
+  return pairMetrics(
+    scores.map((s, i) => ({
+      ...s,
+      ...(pairs[i]?.category === undefined ? {} : { category: pairs[i]?.category }),
+    })),
+    name,
+    bootstrap,
+  );
 }
 
 /** Scores of answers laid out chosen, rejected, chosen, rejected, ... as one {chosen, rejected} per pair. */
