@@ -385,8 +385,76 @@ function rowFilter(text: string | undefined, flag: string, command: string): Row
   return filter;
 }
 
+const REQUEST_PAIRS_COMMAND = "data request-pairs";
+
+/**
+ * `data request-pairs`, top to bottom: read the harmful and benign prompt files, pair each harmful request with a
+ * benign one in the request frame, write the pairs and their manifest, and say what was written.
+ */
 async function dataRequestPairs(argv: string[]): Promise<void> {
-  const command = "data request-pairs";
+  const args = requestPairsArgs(argv);
+  if (!args) return console.log(dataRequestPairsHelp);
+  const harmful = await readRolePrompts("harmful", args);
+  const benign = await readRolePrompts("benign", args);
+  let pairs: ReturnType<typeof requestSafetyPairs>;
+  try {
+    pairs = requestSafetyPairs(
+      harmful.flatMap((f) => f.prompts),
+      benign.flatMap((f) => f.prompts),
+      args.seed,
+    );
+  } catch (err) {
+    throw new DataError(
+      `${REQUEST_PAIRS_COMMAND}: ${(err as Error).message.replace(/^requestSafetyPairs: /, "")}`,
+    );
+  }
+  writeRecordsJsonl(args.out, pairs);
+  const unique = {
+    harmful: new Set(pairs.map((p) => p.rejected[0]?.content)).size,
+    benign: new Set(pairs.map((p) => p.chosen[0]?.content)).size,
+  };
+  const files = [...harmful, ...benign];
+  const manifestPath = manifestPathFor(args.out);
+  writeManifest(manifestPath, {
+    command: REQUEST_PAIRS_COMMAND,
+    createdAt: new Date().toISOString(),
+    seed: args.seed,
+    options: {
+      frame: REQUEST_FRAME,
+      fields: args.fields,
+      harmfulWhere: args.where.harmful,
+      benignWhere: args.where.benign,
+      skipInvalid: args.skipInvalid,
+    },
+    sources: files.map((f) => f.source),
+    outputs: [{ path: resolve(args.out), records: pairs.length, byKind: countKinds(pairs) }],
+    counts: { harmfulPrompts: unique.harmful, benignPrompts: unique.benign },
+  });
+  const skipped = files.reduce((a, f) => a + f.source.skipped, 0);
+  const filtered = files.reduce((a, f) => a + f.source.filtered, 0);
+  console.log(
+    `${REQUEST_PAIRS_COMMAND}: wrote ${args.out}: ${plural(pairs.length, "pair")} from ${n(unique.harmful)} harmful and ` +
+      `${n(unique.benign)} benign unique prompts (seed ${args.seed})`,
+  );
+  console.log(
+    `  ${plural(skipped, "invalid row")} skipped, ${plural(filtered, "row")} left out by --*-where or the mapping; ` +
+      `manifest ${manifestPath}`,
+  );
+}
+
+interface RequestPairsArgs {
+  paths: Record<"harmful" | "benign", string[]>;
+  /** --ROLE-where FIELD=VALUE, as written. */
+  where: Record<"harmful" | "benign", string | undefined>;
+  out: string;
+  seed: number;
+  fields: string[];
+  skipInvalid: boolean;
+}
+
+/** The command's flags, checked; undefined when --help asks for the help text. */
+function requestPairsArgs(argv: string[]): RequestPairsArgs | undefined {
+  const command = REQUEST_PAIRS_COMMAND;
   const { values, positionals } = parseDataArgs(
     argv,
     {
@@ -400,71 +468,41 @@ async function dataRequestPairs(argv: string[]): Promise<void> {
     },
     command,
   );
-  if (values.help) {
-    console.log(dataRequestPairsHelp);
-    return;
-  }
+  if (values.help) return undefined;
   if (positionals.length)
     throw new UsageError(`${command}: unexpected argument '${positionals[0]}' (use --harmful and --benign)`);
-  const harmfulPaths = fileList(values.harmful, "harmful", command);
-  const benignPaths = fileList(values.benign, "benign", command);
+  const paths = {
+    harmful: fileList(values.harmful, "harmful", command),
+    benign: fileList(values.benign, "benign", command),
+  };
   const out = requireString(values.out, "out", command);
   if (!/\.jsonl$/i.test(out)) throw new UsageError(`${command}: --out must be a .jsonl file, got '${out}'`);
-  const seed = optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0;
-  const fields = (values.field ?? "")
-    .split(",")
-    .map((f) => f.trim())
-    .filter((f) => f !== "");
-  const skipInvalid = values["skip-invalid"] === true;
-
-  const readRole = async (role: "harmful" | "benign", paths: readonly string[]) => {
-    const flag = `${role}-where` as const;
-    const filter = rowFilter(values[flag], flag, command);
-    const files: PromptFile[] = [];
-    for (const path of paths) files.push(await readPromptFile(path, role, fields, filter, skipInvalid));
-    if (filter && !files.some((f) => f.hadFilterField))
-      throw new UsageError(`${command}: --${flag}: no ${role} file has a field "${filter.field}"`);
-    return files;
+  return {
+    paths,
+    where: { harmful: values["harmful-where"], benign: values["benign-where"] },
+    out,
+    seed: optionalNumber(values.seed, "seed", { integer: true, min: 0 }) ?? 0,
+    fields: (values.field ?? "")
+      .split(",")
+      .map((f) => f.trim())
+      .filter((f) => f !== ""),
+    skipInvalid: values["skip-invalid"] === true,
   };
-  const harmful = await readRole("harmful", harmfulPaths);
-  const benign = await readRole("benign", benignPaths);
-  let pairs: ReturnType<typeof requestSafetyPairs>;
-  try {
-    pairs = requestSafetyPairs(
-      harmful.flatMap((f) => f.prompts),
-      benign.flatMap((f) => f.prompts),
-      seed,
+}
+
+/**
+ * One role's prompt files (`--harmful` or `--benign`), each row filtered by `--ROLE-where`; a filter whose field
+ * no file of the role has is a usage error, not an empty result.
+ */
+async function readRolePrompts(role: "harmful" | "benign", args: RequestPairsArgs): Promise<PromptFile[]> {
+  const flag = `${role}-where`;
+  const filter = rowFilter(args.where[role], flag, REQUEST_PAIRS_COMMAND);
+  const files: PromptFile[] = [];
+  for (const path of args.paths[role])
+    files.push(await readPromptFile(path, role, args.fields, filter, args.skipInvalid));
+  if (filter && !files.some((f) => f.hadFilterField))
+    throw new UsageError(
+      `${REQUEST_PAIRS_COMMAND}: --${flag}: no ${role} file has a field "${filter.field}"`,
     );
-  } catch (err) {
-    throw new DataError(`${command}: ${(err as Error).message.replace(/^requestSafetyPairs: /, "")}`);
-  }
-  writeRecordsJsonl(out, pairs);
-  const uniqueHarmful = new Set(pairs.map((p) => p.rejected[0]?.content)).size;
-  const uniqueBenign = new Set(pairs.map((p) => p.chosen[0]?.content)).size;
-  const manifestPath = manifestPathFor(out);
-  writeManifest(manifestPath, {
-    command,
-    createdAt: new Date().toISOString(),
-    seed,
-    options: {
-      frame: REQUEST_FRAME,
-      fields,
-      harmfulWhere: values["harmful-where"],
-      benignWhere: values["benign-where"],
-      skipInvalid,
-    },
-    sources: [...harmful, ...benign].map((f) => f.source),
-    outputs: [{ path: resolve(out), records: pairs.length, byKind: countKinds(pairs) }],
-    counts: { harmfulPrompts: uniqueHarmful, benignPrompts: uniqueBenign },
-  });
-  const skips = [...harmful, ...benign].reduce((a, f) => a + f.source.skipped, 0);
-  const left = [...harmful, ...benign].reduce((a, f) => a + f.source.filtered, 0);
-  console.log(
-    `${command}: wrote ${out}: ${plural(pairs.length, "pair")} from ${n(uniqueHarmful)} harmful and ` +
-      `${n(uniqueBenign)} benign unique prompts (seed ${seed})`,
-  );
-  console.log(
-    `  ${plural(skips, "invalid row")} skipped, ${plural(left, "row")} left out by --*-where or the mapping; ` +
-      `manifest ${manifestPath}`,
-  );
+  return files;
 }
