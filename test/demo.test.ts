@@ -105,7 +105,6 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
   // Answer keys are exact: chance is near 0, so 15% means the tasks were learnt and survive alignment.
   for (const run of runs)
     assert.ok((accuracy[run] ?? 0) >= 0.15, `${run} keeps task accuracy >= 15%: ${figures}`);
-  // The cost model, trained on the world's labels, agrees with the refusal rules on the base's answers.
   // A seeded evaluation records its seed under the run's name; the two SIT seeds trained differently.
   const sit = [0, 1].map((seed) => readResults(join(dir, `eval-sit-100@${seed}`)));
   assert.deepEqual(
@@ -116,6 +115,9 @@ test("shortened demo: SIT and DPO make the unsafe base safer on held-out prompts
     ],
   );
   assert.equal(readResults(join(dir, "eval-base")).seed, undefined);
+  // The base's evaluation records how far the cost model (trained on the world's labels) agrees with the refusal
+  // rules on safe/unsafe. Only that it is recorded is checked: how well they agree is a measured figure of the
+  // run (Cohen's kappa in results.json), not a property of the pipeline.
   const base = readResults(join(dir, "eval-base"));
   const kappa = base.agreements?.find((a) => a.on === "safe");
   assert.ok(kappa, "a safe/unsafe agreement between the refusal judge and the cost model");
