@@ -139,32 +139,8 @@ const FLAGS = {
 export async function evalCommand(argv: string[]): Promise<void> {
   if (argv[0] === "compare") return compareCommand(argv.slice(1));
   const { values } = parseCommandArgs(argv, FLAGS, "eval");
-  if (values.help) {
-    console.log(evalHelp);
-    return;
-  }
-  if (values["list-benchmarks"]) {
-    for (const b of BUILTIN_BENCHMARKS) console.log(`${b.name.padEnd(24)}${b.kind.padEnd(10)}${b.about}`);
-    const dataDir = resolve(values.data ?? process.env.SAFETUNE_DATA ?? "data");
-    for (const name of jailbreakBenchNames(dataDir))
-      console.log(`${name.padEnd(24)} harmful   JailbreakBench attack prompts (replayed attack)`);
-    return;
-  }
-  if (values["list-attacks"]) {
-    for (const name of ATTACK_NAMES) console.log(`${name.padEnd(22)}${findAttack(name)?.about ?? ""}`);
-    return;
-  }
-  const out = requireString(values.out, "out", "eval");
-  if ((values.model === undefined) === (values.endpoint === undefined))
-    throw new UsageError(
-      "eval: give exactly one of --model DIR or --endpoint URL (see safetune eval --help)",
-    );
-  if (values.endpoint !== undefined && values["api-model"] === undefined)
-    throw new UsageError("eval: --endpoint needs --api-model NAME (the model's name at the endpoint)");
-  if (values["attacker-endpoint"] !== undefined && values["attacker-model"] === undefined)
-    throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
-  modelPlacement(values);
-
+  if (printedListing(values)) return;
+  const out = checkEvalFlags(values);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalInterrupted("interrupted"));
   process.once("SIGINT", onSigint);
@@ -189,17 +165,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       onProgress: evalProgressBars(),
       signal: controller.signal,
     });
-    for (const b of run.results.benchmarks) {
-      const m = headlineMetric(b, run.results.primaryJudge);
-      console.log(
-        `${b.name.padEnd(26)}${m ? `${m.metric.padEnd(22)}${formatEstimate(m)}` : "(no headline metric)"}`,
-      );
-    }
-    const t = run.results.timing;
-    console.log(
-      `${t.generated} answers generated (${t.cached} from cache) in ${t.generationSeconds.toFixed(1)} s; judged in ${t.judgeSeconds.toFixed(1)} s`,
-    );
-    console.log(`wrote ${run.files.results}, ${run.files.samples}, ${run.files.markdown}, ${run.files.html}`);
+    printEvalSummary(run);
     const { answerer } = evaluation;
     if (answerer instanceof EndpointAnswerer && answerer.pool.urls.length > 1)
       console.error(`endpoints: ${answerer.pool.summary()}`);
@@ -213,6 +179,56 @@ export async function evalCommand(argv: string[]): Promise<void> {
     process.removeListener("SIGINT", onSigint);
     evaluation?.dispose();
   }
+}
+
+/** --help, --list-benchmarks and --list-attacks print and end the command; true when one of them did. */
+function printedListing(values: ParsedFlags<typeof FLAGS>): boolean {
+  if (values.help) {
+    console.log(evalHelp);
+    return true;
+  }
+  if (values["list-benchmarks"]) {
+    for (const b of BUILTIN_BENCHMARKS) console.log(`${b.name.padEnd(24)}${b.kind.padEnd(10)}${b.about}`);
+    const dataDir = resolve(values.data ?? process.env.SAFETUNE_DATA ?? "data");
+    for (const name of jailbreakBenchNames(dataDir))
+      console.log(`${name.padEnd(24)} harmful   JailbreakBench attack prompts (replayed attack)`);
+    return true;
+  }
+  if (values["list-attacks"]) {
+    for (const name of ATTACK_NAMES) console.log(`${name.padEnd(22)}${findAttack(name)?.about ?? ""}`);
+    return true;
+  }
+  return false;
+}
+
+/** The flags that must go together, checked before anything loads; returns --out. */
+function checkEvalFlags(values: ParsedFlags<typeof FLAGS>): string {
+  const out = requireString(values.out, "out", "eval");
+  if ((values.model === undefined) === (values.endpoint === undefined))
+    throw new UsageError(
+      "eval: give exactly one of --model DIR or --endpoint URL (see safetune eval --help)",
+    );
+  if (values.endpoint !== undefined && values["api-model"] === undefined)
+    throw new UsageError("eval: --endpoint needs --api-model NAME (the model's name at the endpoint)");
+  if (values["attacker-endpoint"] !== undefined && values["attacker-model"] === undefined)
+    throw new UsageError("--attacker-endpoint needs --attacker-model NAME");
+  modelPlacement(values);
+  return out;
+}
+
+/** Each benchmark's headline figure, the run's timing and the files it wrote. */
+function printEvalSummary(run: Awaited<ReturnType<typeof runEval>>): void {
+  for (const b of run.results.benchmarks) {
+    const m = headlineMetric(b, run.results.primaryJudge);
+    console.log(
+      `${b.name.padEnd(26)}${m ? `${m.metric.padEnd(22)}${formatEstimate(m)}` : "(no headline metric)"}`,
+    );
+  }
+  const t = run.results.timing;
+  console.log(
+    `${t.generated} answers generated (${t.cached} from cache) in ${t.generationSeconds.toFixed(1)} s; judged in ${t.judgeSeconds.toFixed(1)} s`,
+  );
+  console.log(`wrote ${run.files.results}, ${run.files.samples}, ${run.files.markdown}, ${run.files.html}`);
 }
 
 /** The evaluation the flags describe (flag syntax checked here; files and models are read by buildEvaluation). */
@@ -240,20 +256,19 @@ function evaluationSpec(values: ParsedFlags<typeof FLAGS>): Omit<EvaluationSpec,
   const apiKey = remote ? apiKeyFromEnv(values["api-key-env"]) : undefined;
   const timeout = num("timeout", { min: 0.001 });
   // Unset values take the endpoint pool's defaults (8 requests in flight, 120 s, 4 retries).
-  const connection = {
+  const connection: EndpointConnection = {
     apiKey,
     concurrency: num("concurrency", { integer: true, min: 1 }),
     timeoutMs: timeout === undefined ? undefined : 1000 * timeout,
     retries: num("retries", { integer: true, min: 0 }),
   };
-  const placement = modelPlacement(values);
   const answerer: AnswererSpec =
     values.model !== undefined
       ? {
           kind: "local",
           model: values.model,
           ...(values.adapter === undefined ? {} : { adapter: values.adapter }),
-          ...placement,
+          ...modelPlacement(values),
         }
       : {
           kind: "endpoint",
@@ -261,9 +276,6 @@ function evaluationSpec(values: ParsedFlags<typeof FLAGS>): Omit<EvaluationSpec,
           model: values["api-model"] as string,
           ...connection,
         };
-  const attackerUrl = values["attacker-endpoint"];
-  const maxQueries = num("attack-max-queries", { integer: true, min: 1 });
-  const maxTokens = num("attack-max-tokens", { integer: true, min: 1 });
   return {
     suite,
     dataDir: values.data,
@@ -273,22 +285,39 @@ function evaluationSpec(values: ParsedFlags<typeof FLAGS>): Omit<EvaluationSpec,
     primaryJudge: values["primary-judge"],
     answerer,
     generation,
-    adaptive:
-      attackerUrl === undefined
-        ? undefined
-        : {
-            endpoint: {
-              urls: [attackerUrl],
-              model: values["attacker-model"] as string,
-              ...connection,
-            },
-            rounds: num("attack-rounds", { integer: true, min: 1 }) ?? 5,
-            ...(maxQueries === undefined ? {} : { maxQueries }),
-            ...(maxTokens === undefined ? {} : { maxTokens }),
-            maxNewTokens: num("attacker-max-new-tokens", { integer: true, min: 1 }) ?? 512,
-            temperature: num("attacker-temperature", { min: 0 }) ?? 1,
-            seed: generation.seed ?? GENERATION_DEFAULTS.seed,
-          },
+    adaptive: adaptiveSpec(values, connection, generation.seed ?? GENERATION_DEFAULTS.seed),
+  };
+}
+
+/** How the answerer's and the attacker's endpoint pools connect (unset: the pool's defaults). */
+interface EndpointConnection {
+  apiKey: string | undefined;
+  concurrency: number | undefined;
+  timeoutMs: number | undefined;
+  retries: number | undefined;
+}
+
+/** The PAIR-style attack the --attacker-* flags describe (none without --attacker-endpoint). */
+function adaptiveSpec(
+  values: ParsedFlags<typeof FLAGS>,
+  connection: EndpointConnection,
+  seed: number,
+): EvaluationSpec["adaptive"] {
+  const num = (flag: keyof typeof FLAGS, opts: { integer?: boolean; min?: number; max?: number }) =>
+    optionalNumber(values[flag] as string | undefined, flag, opts);
+  // Checked with or without an attacker, as every numeric flag is.
+  const maxQueries = num("attack-max-queries", { integer: true, min: 1 });
+  const maxTokens = num("attack-max-tokens", { integer: true, min: 1 });
+  const attackerUrl = values["attacker-endpoint"];
+  if (attackerUrl === undefined) return undefined;
+  return {
+    endpoint: { urls: [attackerUrl], model: values["attacker-model"] as string, ...connection },
+    rounds: num("attack-rounds", { integer: true, min: 1 }) ?? 5,
+    ...(maxQueries === undefined ? {} : { maxQueries }),
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+    maxNewTokens: num("attacker-max-new-tokens", { integer: true, min: 1 }) ?? 512,
+    temperature: num("attacker-temperature", { min: 0 }) ?? 1,
+    seed,
   };
 }
 
