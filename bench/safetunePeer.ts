@@ -79,7 +79,8 @@ export interface PeerOptions {
 }
 
 function progress(message: string): void {
-  process.stderr.write(`  [safetune] ${message}\n`);
+  const peak = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+  process.stderr.write(`  [safetune] ${message} (peak RSS so far ${peak} MiB)\n`);
 }
 
 /**
@@ -183,6 +184,7 @@ export function benchModel(name: ModelName, options: PeerOptions): ModelFigures 
   const batched = decodeRate(model, batchPrompts, genTokens, warmup > 0, true);
   const singleUnfused = decodeRate(model, [prompt], genTokens, warmup > 0, false);
   const batchedUnfused = decodeRate(model, batchPrompts, genTokens, warmup > 0, false);
+  progress(`${name}: done`);
 
   const result: ModelFigures = {
     params: model.numParameters,

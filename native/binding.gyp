@@ -13,6 +13,7 @@
         "src/quantized.cc",
         "src/chunkedLogProbs.cc",
         "src/decode.cc",
+        "src/cpuAllocator.cc",
         "src/addon.cc"
       ],
       "include_dirs": [

@@ -8,8 +8,10 @@ void registerCheckpoint(Napi::Env env, Napi::Object exports);   // checkpoint.cc
 void registerDecode(Napi::Env env, Napi::Object exports);  // decode.cc
 void registerQuantized(Napi::Env env, Napi::Object exports);    // quantized.cc
 void registerChunkedLogProbs(Napi::Env env, Napi::Object exports);  // chunkedLogProbs.cc
+void installCpuAllocator();                                         // cpuAllocator.cc
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  installCpuAllocator();
   registerCreation(env, exports);
   registerOps(env, exports);
   registerAutograd(env, exports);

@@ -25,8 +25,15 @@ struct Linear {
   at::Tensor loraB;   // [out, r]
   double loraScale = 0;
 
+  // Batched decode (float32, kMinRows..kMaxRows rows): a transposed copy of the weight, [in, out] contiguous, made
+  // once per plan, and the number of its columns per GEMM call. Undefined otherwise.
+  at::Tensor weightT;
+  int64_t columnsPerCall = 0;
+
   at::Tensor operator()(const at::Tensor& x) const {
-    auto y = oneRow(x) ? matrixVector(x) : at::linear(x, weight, bias);
+    auto y = oneRow(x)               ? matrixVector(x)
+             : rowsFit(x)            ? fewRows(x)
+                                     : at::linear(x, weight, bias);
     if (!loraA.defined()) return y;
     return y.add(at::linear(at::linear(x, loraA), loraB).mul(loraScale));
   }
@@ -43,6 +50,47 @@ struct Linear {
     shape.back() = weight.size(0);
     auto row = x.reshape({x.size(-1)});
     auto y = bias.defined() ? at::addmv(bias, weight, row) : at::mv(weight, row);
+    return y.view(shape);
+  }
+
+  // Batched decode multiplies a few rows by each weight. OpenBLAS's GEMM packs (copies) the whole weight on every
+  // such call (`sgemm_incopy`/`sgemm_itcopy`: 40% of a batch-8 Llama decode step, `perf record`, 2026-12-03) unless
+  // the product is small: then its "small matrix" kernels read the operands in place. In OpenBLAS 0.3.21's x86-64
+  // kernels that is a non-transposed weight ([in, out] row-major, as x·W with W contiguous) and at most
+  // kSmallGemm multiply-adds per call. So the plan keeps a transposed copy of each weight and multiplies it in
+  // column blocks that fit: 2-2.6x faster than at::linear at 2-16 rows (bench/decodeProfile.ts, docs/benchmarks.md).
+  // Past 16 rows the packing pays for itself and at::linear is used. The sums run in another order than at::linear's,
+  // so results may differ in the last bits.
+  static constexpr int64_t kMinRows = 2, kMaxRows = 16, kSmallGemm = 1000000;
+
+  void prepareRows(int64_t rows) {
+    if (rows < kMinRows || rows > kMaxRows || weight.scalar_type() != at::kFloat || !weight.device().is_cpu()) return;
+    weightT = weight.t().contiguous();  // GPT-2's Conv1D weights are stored [in, out]: no copy
+    int64_t in = weight.size(1), out = weight.size(0);
+    int64_t widest = std::max<int64_t>(1, kSmallGemm / (rows * in));
+    int64_t calls = (out + widest - 1) / widest;
+    columnsPerCall = (out + calls - 1) / calls;
+  }
+
+  bool rowsFit(const at::Tensor& x) const {
+    if (!weightT.defined() || x.scalar_type() != at::kFloat) return false;
+    int64_t rows = x.numel() / x.size(-1);
+    return rows >= kMinRows && rows <= kMaxRows;
+  }
+
+  at::Tensor fewRows(const at::Tensor& x) const {
+    int64_t in = weightT.size(0), out = weightT.size(1);
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    auto rows = x.reshape({-1, in}).contiguous();
+    auto y = at::empty({rows.size(0), out}, x.options());
+    for (int64_t first = 0; first < out; first += columnsPerCall) {
+      int64_t width = std::min(columnsPerCall, out - first);
+      auto block = y.narrow(1, first, width);  // strides (out, 1): BLAS writes it in place with ldc = out
+      auto w = weightT.narrow(1, first, width);
+      if (bias.defined()) at::addmm_out(block, bias.narrow(0, first, width), rows, w);
+      else at::mm_out(block, rows, w);
+    }
     return y.view(shape);
   }
 };
@@ -335,6 +383,11 @@ Napi::Value createPlan(const Napi::CallbackInfo& info) {
   }
   if (!plan->keys.empty() && static_cast<int64_t>(plan->padding.size()) != plan->keys[0].size(0))
     throw Napi::RangeError::New(info.Env(), "decodePlan: one padding entry per cache row expected");
+  auto rows = static_cast<int64_t>(plan->padding.size());
+  for (auto& layer : plan->layers)
+    for (auto* linear : {&layer.q, &layer.k, &layer.v, &layer.qkv, &layer.o, &layer.gate, &layer.up, &layer.down})
+      if (linear->weight.defined()) linear->prepareRows(rows);
+  plan->head.prepareRows(rows);
   return Napi::External<Plan>::New(info.Env(), plan.release(), finalizePlan);
 }
 
