@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { AdamW, getNumThreads, noGrad, setNumThreads, tidy } from "../src/engine/index.js";
-import { exportGguf } from "../src/export/index.js";
+import { ExportError, exportGguf } from "../src/export/index.js";
 import { DecodeSession } from "../src/generate/decodeSession.js";
 import { createModel } from "../src/model/createModel.js";
 import { loadModel } from "../src/model/loadModel.js";
@@ -268,12 +268,22 @@ export async function scaleBench(argv: string[]): Promise<void> {
   const loadBefore = os.loadavg()[0] ?? 0;
   const common = ["--threads", String(threads), "--gen-tokens", String(tokens)];
   const rows: Row[] = [];
+  const notes = new Set<string>();
   const dpoRows: { model: string; safetune?: DpoFigures; torch?: DpoFigures }[] = [];
   for (const name of models) {
     const dir = ensureModel(values.cache as string, name);
     if (parts.includes("generation")) {
       for (const p of precisions) {
-        const gguf = ensureGguf(dir, p);
+        // A tokenizer the GGUF export does not handle yet (TinyLlama's SentencePiece BPE) leaves llama.cpp's side
+        // empty, with the reason under the table, instead of ending the whole run.
+        let gguf: string | undefined;
+        try {
+          gguf = ensureGguf(dir, p);
+        } catch (error) {
+          if (!(error instanceof ExportError)) throw error;
+          notes.add(`${name}: no llama.cpp figures (${error.message})`);
+          log(`${name} ${p}: no GGUF (${error.message})`);
+        }
         log(`${name} ${p}: safetune`);
         const safetune = child([
           "--child",
@@ -284,17 +294,20 @@ export async function scaleBench(argv: string[]): Promise<void> {
           p,
           ...common,
         ]) as GenerationFigures;
-        log(`${name} ${p}: llama.cpp`);
-        const llamacpp = child([
-          "--child",
-          "llamacpp-generation",
-          "--gguf",
-          gguf,
-          "--vocab",
-          String((SHAPES[name] as Shape).config.vocab_size),
-          ...common,
-        ]) as GenerationFigures;
-        rows.push({ model: name, precision: p, safetune, llamacpp });
+        let llamacpp: GenerationFigures | undefined;
+        if (gguf !== undefined) {
+          log(`${name} ${p}: llama.cpp`);
+          llamacpp = child([
+            "--child",
+            "llamacpp-generation",
+            "--gguf",
+            gguf,
+            "--vocab",
+            String((SHAPES[name] as Shape).config.vocab_size),
+            ...common,
+          ]) as GenerationFigures;
+        }
+        rows.push({ model: name, precision: p, safetune, ...(llamacpp ? { llamacpp } : {}) });
         log(JSON.stringify(rows.at(-1)));
       }
     }
@@ -326,13 +339,22 @@ export async function scaleBench(argv: string[]): Promise<void> {
     }
   }
   const loadAfter = os.loadavg()[0] ?? 0;
-  const block = renderBlock(rows, dpoRows, { argv, threads, tokens, dpoLength, loadBefore, loadAfter });
+  const block = renderBlock(rows, dpoRows, {
+    argv,
+    threads,
+    tokens,
+    dpoLength,
+    loadBefore,
+    loadAfter,
+    notes: [...notes],
+  });
   process.stdout.write(`${block}\n`);
   if (values["write-docs"]) replaceDocsBlock(DOCS, START, END, block, "Scale: 0.5B and 1.1B shapes");
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
-const fmt = (n: number | undefined, digits = 2) => (n === undefined ? "—" : n.toFixed(digits));
+const fmt = (n: number | undefined, digits = 2) =>
+  n === undefined || Number.isNaN(n) ? "—" : n.toFixed(digits);
 
 function renderBlock(
   rows: Row[],
@@ -344,6 +366,8 @@ function renderBlock(
     dpoLength: number;
     loadBefore: number;
     loadAfter: number;
+    /** Lines under the tables: what could not be measured, and why. */
+    notes: string[];
   },
 ): string {
   const lines = [
@@ -373,6 +397,7 @@ function renderBlock(
         `| ${d.model} | ${fmt(d.safetune?.stepS)} / ${fmt(d.torch?.stepS)} | ${fmt(ratio(d.torch?.stepS ?? 0, d.safetune?.stepS ?? 0))}x | ${fmt(d.safetune?.stepCpuS)} / ${fmt(d.torch?.stepCpuS)} | ${fmt(ratio(d.torch?.stepCpuS ?? 0, d.safetune?.stepCpuS ?? 0))}x | ${fmt(d.safetune?.peakRssMiB, 0)} | ${fmt(d.torch?.peakRssMiB, 0)} | ${fmt(ratio(d.safetune?.peakRssMiB ?? 0, d.torch?.peakRssMiB ?? 0))}x |`,
       );
   }
+  if (o.notes.length) lines.push("", ...o.notes.map((n) => `- ${n}`));
   lines.push(END);
   return lines.join("\n");
 }
