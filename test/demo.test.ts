@@ -51,9 +51,6 @@ function shortenedDemo(workdir: string): Doc {
   // Every iteration samples all 150 prompts, so the two iterations' mean rewards compare the same prompts: with a
   // different 60 each time, which prompts were drawn moved the mean as much as RAFT did (one run fell, one rose).
   (stages.raft as { raft: Record<string, number> }).raft.promptsPerIteration = 150;
-  // Four samples a prompt (the demo samples eight): half the sampling time, and this test checks that RAFT raises
-  // its reward, not how safe it gets.
-  (stages.raft as { raft: Record<string, number> }).raft.k = 4;
   const report = stages.report as { runs: string[]; comparisons: Record<string, string>[] };
   report.runs = ["${eval-base}", "${eval-sit-100}", "${eval-raft}", "${eval-dpo}"];
   report.comparisons = report.comparisons.filter((c) =>
