@@ -43,7 +43,8 @@ unsafe) or XSTest's full_compliance / full_refusal / partial_refusal (positive c
   --judge-file FILE       instead of --judge: one judge declared in YAML/JSON as in a suite (the keywords judge's form)
   --labelled FILE         .jsonl/.json/.csv/.parquet with prompt, response and label fields; or a JailbreakBench
                           artifacts folder or file (its jailbreak prompts and responses; jailbroken = unsafe;
-                          fields category, attack, target, goal)
+                          fields category, attack, target, goal, and jailbroken_llama_guard1 where the
+                          artifact has Llama Guard 1's verdict)
   --from-pairs            FILE holds pairs {prompt, chosen, rejected} with a safe chosen and an unsafe rejected answer
                           (the PKU-SafeRLHF safe-vs-unsafe files): each pair gives one safe and one unsafe answer
   --prompt-field F, --response-field F, --label-field F   field names (default prompt, response, label)
