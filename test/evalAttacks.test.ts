@@ -201,6 +201,16 @@ describe("the attack list and the benchmark transform", () => {
         b.items.map((i) => i.prompt),
         harmful.items.map((i) => attack.apply(i.prompt)),
       );
+      // What judges read: the request before the attack.
+      assert.deepEqual(
+        b.items.map((i) => i.request),
+        harmful.items.map((i) => i.prompt),
+      );
     }
+    assert.ok(out.every((b) => !b.name.includes("+") || b.items.every((i) => i.request !== undefined)));
+    assert.ok(
+      (out.at(-1) as Benchmark).items.every((i) => i.request === undefined),
+      "replayed: left as they are",
+    );
   });
 });

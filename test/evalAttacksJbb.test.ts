@@ -29,6 +29,8 @@ test("every artifact loads: prompts as given, null prompts skipped and counted, 
       assert.equal(item.id, String(kept[i]?.index));
       assert.equal(item.category, kept[i]?.category);
       assert.equal(item.attack, a.name);
+      // Judges read the behaviour's goal, as JailbreakBench's own judges do, not the jailbreak prompt.
+      assert.deepEqual(item.request, [{ role: "user", content: kept[i]?.goal }]);
     });
   }
 });

@@ -246,7 +246,8 @@ async function judgeSamples(
   const name = judge.identity.name;
   const inputs: JudgeInput[] = benchmark.items.map((item, i) => ({
     kind: benchmark.kind,
-    prompt: item.prompt,
+    // An attacked item is judged against the request it carries, not the wrapped or encoded prompt the model saw.
+    prompt: item.request ?? item.prompt,
     response: (samples[i] as SampleRecord).response,
     ...(item.reference === undefined ? {} : { reference: item.reference }),
     ...(item.answer === undefined ? {} : { answer: item.answer }),

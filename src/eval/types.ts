@@ -28,6 +28,12 @@ export interface BenchmarkItem {
   attack?: string;
   /** The benchmark whose item this attacks (same id and category), for the worst case per prompt. */
   attackedBenchmark?: string;
+  /**
+   * An attacked item's request as its benchmark wrote it, before the attack wrapped or encoded it: what judges read
+   * as the request (JailbreakBench's and HarmBench's judges read the behaviour, never the jailbreak prompt; a
+   * refusal judge reading a base64 request beside a decoded answer would judge the wrong pair). Absent: `prompt`.
+   */
+  request?: ChatMessage[];
 }
 
 export interface Benchmark {

@@ -9,8 +9,8 @@ export function attackedName(name: string, attack: string): string {
 
 /**
  * The benchmarks with, after each harmful one that is not already an attack (replayed attacks are left as
- * they are), a copy per attack: same ids and categories, prompts transformed, items recording the attack and
- * the benchmark attacked. Other kinds pass through unchanged.
+ * they are), a copy per attack: same ids and categories, prompts transformed, items recording the attack, the
+ * benchmark attacked and the request before the attack (what judges read). Other kinds pass through unchanged.
  */
 export function applyAttacks(benchmarks: readonly Benchmark[], attacks: readonly Attack[]): Benchmark[] {
   const out: Benchmark[] = [];
@@ -25,6 +25,7 @@ export function applyAttacks(benchmarks: readonly Benchmark[], attacks: readonly
         items: b.items.map((item) => ({
           ...item,
           prompt: attack.apply(item.prompt),
+          request: item.request ?? item.prompt,
           attack: attack.name,
           attackedBenchmark: b.name,
         })),

@@ -114,9 +114,13 @@ export function loadJailbreakBenchBenchmark(spec: ResolvedBenchmarkSpec): Benchm
       throw new EvaluationError(`${where}: jailbreaks[${i}].${spec.prompt}: expected text or null`);
     const id = spec.id === undefined ? undefined : r[spec.id];
     const category = spec.category === undefined ? undefined : r[spec.category];
+    const goal = r.goal;
     items.push({
       id: typeof id === "string" || typeof id === "number" ? String(id) : String(i),
       prompt: [{ role: "user", content: prompt }],
+      ...(typeof goal === "string" && goal.trim() !== ""
+        ? { request: [{ role: "user" as const, content: goal }] }
+        : {}),
       ...(typeof category === "string" && category !== "" ? { category } : {}),
       attack: spec.builtin ?? spec.name,
       attackedBenchmark: JBB_BEHAVIOURS,
