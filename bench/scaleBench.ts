@@ -54,6 +54,8 @@ function promptIds(vocab: number): number[] {
 interface GenerationFigures {
   loadS: number;
   decodeTokensPerS: number;
+  /** Decoded tokens per CPU second (user + system, all threads): steadier than wall time on a shared machine. */
+  decodeTokensPerCpuS?: number;
   peakRssMiB: number;
   threads: number;
 }
@@ -65,6 +67,7 @@ function safetuneGeneration(dir: string, precision: Precision, tokens: number): 
   const loadS = (performance.now() - start) / 1000;
   const prompt = promptIds(model.config.vocabSize);
   const rates: number[] = [];
+  const cpuRates: number[] = [];
   for (let round = 0; round < 2; round++) {
     noGrad(() => {
       const session = new DecodeSession(model, [prompt], {
@@ -75,14 +78,28 @@ function safetuneGeneration(dir: string, precision: Precision, tokens: number): 
       try {
         session.step();
         const t = performance.now();
+        const cpu = process.cpuUsage();
         while (!session.done) session.step();
         rates.push((tokens - 1) / ((performance.now() - t) / 1000));
+        cpuRates.push((tokens - 1) / cpuSeconds(cpu));
       } finally {
         session.dispose();
       }
     });
   }
-  return { loadS, decodeTokensPerS: Math.max(...rates), peakRssMiB: peakRssMiB(), threads: getNumThreads() };
+  return {
+    loadS,
+    decodeTokensPerS: Math.max(...rates),
+    decodeTokensPerCpuS: Math.max(...cpuRates),
+    peakRssMiB: peakRssMiB(),
+    threads: getNumThreads(),
+  };
+}
+
+/** CPU seconds (user + system, all threads) of this process since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
 }
 
 async function llamaCppGeneration(
@@ -103,21 +120,33 @@ async function llamaCppGeneration(
   const loadS = (performance.now() - start) / 1000;
   const prompt = promptIds(vocab) as Token[];
   const rates: number[] = [];
+  const cpuRates: number[] = [];
   for (let round = 0; round < 2; round++) {
     const sequence = context.getSequence();
     let count = 0;
     let decodeStart = 0;
+    let cpu = process.cpuUsage();
     for await (const _token of sequence.evaluate(prompt, { temperature: 0 })) {
       count++;
-      if (count === 1) decodeStart = performance.now();
+      if (count === 1) {
+        decodeStart = performance.now();
+        cpu = process.cpuUsage();
+      }
       if (count >= tokens) break;
     }
     rates.push((tokens - 1) / ((performance.now() - decodeStart) / 1000));
+    cpuRates.push((tokens - 1) / cpuSeconds(cpu));
     sequence.dispose();
   }
   await context.dispose();
   await model.dispose();
-  return { loadS, decodeTokensPerS: Math.max(...rates), peakRssMiB: peakRssMiB(), threads };
+  return {
+    loadS,
+    decodeTokensPerS: Math.max(...rates),
+    decodeTokensPerCpuS: Math.max(...cpuRates),
+    peakRssMiB: peakRssMiB(),
+    threads,
+  };
 }
 
 interface DpoFigures {
@@ -374,14 +403,14 @@ function renderBlock(
     START,
     `Command: \`npm run bench -- --scale ${o.argv.join(" ")}\` (${o.threads} threads, batch 1, ${PROMPT}-token prompt, ${o.tokens} greedy tokens, best of 2; load average ${o.loadBefore.toFixed(1)} before, ${o.loadAfter.toFixed(1)} after).`,
     "",
-    "| model | precision (safetune / llama.cpp) | load s | decode tok/s | decode vs llama.cpp (target) | peak RSS MiB | RSS vs llama.cpp (≤ 1.15) |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    "| model | precision (safetune / llama.cpp) | load s | decode tok/s | decode vs llama.cpp (target) | decode tok per CPU s | per CPU s vs llama.cpp | peak RSS MiB | RSS vs llama.cpp (≤ 1.15) |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const p = PRECISIONS[r.precision];
     const target = r.precision === "int8" ? "≥ 0.8" : r.precision === "f32" ? "≥ 1.0" : "—";
     lines.push(
-      `| ${r.model} | ${p.safetune} / ${p.gguf} | ${fmt(r.safetune?.loadS, 1)} / ${fmt(r.llamacpp?.loadS, 1)} | ${fmt(r.safetune?.decodeTokensPerS, 1)} / ${fmt(r.llamacpp?.decodeTokensPerS, 1)} | ${fmt(ratio(r.safetune?.decodeTokensPerS ?? 0, r.llamacpp?.decodeTokensPerS ?? 0))}x (${target}) | ${fmt(r.safetune?.peakRssMiB, 0)} / ${fmt(r.llamacpp?.peakRssMiB, 0)} | ${fmt(ratio(r.safetune?.peakRssMiB ?? 0, r.llamacpp?.peakRssMiB ?? 0))}x |`,
+      `| ${r.model} | ${p.safetune} / ${p.gguf} | ${fmt(r.safetune?.loadS, 1)} / ${fmt(r.llamacpp?.loadS, 1)} | ${fmt(r.safetune?.decodeTokensPerS, 1)} / ${fmt(r.llamacpp?.decodeTokensPerS, 1)} | ${fmt(ratio(r.safetune?.decodeTokensPerS ?? 0, r.llamacpp?.decodeTokensPerS ?? 0))}x (${target}) | ${fmt(r.safetune?.decodeTokensPerCpuS, 1)} / ${fmt(r.llamacpp?.decodeTokensPerCpuS, 1)} | ${fmt(ratio(r.safetune?.decodeTokensPerCpuS ?? 0, r.llamacpp?.decodeTokensPerCpuS ?? 0))}x | ${fmt(r.safetune?.peakRssMiB, 0)} / ${fmt(r.llamacpp?.peakRssMiB, 0)} | ${fmt(ratio(r.safetune?.peakRssMiB ?? 0, r.llamacpp?.peakRssMiB ?? 0))}x |`,
     );
   }
   if (dpoRows.length) {
