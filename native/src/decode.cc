@@ -66,9 +66,26 @@ struct Linear {
   // so results may differ in the last bits.
   static constexpr int64_t kMinRows = 2, kMaxRows = 16, kSmallGemm = 1000000;
 
-  void prepareRows(int64_t rows) {
+  // The transposed copies cost memory while the plan lives, so a plan spends at most kCopyBudgetBytes on them, in
+  // plan order (layers first, then the head): the bench models' copies fit whole (15.6 MiB at batch 8 for
+  // llama-bench), while a real model's weights keep one layout (a 0.5B model's head alone is 545 MB, and copying
+  // every weight would double generation's memory). Weights past the budget run at::linear / at::mv as before.
+  static constexpr int64_t kCopyBudgetBytes = 32LL << 20;
+
+  // Takes the copy out of `budget` and makes it, or returns false when it does not fit. GPT-2's Conv1D weights are
+  // stored [in, out] already: their transposed view is contiguous and costs nothing.
+  bool takeTransposed(int64_t& budget) {
+    auto t = weight.t();
+    int64_t bytes = t.is_contiguous() ? 0 : static_cast<int64_t>(t.numel() * t.element_size());
+    if (bytes > budget) return false;
+    budget -= bytes;
+    weightT = t.contiguous();
+    return true;
+  }
+
+  void prepareRows(int64_t rows, int64_t& budget) {
     if (rows < kMinRows || rows > kMaxRows || weight.scalar_type() != at::kFloat || !weight.device().is_cpu()) return;
-    weightT = weight.t().contiguous();  // GPT-2's Conv1D weights are stored [in, out]: no copy
+    if (!takeTransposed(budget)) return;
     int64_t in = weight.size(1), out = weight.size(0);
     int64_t widest = std::max<int64_t>(1, kSmallGemm / (rows * in));
     int64_t calls = (out + widest - 1) / widest;
@@ -78,10 +95,11 @@ struct Linear {
   // Batch 1: the head [vocab, hidden] is the largest weight of a decode step, and OpenBLAS's gemv reads it faster
   // stored [in, out] (sgemv_n) than [out, in] (sgemv_t): 72 against 101 us per call at 4096 x 256 (PyTorch over the
   // same OpenBLAS, one thread, 2026-12-03). The layers' weights gain little or nothing that way (256 x 256: 5.8
-  // against 5.1 us), so only the head gets the copy (4 MiB for the bench models).
-  void prepareHeadRow(int64_t rows) {
+  // against 5.1 us), so only the head gets the copy (4 MiB for the bench models; a head larger than the copy
+  // budget keeps its layout).
+  void prepareHeadRow(int64_t rows, int64_t& budget) {
     if (rows != 1 || weight.scalar_type() != at::kFloat || !weight.device().is_cpu()) return;
-    weightT = weight.t().contiguous();
+    takeTransposed(budget);
   }
 
   bool rowsFit(const at::Tensor& x) const {
@@ -396,11 +414,12 @@ Napi::Value createPlan(const Napi::CallbackInfo& info) {
   if (!plan->keys.empty() && static_cast<int64_t>(plan->padding.size()) != plan->keys[0].size(0))
     throw Napi::RangeError::New(info.Env(), "decodePlan: one padding entry per cache row expected");
   auto rows = static_cast<int64_t>(plan->padding.size());
+  int64_t copyBudget = Linear::kCopyBudgetBytes;
   for (auto& layer : plan->layers)
     for (auto* linear : {&layer.q, &layer.k, &layer.v, &layer.qkv, &layer.o, &layer.gate, &layer.up, &layer.down})
-      if (linear->weight.defined()) linear->prepareRows(rows);
-  plan->head.prepareRows(rows);
-  plan->head.prepareHeadRow(rows);
+      if (linear->weight.defined()) linear->prepareRows(rows, copyBudget);
+  plan->head.prepareRows(rows, copyBudget);
+  plan->head.prepareHeadRow(rows, copyBudget);
   return Napi::External<Plan>::New(info.Env(), plan.release(), finalizePlan);
 }
 
