@@ -11,8 +11,8 @@ import { groupBySeed, type SeedRun, summarizeGroup } from "../src/eval/metrics/s
 import { conclusionSentence, conclusionsNote } from "../src/eval/report/conclusionText.js";
 import { conclusionsText, seedReport, seedReportMarkdown } from "../src/eval/report/seedReport.js";
 import type { EvalResults, SampleRecord } from "../src/eval/results.js";
-import { reportStage } from "../src/workflows/evalStages.js";
 import { mulberry32 } from "../src/util/random.js";
+import { reportStage } from "../src/workflows/evalStages.js";
 import { cliAsync } from "./helpers/cliAsync.js";
 import { tmpDir } from "./helpers/fixtures.js";
 import { firstK, type SyntheticBenchmark, syntheticRun } from "./helpers/syntheticRuns.js";
