@@ -12,8 +12,13 @@ export function getRngState(): Tensor {
 export function setRngState(state: Tensor): void {
   nt().setRngState(state.handle);
 }
-export function setNumThreads(n: number): void {
-  nt().setNumThreads(n);
+/**
+ * Intra-op threads of libtorch, and of BLAS's own thread pool (OpenBLAS keeps one that libtorch does not resize):
+ * `blasThreads` when given, else `n`. OpenBLAS splits a product's rows and columns among its threads, never the sums,
+ * so its thread count changes the time a matmul takes, not its digits.
+ */
+export function setNumThreads(n: number, options: { blasThreads?: number } = {}): void {
+  nt().setNumThreads(n, options.blasThreads);
 }
 export function getNumThreads(): number {
   return nt().getNumThreads();
