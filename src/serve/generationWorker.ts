@@ -2,7 +2,7 @@
 // requests, so the server's event loop (health checks, new connections, streaming) never waits on the model.
 import { parentPort, workerData } from "node:worker_threads";
 import { setNumThreads } from "../engine/index.js";
-import { loadModel } from "../model/loadModel.js";
+import { loadModel, readModelConfig } from "../model/loadModel.js";
 import { attachAdapter } from "../model/lora.js";
 import { loadAdapter } from "../model/loraFiles.js";
 import { loadTokenizer } from "../tokenize/tokenizer.js";
@@ -16,7 +16,9 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 try {
   if (options.threads) setNumThreads(options.threads);
-  // The tokenizer before the weights (as in `generate`): its parse garbage is collected before they arrive.
+  // The folder and its config first, so a missing folder says so (not "tokenizer.json: file not found"); then the
+  // tokenizer before the weights (as in `generate`): its parse garbage is collected before they arrive.
+  readModelConfig(options.model);
   const tokenizer = await loadTokenizer(options.model);
   const model = loadModel(options.model, {
     ...(options.dtype ? { dtype: options.dtype } : {}),
