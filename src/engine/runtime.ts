@@ -14,8 +14,8 @@ export function setRngState(state: Tensor): void {
 }
 /**
  * Intra-op threads of libtorch, and of BLAS's own thread pool (OpenBLAS keeps one that libtorch does not resize):
- * `blasThreads` when given, else `n`. OpenBLAS splits a product's rows and columns among its threads, never the sums,
- * so its thread count changes the time a matmul takes, not its digits.
+ * `blasThreads` when given, else `n`. BLAS's thread count can change results in the last bits (the demo printed
+ * other digits with two BLAS threads a stage than with one), so runs that must reproduce keep it fixed.
  */
 export function setNumThreads(n: number, options: { blasThreads?: number } = {}): void {
   nt().setNumThreads(n, options.blasThreads);

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { availableParallelism, freemem } from "node:os";
 import { join } from "node:path";
+import { setNumThreads } from "../engine/runtime.js";
 import { formatDuration } from "../util/progress.js";
 import type { Pipeline } from "./pipelineFile.js";
 import { type PlannedStage, type PlanOptions, planPipeline } from "./plan.js";
@@ -15,7 +16,6 @@ import { StageDisplay } from "./stageDisplay.js";
 import type { StageOutcome } from "./stageKind.js";
 import { runStageProcess, StageInterrupted } from "./stageProcess.js";
 import { type StageState, writeStageState } from "./stageState.js";
-import { setStageThreads } from "./stageThreads.js";
 
 export interface PipelineRunOptions extends PlanOptions {
   /** Lines for the user (default: stderr, with a live block of running stages on a terminal). */
@@ -295,7 +295,7 @@ function runHere(
   threads: number | undefined,
   run: StageRun,
 ): Promise<StageOutcome> {
-  if (threads !== undefined) setStageThreads(threads);
+  if (threads !== undefined) setNumThreads(threads);
   return p.kind.run({ ...stageContext(p, label), log: (line) => run.display.log(line), signal: run.signal });
 }
 

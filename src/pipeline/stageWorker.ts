@@ -3,10 +3,10 @@
 // progress on stderr, and answers with the outcome, or with the error that stopped it. Ctrl-C reaches it as
 // SIGINT: trainers checkpoint, evaluations keep their caches, and it answers "interrupted". The process's module
 // (StageKinds.workerModule) calls runStageWorker with the kinds it knows.
+import { setNumThreads } from "../engine/runtime.js";
 import { INTERRUPTED_EXIT_CODE, SafetuneError } from "../util/safetuneError.js";
 import type { StageKinds } from "./stageKind.js";
 import type { StageJob, WorkerReply } from "./stageProcess.js";
-import { setStageThreads } from "./stageThreads.js";
 
 function reply(message: WorkerReply): Promise<void> {
   return new Promise((resolve) => {
@@ -22,7 +22,7 @@ export async function runStageWorker(kinds: StageKinds["byName"]): Promise<never
   process.on("SIGTERM", () => controller.abort());
   const job = JSON.parse(process.env.SAFETUNE_STAGE_JOB ?? "null") as StageJob;
   try {
-    setStageThreads(job.threads);
+    setNumThreads(job.threads);
     const kind = kinds[job.kind];
     if (!kind) throw new Error(`unknown stage kind ${job.kind}`);
     const outcome = await kind.run({
