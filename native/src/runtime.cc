@@ -46,12 +46,10 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     gen.set_state(tensorArg(info, 0));
     return info.Env().Undefined();
   });
-  // setNumThreads(threads[, blasThreads]): BLAS's pool follows `threads` unless told otherwise.
   define(env, exports, "setNumThreads", [](const Napi::CallbackInfo& info) {
     const auto threads = static_cast<int>(intArg(info, 0));
     at::set_num_threads(threads);
-    const bool blasGiven = info.Length() > 1 && !info[1].IsUndefined();
-    setBlasThreads(blasGiven ? static_cast<int>(intArg(info, 1)) : threads);
+    setBlasThreads(threads);
     return info.Env().Undefined();
   });
   define(env, exports, "getNumThreads", [](const Napi::CallbackInfo& info) {

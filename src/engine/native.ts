@@ -243,7 +243,7 @@ export interface NativeTorch {
   manualSeed(seed: number): void;
   getRngState(): H;
   setRngState(state: H): void;
-  setNumThreads(n: number, blasThreads?: number): void;
+  setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaAvailable(): boolean;
   cudaDeviceCount(): number;

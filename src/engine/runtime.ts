@@ -13,12 +13,12 @@ export function setRngState(state: Tensor): void {
   nt().setRngState(state.handle);
 }
 /**
- * Intra-op threads of libtorch, and of BLAS's own thread pool (OpenBLAS keeps one that libtorch does not resize):
- * `blasThreads` when given, else `n`. BLAS's thread count can change results in the last bits (the demo printed
- * other digits with two BLAS threads a stage than with one), so runs that must reproduce keep it fixed.
+ * Intra-op threads of libtorch, and of BLAS's own thread pool (OpenBLAS keeps one that libtorch does not resize).
+ * BLAS's thread count can change results in the last bits (the demo printed other digits with two BLAS threads a
+ * stage than with one), so both follow `n`.
  */
-export function setNumThreads(n: number, options: { blasThreads?: number } = {}): void {
-  nt().setNumThreads(n, options.blasThreads);
+export function setNumThreads(n: number): void {
+  nt().setNumThreads(n);
 }
 export function getNumThreads(): number {
   return nt().getNumThreads();
