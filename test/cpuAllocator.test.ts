@@ -47,3 +47,19 @@ test("a reused large block holds the new tensor's values, not the freed one's", 
     filled.dispose();
   }
 });
+
+test("a tensor a few rows smaller, served by the same size class's block, holds its own values", () => {
+  // 512 x 512 and 504 x 512 float32 (1 MiB and 1008 KiB) round up to the same block size class.
+  for (const rows of [512, 504, 510, 512, 500]) {
+    const noise = tidy(() => randn([512, 512]).sum().item());
+    assert.ok(Number.isFinite(noise));
+    const filled = full([rows, 512], rows);
+    const values = filled.toArray();
+    assert.equal(values.length, rows * 512);
+    assert.ok(
+      values.every((v) => v === rows),
+      `${rows} rows: a value other than ${rows}`,
+    );
+    filled.dispose();
+  }
+});

