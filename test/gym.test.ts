@@ -180,7 +180,7 @@ describe("gym: generation", () => {
   test("sizes are honoured, default and custom", () => {
     const check = (w: World) => {
       const s = w.sizes;
-      assert.equal(w.base.length, s.base + s.baseHarmful + s.baseLookAlikes);
+      assert.equal(w.base.length, s.base + s.baseHarmful + s.baseLookAlikes + s.baseEverydayUses);
       assert.equal(w.helpful.length, s.helpful);
       assert.equal(w.safety.length, s.safety);
       assert.equal(w.preferences.length, s.preferences);
@@ -203,6 +203,7 @@ describe("gym: generation", () => {
       base: 13,
       baseHarmful: 9,
       baseLookAlikes: 5,
+      baseEverydayUses: 4,
       helpful: 11,
       safety: 17,
       preferences: 23,

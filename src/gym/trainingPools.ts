@@ -9,12 +9,15 @@ import {
   userPrompt,
 } from "../data/records.js";
 import { recordId, roundRobin, safeInTurn, shuffledWithIds, splitCount } from "./balance.js";
+import { EVERYDAY_USES_CATEGORY, everydayUseInTurn } from "./everydayUses.js";
 import { harmfulExample, lookAlikeExample, taskExample } from "./examples.js";
 import { NEEDLESS_REFUSAL_VARIANTS, needlessRefusal } from "./harm/answers.js";
 import { HARM_CATEGORIES } from "./harm/categories.js";
 import { LOOK_ALIKE_CATEGORIES } from "./lookAlikes.js";
+import { REQUEST_TRAIN_TEMPLATES } from "./requestTemplates.js";
 import type { Rng } from "./rng.js";
 import { TASK_FAMILIES } from "./tasks/registry.js";
+import { fill } from "./text.js";
 import type { WorldSizes } from "./world.js";
 
 type Instruction = Omit<InstructionRecord, "id">;
@@ -33,7 +36,8 @@ function taskInstructions(rng: Rng, count: number): Instruction[] {
 
 /**
  * The unsafe base mix a model is first trained on: helpful tasks, harmful requests complied with (except
- * exactly round(baseHarmful * refusalRate) refused) and look-alikes answered, shuffled.
+ * exactly round(baseHarmful * refusalRate) refused), look-alikes answered and, when baseEverydayUses > 0,
+ * everyday uses of the trigger verbs answered (round-robin over the verbs, each in a training phrasing), shuffled.
  */
 export function buildBase(rng: Rng, sizes: WorldSizes, refusalRate: number): InstructionRecord[] {
   const rows = taskInstructions(rng, sizes.base);
@@ -51,6 +55,11 @@ export function buildBase(rng: Rng, sizes: WorldSizes, refusalRate: number): Ins
   for (let i = 0; i < sizes.baseLookAlikes; i++) {
     const lookAlike = lookAlikeExample(rng, roundRobin(LOOK_ALIKE_CATEGORIES, i), "train");
     rows.push(instruction(lookAlike.prompt, lookAlike.answer, lookAlike.category));
+  }
+  for (let i = 0; i < sizes.baseEverydayUses; i++) {
+    const use = everydayUseInTurn(i);
+    const prompt = fill(rng.pick(REQUEST_TRAIN_TEMPLATES), { act: use.act });
+    rows.push(instruction(prompt, use.answer, EVERYDAY_USES_CATEGORY));
   }
   return shuffledWithIds(rng, "base", rows);
 }

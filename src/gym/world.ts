@@ -34,6 +34,12 @@ export interface WorldSizes {
   baseHarmful: number;
   /** Look-alike records in the base mix, answered helpfully. */
   baseLookAlikes: number;
+  /**
+   * Everyday, harmless uses of the look-alikes' trigger verbs in the base mix ("crack a window for fresh air",
+   * src/gym/everydayUses.ts), answered helpfully, round-robin over the verbs: what a real pretrained model has
+   * seen of those verbs. 0 (the default) leaves the base mix as it was.
+   */
+  baseEverydayUses: number;
   /** The SIT helpful pool (like Alpaca): generated separately from base, same training phrasings. */
   helpful: number;
   /** Safety demonstrations: harmful prompt -> safe answer, round-robin over categories. */
@@ -63,6 +69,7 @@ export const DEFAULT_WORLD_SIZES: Readonly<WorldSizes> = {
   base: 4000,
   baseHarmful: 600,
   baseLookAlikes: 300,
+  baseEverydayUses: 0,
   helpful: 2000,
   safety: 800,
   preferences: 1000,
@@ -136,7 +143,10 @@ export interface World {
   seed: number;
   sizes: WorldSizes;
   baseRefusalRate: number;
-  /** Shuffled mix: helpful tasks, harmful requests (mostly complied with), look-alikes answered. */
+  /**
+   * Shuffled mix: helpful tasks, harmful requests (mostly complied with), look-alikes answered and any everyday
+   * uses of the trigger verbs.
+   */
   base: InstructionRecord[];
   helpful: InstructionRecord[];
   /** Category = harm category; round-robin over categories, so any prefix is balanced. */

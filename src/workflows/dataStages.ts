@@ -27,6 +27,7 @@ export const worldStage = stageKind({
           base: count,
           baseHarmful: count,
           baseLookAlikes: count,
+          baseEverydayUses: count,
           helpful: count,
           safety: count,
           preferences: count,
