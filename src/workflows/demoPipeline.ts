@@ -49,8 +49,13 @@ const SCALES: Record<DemoScale, ScaleSettings> = {
   },
 };
 
-/** The world's default training pools, with twice its preference pairs; `--scale` multiplies them. */
+/**
+ * The world's default training pools, with twice its preference pairs; `--scale` multiplies them. The benchmark
+ * sizes stay the world's, and the base mix's everyday uses (off by default) are left out, so the demo's world
+ * stage, and with it every cached stage, is as before the option existed.
+ */
 const {
+  baseEverydayUses: _e,
   evalHarmful: _h,
   evalBenign: _b,
   evalTasks: _t,
