@@ -6,15 +6,15 @@
 // "Peak RSS").
 //
 // This allocator, installed for the whole process when the addon loads, gives blocks of kLargeBlock bytes or more their
-// own mappings (mmap) and keeps a freed one for the next allocation of exactly its size: a training step, a forward or
-// a decode step asks for the same sizes every time, so after the first step nearly every large block is reused without
-// a page fault. Sizes are rounded up to one of eight classes per power of two (at most 12.5% more address space, and
-// pages past the request are never touched): a batch padded to 126 positions then reuses the block of one padded to
-// 128, where exact sizes made every step map (and fault in) dozens of fresh blocks: the demo's base trained at 5,500
-// tokens/s against 7,700 with glibc's malloc (now 6,800-7,100 against 6,900-7,300 in the same runs, at 535 MiB peak RSS
-// against 820-940). When a request finds no block of its size, cached blocks of other sizes are unmapped first as far
-// as needed to keep the memory mapped within the most the process ever had live at once, plus a quarter. Smaller blocks
-// come from c10's default (posix_memalign, as before).
+// own mappings (mmap) and keeps a freed one for the next allocation of its size class: a training step, a forward or a
+// decode step asks for about the same sizes every time, so after the first step nearly every large block is reused
+// without a page fault. Sizes are rounded up to one of eight classes per power of two (at most 12.5% more address
+// space, and pages past the request are never touched): a batch padded to 126 positions then reuses the block of one
+// padded to 128, where exact sizes made every step map (and fault in) dozens of fresh blocks: the demo's base trained
+// at 5,500 tokens/s against 7,700 with glibc's malloc (now 6,800-7,100 against 6,900-7,300 in the same runs, at 535 MiB
+// peak RSS against 820-940). When a request finds no block of its class, cached blocks of other classes are unmapped
+// first as far as needed to keep the memory mapped within the most the process ever had live at once, plus a quarter.
+// Smaller blocks come from c10's default (posix_memalign, as before).
 // SAFETUNE_CPU_ALLOCATOR=default in the environment leaves libtorch's allocator in place.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
